@@ -1,0 +1,127 @@
+"""Fixed-effect encodings: integer codes per dimension, built once and shared by every kernel."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from gravity.exceptions import EstimationError
+
+
+@dataclass(frozen=True)
+class FixedEffects:
+    """Integer-coded fixed-effect dimensions of one estimation sample.
+
+    Attributes
+    ----------
+    names : tuple of str
+        Name of each dimension as written in the formula (``"exporter^year"``).
+    codes : tuple of numpy.ndarray
+        For each dimension, an ``int64`` array of length ``n`` with codes ``0 .. n_levels - 1``.
+    levels : tuple of pandas.Index
+        For each dimension, the label of every code (strings joined by ``"^"`` for interactions).
+    """
+
+    names: tuple[str, ...]
+    codes: tuple[np.ndarray, ...]
+    levels: tuple[pd.Index, ...]
+
+    @property
+    def n_levels(self) -> tuple[int, ...]:
+        """Number of levels of each dimension."""
+        return tuple(len(lv) for lv in self.levels)
+
+    @property
+    def nobs(self) -> int:
+        """Number of observations coded."""
+        return 0 if not self.codes else int(self.codes[0].shape[0])
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, terms: Sequence[Sequence[str]]) -> FixedEffects:
+        """Encode fixed-effect terms from columns of ``frame``.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Estimation data.
+        terms : sequence of sequence of str
+            Each term is the list of columns whose interaction defines one dimension,
+            e.g. ``[["exporter", "year"], ["importer", "year"]]``.
+
+        Returns
+        -------
+        FixedEffects
+        """
+        names: list[str] = []
+        codes: list[np.ndarray] = []
+        levels: list[pd.Index] = []
+        for term in terms:
+            missing = [c for c in term if c not in frame.columns]
+            if missing:
+                raise EstimationError(
+                    f"fixed effect {'^'.join(term)!r}: column(s) {missing} not in the data; "
+                    f"available columns: {sorted(map(str, frame.columns))}"
+                )
+            code, level = encode_interaction([frame[c] for c in term])
+            names.append("^".join(term))
+            codes.append(code)
+            levels.append(level)
+        return cls(tuple(names), tuple(codes), tuple(levels))
+
+    def subset(self, keep: np.ndarray) -> FixedEffects:
+        """Restrict to observations where the boolean mask ``keep`` is true, re-coding densely."""
+        codes: list[np.ndarray] = []
+        levels: list[pd.Index] = []
+        for code, level in zip(self.codes, self.levels, strict=True):
+            sub = code[keep]
+            used, new = np.unique(sub, return_inverse=True)
+            codes.append(new.astype(np.int64, copy=False))
+            levels.append(level[used])
+        return FixedEffects(self.names, tuple(codes), tuple(levels))
+
+    def code_matrix(self) -> np.ndarray:
+        """Codes as a C-contiguous ``(n_dims, n)`` int64 array for the compiled kernels."""
+        if not self.codes:
+            return np.zeros((0, 0), dtype=np.int64)
+        return np.ascontiguousarray(np.vstack(self.codes), dtype=np.int64)
+
+
+def encode_interaction(columns: Sequence[pd.Series]) -> tuple[np.ndarray, pd.Index]:
+    """Dense integer codes for the interaction of one or more columns.
+
+    Missing values (in any of the columns) get code ``-1`` so that callers can count and drop them.
+    Labels of interactions join the component labels with ``"^"``, as fixest does.
+    """
+    parts = [pd.factorize(c, sort=True) for c in columns]
+    if len(parts) == 1:
+        codes, uniques = parts[0]
+        return codes.astype(np.int64), pd.Index(np.asarray(uniques).astype(str))
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    missing = np.zeros(len(columns[0]), dtype=bool)
+    for codes, uniques in parts:
+        missing |= codes < 0
+        key = key * (len(uniques) + 1) + codes
+    key[missing] = -1
+    codes, unique_keys = pd.factorize(key, sort=True)
+    codes = codes.astype(np.int64)
+    if missing.any():
+        # factorize sorted -1 first: shift so that missing rows are -1 and levels start at 0
+        codes = codes - 1
+        unique_keys = unique_keys[1:]
+    # decode each unique key back into its component labels
+    labels = [""] * len(unique_keys)
+    remainder = np.asarray(unique_keys, dtype=np.int64)
+    pieces: list[np.ndarray] = []
+    for codes_j, uniques_j in reversed(parts):
+        base = len(uniques_j) + 1
+        pieces.append(np.asarray(uniques_j).astype(str)[remainder % base])
+        remainder = remainder // base
+    pieces.reverse()
+    labels = ["^".join(row) for row in zip(*pieces, strict=True)] if len(unique_keys) else []
+    return codes, pd.Index(labels, dtype=object)

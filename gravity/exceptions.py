@@ -1,0 +1,48 @@
+"""One exception hierarchy for the whole package.
+
+Every error a user can trigger derives from :class:`GravityError`; the CLI turns these into one
+line (what failed, where, how to fix it) and a non-zero exit code. Every warning derives from
+:class:`GravityWarning` so that users (and our test suite) can filter or escalate them at once.
+"""
+
+from __future__ import annotations
+
+
+class GravityError(Exception):
+    """Root of every error raised by gravity on bad input or an impossible request."""
+
+
+class ConfigError(GravityError):
+    """A configuration file or option is invalid (unknown key, wrong type, missing value)."""
+
+
+class DataError(GravityError):
+    """An input file or table is malformed: missing column, bad value, duplicate row, ..."""
+
+
+class EstimationError(GravityError):
+    """An estimator cannot proceed (empty sample, no variation, unknown level in predict, ...)."""
+
+
+class StageNotAvailableError(GravityError):
+    """A pipeline stage that this version of gravity does not provide yet was requested."""
+
+
+class GravityWarning(UserWarning):
+    """Root of every warning emitted by gravity."""
+
+
+class ConvergenceWarning(GravityWarning):
+    """An iterative algorithm stopped before meeting its tolerance; the message gives a diagnosis."""
+
+
+class SeparationWarning(GravityWarning):
+    """Observations were dropped because the Poisson MLE does not exist for them (separation)."""
+
+
+class CollinearityWarning(GravityWarning):
+    """Regressors were dropped because they are collinear with others or with the fixed effects."""
+
+
+class DataWarning(GravityWarning):
+    """Input data were usable but something deserves attention (e.g. unmatched country codes)."""

@@ -1,0 +1,139 @@
+"""Log-linear OLS with the same formulas and demeaning core as PPML (the classic baseline).
+
+Santos Silva & Tenreyro (2006) show that this estimator is inconsistent under heteroskedasticity
+and cannot use zero flows; it is provided so that the comparison can be shown on the same data.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import linalg
+
+from gravity.estimation.demean import demean
+from gravity.estimation.design import build_design
+from gravity.estimation.irls import IrlsOptions, _select_columns
+from gravity.estimation.ppml import _keep_columns
+from gravity.estimation.results import FitResult, _vcov_matrix
+from gravity.estimation.vcov import VcovInputs, VcovSpec, as_vcov_spec
+from gravity.exceptions import CollinearityWarning, ConvergenceWarning, EstimationError
+
+
+class Ols:
+    """Least squares with high-dimensional fixed effects partialled out.
+
+    Parameters
+    ----------
+    formula : str
+        fixest-style formula, e.g. ``"log(value) ~ log(dist) | exporter^year + importer^year"``.
+    data : pandas.DataFrame
+        Estimation data; rows where the outcome or a regressor is missing or not finite (such
+        as ``log(0)``) are dropped and counted as ``missing``.
+    weights : str, optional
+        Column of observation weights.
+    vcov : VcovSpec, str or dict
+        Variance estimate (``"hetero"`` by default).
+    options : IrlsOptions, optional
+        Only the demeaning and collinearity tolerances are used.
+    cluster_columns : sequence of str
+        Extra columns to keep for later clustering.
+    """
+
+    def __init__(
+        self,
+        formula: str,
+        data: pd.DataFrame,
+        *,
+        weights: str | None = None,
+        vcov: VcovSpec | str | dict[str, Any] | None = None,
+        options: IrlsOptions | None = None,
+        cluster_columns: Sequence[str] = (),
+    ) -> None:
+        self.vcov = as_vcov_spec(vcov)
+        self.options = options or IrlsOptions()
+        extra = [c.strip() for name in self.vcov.by for c in name.split("^")]
+        self.design = build_design(
+            formula, data, weights=weights, keep_columns=_keep_columns(data, [*extra, *cluster_columns])
+        )
+
+    def fit(self) -> FitResult:
+        """Estimate by least squares; returns a new frozen :class:`FitResult`."""
+        d = self.design
+        n = d.y.shape[0]
+        w = np.ones(n) if d.weights is None else d.weights
+        solved = demean(
+            np.column_stack([d.y, d.X]), d.fe, w, tol=self.options.demean_tol * 1e-2,
+            maxiter=self.options.demean_maxiter,
+        )
+        if not solved.converged:
+            warnings.warn(
+                "fixed-effect demeaning did not converge; raise demean_maxiter",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        yd, Xd = solved.residuals[:, 0], solved.residuals[:, 1:]
+        kept, dropped = _select_columns(Xd, d.X, w, self.options.collinearity_tol)
+        if dropped:
+            warnings.warn(
+                "regressor(s) " + ", ".join(repr(d.names[j]) for j in dropped)
+                + " dropped: collinear with other regressors or absorbed by the fixed effects",
+                CollinearityWarning,
+                stacklevel=2,
+            )
+        Xk = Xd[:, kept]
+        names = tuple(d.names[j] for j in kept)
+        if not names:
+            raise EstimationError("OLS needs at least one regressor that the fixed effects do not absorb")
+        xw = Xk * w[:, None]
+        bread = linalg.inv(xw.T @ Xk)
+        beta = bread @ (xw.T @ yd)
+        resid = yd - Xk @ beta
+        rss = float(np.sum(w * resid**2))
+        tss_within = float(np.sum(w * yd**2))
+        ybar = np.average(d.y, weights=w)
+        tss = float(np.sum(w * (d.y - ybar) ** 2))
+        fe_dof = sum(d.fe.n_levels) - max(len(d.fe) - 1, 0) if len(d.fe) else 0
+        inputs = VcovInputs(
+            bread=bread,
+            scores=Xk * (w * resid)[:, None],
+            dispersion=rss / (n - 1),
+            n_coef=len(names),
+            fixed_effects=d.fe if len(d.fe) else None,
+        )
+        matrix, extra = _vcov_matrix(self.vcov, inputs, d)
+        loglik = -0.5 * n * (np.log(2 * np.pi) + np.log(rss / n) + 1)
+        loglik_null = -0.5 * n * (np.log(2 * np.pi) + np.log(tss / n) + 1)
+        fitted = d.y - resid
+        coef = pd.Series(beta, index=pd.Index(names, name="term"), name="estimate")
+        return FitResult(
+            estimator="ols",
+            formula=d.formula.text,
+            coef=coef,
+            vcov=pd.DataFrame(matrix, index=coef.index, columns=coef.index),
+            vcov_spec=self.vcov,
+            nobs=n,
+            nobs_input=d.n_input,
+            nobs_dropped=dict(d.dropped),
+            iterations=solved.iterations,
+            converged=solved.converged,
+            deviance=rss,
+            loglik=float(loglik),
+            loglik_null=float(loglik_null),
+            fitted=fitted,
+            fixed_effect_names=d.fe.names,
+            fixed_effect_sizes=dict(zip(d.fe.names, d.fe.n_levels, strict=True)),
+            dropped_regressors=tuple(x for x in d.names if x not in names),
+            _design=d,
+            _vcov_inputs=inputs,
+            _linear_fe=fitted - d.X[:, kept] @ beta,
+            extra={
+                **extra,
+                "r2": 1 - rss / tss if tss > 0 else float("nan"),
+                "r2_within": 1 - rss / tss_within if tss_within > 0 else float("nan"),
+                "k_total": len(names) + fe_dof,
+            },
+        )

@@ -1,0 +1,244 @@
+"""PPML gravity model: the validated specification, and ``fit()`` returning a frozen result."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import gammaln
+
+from gravity.config.base import StrictModel
+from gravity.estimation.design import Design, build_design
+from gravity.estimation.irls import IrlsOptions, fit_poisson
+from gravity.estimation.results import FitResult, _vcov_matrix
+from gravity.estimation.separation import detect_separation
+from gravity.estimation.vcov import VcovInputs, VcovSpec, as_vcov_spec
+from gravity.exceptions import EstimationError, SeparationWarning
+
+
+class SeparationOptions(StrictModel):
+    """Which observations to drop before PPML because their MLE does not exist.
+
+    Defaults follow R fixest's ``fepois`` (drop fixed-effect groups whose outcomes are all zero,
+    keep singletons) plus the ReLU check for separation by regressors (ppmlhdfe), which fixest
+    lacks: on data without regressor separation both give the same sample.
+    """
+
+    fe_zero: bool = True
+    singletons: bool = False
+    regressor: bool = True
+
+
+class PpmlOptions(StrictModel):
+    """Options of a PPML fit: solver settings and separation handling."""
+
+    irls: IrlsOptions = IrlsOptions()
+    separation: SeparationOptions = SeparationOptions()
+
+
+def _keep_columns(data: pd.DataFrame, extra: Sequence[str]) -> tuple[str, ...]:
+    # categorical-like columns travel with the fit so that with_vcov can cluster on them
+    cols = [c for c in data.columns if not pd.api.types.is_float_dtype(data[c])]
+    return tuple(dict.fromkeys([*map(str, cols), *extra]))
+
+
+class Ppml:
+    """Poisson pseudo-maximum likelihood with high-dimensional fixed effects.
+
+    Parameters
+    ----------
+    formula : str
+        fixest-style formula, e.g.
+        ``"value ~ log(dist) + contig + rta | exporter^year + importer^year + exporter^importer"``.
+    data : pandas.DataFrame
+        Estimation data.
+    weights, offset : str, optional
+        Columns with observation weights and an offset of the linear predictor.
+    vcov : VcovSpec, str or dict
+        Variance estimate of the result (``"hetero"`` by default); see :meth:`FitResult.with_vcov`.
+    options : PpmlOptions, optional
+        Solver and separation options.
+    cluster_columns : sequence of str
+        Extra columns to keep for later clustering (non-float columns are kept anyway).
+
+    Examples
+    --------
+    >>> res = Ppml("trade ~ log(dist) + contig | exporter^year + importer^year", df).fit()
+    >>> res.to_frame()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        formula: str,
+        data: pd.DataFrame,
+        *,
+        weights: str | None = None,
+        offset: str | None = None,
+        vcov: VcovSpec | str | dict[str, Any] | None = None,
+        options: PpmlOptions | None = None,
+        cluster_columns: Sequence[str] = (),
+    ) -> None:
+        self.vcov = as_vcov_spec(vcov)
+        self.options = options or PpmlOptions()
+        extra = [c.strip() for name in self.vcov.by for c in name.split("^")]
+        self.design = build_design(
+            formula,
+            data,
+            weights=weights,
+            offset=offset,
+            keep_columns=_keep_columns(data, [*extra, *cluster_columns]),
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        y: np.ndarray,
+        X: np.ndarray | pd.DataFrame | None = None,
+        fixed_effects: np.ndarray | pd.DataFrame | Mapping[str, np.ndarray] | None = None,
+        *,
+        weights: np.ndarray | None = None,
+        offset: np.ndarray | None = None,
+        vcov: VcovSpec | str | dict[str, Any] | None = None,
+        options: PpmlOptions | None = None,
+        clusters: pd.DataFrame | None = None,
+        intercept: bool | None = None,
+    ) -> Ppml:
+        """Build the model from arrays instead of a formula.
+
+        ``X`` columns are named ``x0, x1, ...`` unless it is a DataFrame; ``fixed_effects`` holds
+        one column of identifiers per dimension. Without fixed effects an intercept is added
+        unless ``intercept=False``.
+        """
+        n = len(y)
+        frame = pd.DataFrame({"__y": np.asarray(y, dtype=float)})
+        x_names: list[str] = []
+        if X is not None:
+            xf = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X).reshape(n, -1))
+            xf = xf.rename(columns=lambda c: f"x{c}" if isinstance(c, int) else str(c))
+            x_names = list(xf.columns)
+            frame = pd.concat([frame, xf.reset_index(drop=True)], axis=1)
+        fe_names: list[str] = []
+        if fixed_effects is not None:
+            if isinstance(fixed_effects, pd.DataFrame):
+                ff = fixed_effects
+            elif isinstance(fixed_effects, Mapping):
+                ff = pd.DataFrame(dict(fixed_effects))
+            else:
+                ff = pd.DataFrame(np.asarray(fixed_effects).reshape(n, -1))
+            ff = ff.rename(columns=lambda c: f"fe{c}" if isinstance(c, int) else str(c))
+            fe_names = list(ff.columns)
+            frame = pd.concat([frame, ff.reset_index(drop=True)], axis=1)
+        extra: list[str] = []
+        if weights is not None:
+            frame["__w"] = weights
+        if offset is not None:
+            frame["__offset"] = offset
+        if clusters is not None:
+            frame = pd.concat([frame, clusters.reset_index(drop=True)], axis=1)
+            extra = list(map(str, clusters.columns))
+        rhs = " + ".join(x_names) if x_names else "1"
+        if intercept is False and not fe_names:
+            rhs += " + 0"
+        formula = "__y ~ " + rhs + (" | " + " + ".join(fe_names) if fe_names else "")
+        return cls(
+            formula,
+            frame,
+            weights="__w" if weights is not None else None,
+            offset="__offset" if offset is not None else None,
+            vcov=vcov,
+            options=options,
+            cluster_columns=extra,
+        )
+
+    def fit(self) -> FitResult:
+        """Estimate the model; returns a new frozen :class:`FitResult`."""
+        design = self.design
+        opts = self.options.separation
+        if np.any(design.y < 0):
+            raise EstimationError(
+                "PPML needs a non-negative outcome: "
+                f"{int((design.y < 0).sum())} negative values of {design.formula.outcome.name!r}"
+            )
+        sep = detect_separation(
+            design.y,
+            design.X if design.X.shape[1] else None,
+            design.fe if len(design.fe) else None,
+            weights=design.weights,
+            fe_zero=opts.fe_zero,
+            singletons=opts.singletons,
+            regressor=opts.regressor,
+        )
+        dropped = {**design.dropped, **sep.dropped}
+        n_sep = int((~sep.keep).sum())
+        if n_sep:
+            detail = ", ".join(f"{v} {k}" for k, v in sep.dropped.items() if v)
+            warnings.warn(
+                f"{n_sep} observation(s) removed before PPML ({detail}): their fitted values "
+                "would be exactly zero, so they carry no information",
+                SeparationWarning,
+                stacklevel=2,
+            )
+            design = design.subset(sep.keep)
+        if design.y.shape[0] == 0:
+            raise EstimationError("no observation left after removing separated observations")
+        return _finish_poisson(design, self.vcov, self.options, dropped)
+
+
+def _finish_poisson(
+    design: Design, vcov: VcovSpec, options: PpmlOptions, dropped: dict[str, int]
+) -> FitResult:
+    out = fit_poisson(
+        design.y,
+        design.X,
+        design.fe,
+        design.names,
+        weights=design.weights,
+        offset=design.offset,
+        options=options.irls,
+    )
+    names = tuple(design.names[j] for j in out.kept_columns)
+    w0 = np.ones_like(design.y) if design.weights is None else design.weights
+    Xd = out.X_demeaned
+    xw = Xd * (w0 * out.mu)[:, None]
+    bread = np.linalg.inv(xw.T @ Xd) if Xd.shape[1] else np.zeros((0, 0))
+    scores = Xd * (w0 * (design.y - out.mu))[:, None]
+    inputs = VcovInputs(
+        bread=bread,
+        scores=scores,
+        dispersion=1.0,
+        n_coef=len(names),
+        fixed_effects=design.fe if len(design.fe) else None,
+    )
+    matrix, extra = _vcov_matrix(vcov, inputs, design)
+    loglik = float(np.sum(w0 * (design.y * out.eta - out.mu - gammaln(design.y + 1))))
+    mu0 = np.average(design.y, weights=w0)
+    loglik_null = float(np.sum(w0 * (design.y * np.log(mu0) - mu0 - gammaln(design.y + 1))))
+    offset = 0.0 if design.offset is None else design.offset
+    linear_fe = out.eta - offset - (design.X[:, out.kept_columns] @ out.beta if names else 0.0)
+    coef = pd.Series(out.beta, index=pd.Index(names, name="term"), name="estimate")
+    return FitResult(
+        estimator="ppml",
+        formula=design.formula.text,
+        coef=coef,
+        vcov=pd.DataFrame(matrix, index=coef.index, columns=coef.index),
+        vcov_spec=vcov,
+        nobs=int(design.y.shape[0]),
+        nobs_input=design.n_input,
+        nobs_dropped=dropped,
+        iterations=out.iterations,
+        converged=out.converged,
+        deviance=out.deviance,
+        loglik=loglik,
+        loglik_null=loglik_null,
+        fitted=out.mu,
+        fixed_effect_names=design.fe.names,
+        fixed_effect_sizes=dict(zip(design.fe.names, design.fe.n_levels, strict=True)),
+        dropped_regressors=tuple(n for n in design.names if n not in names),
+        _design=design,
+        _vcov_inputs=inputs,
+        _linear_fe=np.asarray(linear_fe),
+        extra={**extra, "deviance_path": list(out.deviance_path)},
+    )

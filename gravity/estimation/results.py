@@ -1,0 +1,268 @@
+"""Frozen result of a PPML or OLS fit: estimates, inference, fit statistics and prediction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, stats
+from scipy.sparse.linalg import lsqr
+
+from gravity.estimation.design import Design
+from gravity.estimation.vcov import (
+    VcovInputs,
+    VcovSpec,
+    as_vcov_spec,
+    cluster_codes,
+    compute_vcov,
+)
+from gravity.exceptions import EstimationError
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Result of :meth:`Ppml.fit` or :meth:`Ols.fit`; never changes after creation.
+
+    Use :meth:`with_vcov` for another variance estimate, :meth:`predict` for new data and
+    :meth:`to_frame` for the coefficient table.
+    """
+
+    estimator: Literal["ppml", "ols"]
+    formula: str
+    coef: pd.Series
+    vcov: pd.DataFrame
+    vcov_spec: VcovSpec
+    nobs: int
+    nobs_input: int
+    nobs_dropped: dict[str, int]
+    iterations: int
+    converged: bool
+    deviance: float
+    loglik: float
+    loglik_null: float
+    fitted: np.ndarray
+    fixed_effect_names: tuple[str, ...]
+    fixed_effect_sizes: dict[str, int]
+    dropped_regressors: tuple[str, ...]
+    _design: Design = field(repr=False)
+    _vcov_inputs: VcovInputs = field(repr=False)
+    _linear_fe: np.ndarray = field(repr=False)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # -- inference -------------------------------------------------------------------------
+    @property
+    def se(self) -> pd.Series:
+        """Standard errors under the current variance estimate."""
+        return pd.Series(np.sqrt(np.diag(self.vcov.to_numpy())), index=self.coef.index, name="se")
+
+    @property
+    def statistic(self) -> pd.Series:
+        """z (PPML) or t (OLS) statistics."""
+        return (self.coef / self.se).rename("statistic")
+
+    @property
+    def df_t(self) -> float:
+        """Degrees of freedom of the t distribution (infinite for PPML: normal inference)."""
+        if self.estimator == "ppml":
+            return float("inf")
+        if self.vcov_spec.type == "cluster":
+            return float(self.extra.get("min_clusters", self.nobs) - 1)
+        return float(self.nobs - self.extra.get("k_total", len(self.coef)))
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided p-values (normal for PPML as fixest and ppmlhdfe; t for OLS)."""
+        stat = np.abs(self.statistic.to_numpy())
+        if np.isinf(self.df_t):
+            p = 2 * stats.norm.sf(stat)
+        else:
+            p = 2 * stats.t.sf(stat, self.df_t)
+        return pd.Series(p, index=self.coef.index, name="p_value")
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Confidence intervals at ``level``."""
+        q = 1 - (1 - level) / 2
+        crit = stats.norm.ppf(q) if np.isinf(self.df_t) else stats.t.ppf(q, self.df_t)
+        return pd.DataFrame(
+            {"conf_low": self.coef - crit * self.se, "conf_high": self.coef + crit * self.se}
+        )
+
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """Coefficient table: ``term, estimate, std_error, statistic, p_value, conf_low, conf_high``."""
+        ci = self.conf_int(level)
+        return pd.DataFrame(
+            {
+                "term": self.coef.index,
+                "estimate": self.coef.to_numpy(),
+                "std_error": self.se.to_numpy(),
+                "statistic": self.statistic.to_numpy(),
+                "p_value": self.pvalues.to_numpy(),
+                "conf_low": ci["conf_low"].to_numpy(),
+                "conf_high": ci["conf_high"].to_numpy(),
+            }
+        )
+
+    def with_vcov(self, vcov: VcovSpec | str | dict[str, Any]) -> FitResult:
+        """A new result with another variance estimate; this one is unchanged.
+
+        Cluster variables must be columns of the estimation data (``exporter^importer``
+        interactions allowed).
+        """
+        spec = as_vcov_spec(vcov)
+        matrix, extra = _vcov_matrix(spec, self._vcov_inputs, self._design)
+        frame = pd.DataFrame(matrix, index=self.coef.index, columns=self.coef.index)
+        return replace(self, vcov=frame, vcov_spec=spec, extra={**self.extra, **extra})
+
+    # -- fit statistics --------------------------------------------------------------------
+    @property
+    def pseudo_r2(self) -> float:
+        """McFadden pseudo R² against the constant-only model, ``1 - loglik / loglik_null``."""
+        return float(1 - self.loglik / self.loglik_null)
+
+    @property
+    def sample(self) -> np.ndarray:
+        """Positions (in the input data) of the observations used in the fit."""
+        return self._design.rows
+
+    # -- fixed effects and prediction -------------------------------------------------------
+    @cached_property
+    def fixed_effects(self) -> dict[str, pd.Series]:
+        """Estimated fixed effects per dimension, labelled by level.
+
+        Normalised as fixest does: the first level of every dimension but the first is zero.
+        Only combinations seen in the sample are identified; predictions use them as such.
+        """
+        fe = self._design.fe
+        if len(fe) == 0:
+            return {}
+        blocks = []
+        offset = 0
+        for code, n_lev in zip(fe.codes, fe.n_levels, strict=True):
+            blocks.append(code + offset)
+            offset += n_lev
+        n = fe.nobs
+        rows = np.repeat(np.arange(n), len(fe))
+        cols = np.column_stack(blocks).ravel()
+        dummies = sparse.csr_matrix((np.ones(n * len(fe)), (rows, cols)), shape=(n, offset))
+        solution = lsqr(dummies, self._linear_fe, atol=1e-14, btol=1e-14, iter_lim=100_000)[0]
+        out: dict[str, pd.Series] = {}
+        start = 0
+        shift = 0.0
+        values = []
+        for n_lev in fe.n_levels:
+            values.append(solution[start : start + n_lev].copy())
+            start += n_lev
+        for q in range(1, len(values)):
+            shift += values[q][0]
+            values[q] -= values[q][0]
+        values[0] += shift
+        for name, level, vals in zip(fe.names, fe.levels, values, strict=True):
+            out[name] = pd.Series(vals, index=level, name=name)
+        return out
+
+    def predict(
+        self,
+        data: pd.DataFrame | None = None,
+        *,
+        kind: Literal["response", "link"] = "response",
+        unseen: Literal["error", "nan"] = "error",
+        offset: str | None = None,
+    ) -> np.ndarray:
+        """Predict on new data (or return the fitted values when ``data`` is None).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame, optional
+            Rows to predict; needs the regressor and fixed-effect columns of the formula.
+        kind : {"response", "link"}
+            Expected outcome (``exp`` of the linear predictor for PPML) or linear predictor.
+        unseen : {"error", "nan"}
+            What to do with a fixed-effect level not seen in the estimation sample.
+        offset : str, optional
+            Column with an offset to add to the linear predictor.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        if data is None:
+            link = np.log(self.fitted) if self.estimator == "ppml" else self.fitted
+            return self.fitted if kind == "response" else link
+        formula = self._design.formula
+        eta = np.zeros(len(data))
+        for term in formula.regressors:
+            if term.name in self.coef.index:
+                eta += self.coef[term.name] * term.evaluate(data)
+        if "(Intercept)" in self.coef.index:
+            eta += self.coef["(Intercept)"]
+        for name, cols in zip(formula.fixed_effect_names, formula.fixed_effects, strict=True):
+            missing = [c for c in cols if c not in data.columns]
+            if missing:
+                raise EstimationError(f"predict: fixed-effect column(s) {missing} not in the data")
+            key = data[list(cols)].astype(str).agg("^".join, axis=1)
+            values = key.map(self.fixed_effects[name]).to_numpy(dtype=float)
+            if unseen == "error" and np.isnan(values).any():
+                first = key[np.isnan(values)].iloc[0]
+                raise EstimationError(
+                    f"predict: level {first!r} of fixed effect {name!r} was not in the estimation "
+                    f"sample ({int(np.isnan(values).sum())} rows); pass unseen='nan' to get NaN"
+                )
+            eta += values
+        if offset is not None:
+            eta += pd.to_numeric(data[offset]).to_numpy(dtype=float)
+        if kind == "link" or self.estimator == "ols":
+            return eta
+        return np.exp(eta)
+
+    # -- output ----------------------------------------------------------------------------
+    def summary_dict(self) -> dict[str, Any]:
+        """Everything ``fit.json`` records, JSON-serialisable at full precision."""
+        return {
+            "estimator": self.estimator,
+            "formula": self.formula,
+            "nobs": self.nobs,
+            "nobs_input": self.nobs_input,
+            "nobs_dropped": dict(self.nobs_dropped),
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "deviance": self.deviance,
+            "loglik": self.loglik,
+            "pseudo_r2": self.pseudo_r2 if self.estimator == "ppml" else None,
+            "r2": self.extra.get("r2"),
+            "vcov": {
+                "type": self.vcov_spec.type,
+                "by": list(self.vcov_spec.by),
+                "ssc": self.vcov_spec.ssc.model_dump(),
+                "description": self.vcov_spec.describe(),
+            },
+            "fixed_effects": dict(self.fixed_effect_sizes),
+            "dropped_regressors": list(self.dropped_regressors),
+            "coefficients": {
+                term: {"estimate": float(self.coef[term]), "std_error": float(self.se[term])}
+                for term in self.coef.index
+            },
+        }
+
+
+def _vcov_matrix(
+    spec: VcovSpec, inputs: VcovInputs, design: Design
+) -> tuple[np.ndarray, dict[str, Any]]:
+    extra: dict[str, Any] = {}
+    clusters: list[tuple[str, np.ndarray]] = []
+    if spec.type == "cluster":
+        frame = design.frame
+        needed = {c.strip() for name in spec.by for c in name.split("^")}
+        if frame is None or not needed <= set(frame.columns):
+            available = [] if frame is None else sorted(frame.columns)
+            raise EstimationError(
+                f"cluster variable(s) {sorted(needed)} not kept with the fit (available: "
+                f"{available}); pass them in cluster_columns= when building the model"
+            )
+        clusters = cluster_codes(frame, spec.by)
+        extra["min_clusters"] = min(int(c.max()) + 1 for _, c in clusters)
+    if inputs.bread.shape[0] == 0:
+        return np.zeros((0, 0)), extra
+    return compute_vcov(spec, inputs, clusters), extra

@@ -1,0 +1,148 @@
+"""The ``gravity`` command: one sub-command per pipeline stage, each taking a config file."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import textwrap
+import traceback
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from gravity import __version__
+from gravity.exceptions import GravityError, GravityWarning
+
+log = logging.getLogger("gravity")
+
+EXAMPLE_CONFIG = """\
+output: out/eu_trade
+data:
+  trade:
+    path: ../shared/data/fixest_trade/trade.csv
+    columns: {exporter: Origin, importer: Destination, product: Product, year: Year, value: Euros}
+sample:
+  years: [2007, 2008, 2009]
+model:
+  formula: "value ~ log(dist_km) | exporter + importer + product + year"
+  vcov: {type: cluster, by: [exporter]}
+"""
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": (
+        "Run the whole pipeline: every stage the config describes, in order.",
+        "gravity run configs/demo.yaml",
+    ),
+    "panel": (
+        "Build the canonical exporter x importer x (product) x year panel "
+        "(writes OUTPUT/panel/panel.parquet).",
+        "gravity panel configs/demo.yaml",
+    ),
+    "fit": (
+        "Estimate the gravity model(s) of the 'model:' section (writes OUTPUT/fit/: "
+        "coefficients.csv, fit.json, table.md, table.tex).",
+        "gravity fit configs/yotov2016_ch1_app1.yaml",
+    ),
+    "relatedness": (
+        "Product relatedness and complexity (RCA, proximity, density, ECI/PCI, COI/COG).",
+        "gravity relatedness configs/demo.yaml",
+    ),
+    "potential": (
+        "Export-potential scores and ranked opportunities (OUTPUT/potential/).",
+        "gravity potential configs/demo.yaml",
+    ),
+    "backtest": (
+        "Out-of-time backtest of the potential forecasts (OUTPUT/backtest/metrics.csv).",
+        "gravity backtest configs/demo.yaml",
+    ),
+    "report": (
+        "Ranked-opportunity report for policymakers (OUTPUT/report/index.html).",
+        "gravity report configs/demo.yaml",
+    ),
+    "batch": (
+        "Many fits in parallel, resumable, locally or on a Dask cluster.",
+        "gravity batch configs/batch.yaml",
+    ),
+    "validate": (
+        "Check a config file without running anything; names any bad key and suggests a fix.",
+        "gravity validate configs/demo.yaml",
+    ),
+    "demo": (
+        "Run the full pipeline on the embedded synthetic demo world "
+        "(default config: configs/demo.yaml, or a built-in one).",
+        "gravity demo",
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="gravity",
+        description="Forecast export potential: PPML gravity with high-dimensional fixed effects, "
+        "product relatedness and ranked opportunities, driven by YAML config files.",
+        epilog="Example config:\n\n" + textwrap.indent(EXAMPLE_CONFIG, "  "),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"gravity {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (helptext, example) in COMMANDS.items():
+        p = sub.add_parser(
+            name,
+            help=helptext,
+            description=helptext,
+            epilog=f"Example:\n  {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.add_argument(
+            "config",
+            nargs="?" if name == "demo" else None,
+            help="YAML config file" + (" (default: configs/demo.yaml)" if name == "demo" else ""),
+        )
+        p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+        p.add_argument("--quiet", action="store_true", help="only print errors and the result")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gravity`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(message)s",
+        stream=sys.stderr,
+    )
+    warnings.simplefilter("default", GravityWarning)
+    logging.captureWarnings(True)
+    from gravity.cli import commands
+
+    handler: Callable[[argparse.Namespace], int] = getattr(commands, f"cmd_{args.command}")
+    try:
+        return handler(args)
+    except GravityError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"gravity {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("gravity: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an unexpected failure is a bug: say so, in one line unless --debug
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(
+                f"gravity {args.command}: internal error: {type(exc).__name__}: {exc} "
+                "(rerun with --debug for the traceback and please report it)",
+                file=sys.stderr,
+            )
+        return 3
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Pipeline stages as the CLI runs them: each reads the config, calls the library, writes files.
+
+The library stages know nothing of files or YAML; this module is the edge that turns their
+frozen results into the contract files (``panel.parquet``, ``coefficients.csv``, ``fit.json``,
+``table.md``, ``table.tex``) and records every step in the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from gravity.cli.manifest import RunManifest
+from gravity.config.schema import ModelConfig, RunConfig
+from gravity.exceptions import ConfigError
+from gravity.estimation.ols import Ols
+from gravity.estimation.ppml import Ppml, PpmlOptions
+from gravity.estimation.results import FitResult
+from gravity.estimation.table import RegressionTable
+from gravity.panel.build import SampleFilters, build_panel
+
+log = logging.getLogger("gravity")
+
+STAGES_AVAILABLE = ("panel", "fit")
+
+
+def stage_panel(config: RunConfig, manifest: RunManifest) -> pd.DataFrame:
+    """Build the panel and write ``OUTPUT/panel/panel.parquet``."""
+    sample = config.sample
+    filters = SampleFilters(
+        years=sample.years,
+        exclude_domestic=sample.exclude_domestic,
+        exporters=sample.exporters,
+        importers=sample.importers,
+        products=sample.products,
+    )
+    panel = build_panel(config.data.trade, config.data.synthetic, filters, config.base_dir)
+    for path, role in panel.inputs:
+        manifest.add_input(path, role)
+    for step in panel.steps:
+        record = manifest.step(f"panel: {step.name}")
+        record.rows_in, record.rows_out = step.rows_in, step.rows_out
+        record.removed, record.added = dict(step.removed), dict(step.added)
+        record.seconds, record.notes = round(step.seconds, 3), list(step.notes)
+    folder = config.output / "panel"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "panel.parquet"
+    panel.frame.to_parquet(path, index=False)
+    manifest.add_output(path, config.output)
+    if panel.truth is not None:
+        truth = folder / "synthetic_truth.json"
+        truth.write_text(json.dumps(panel.truth, indent=2, sort_keys=True) + "\n")
+        manifest.add_output(truth, config.output)
+    log.info("[panel] %s rows written to %s", f"{len(panel.frame):,}", path)
+    return panel.frame
+
+
+def fit_model(model: ModelConfig, panel: pd.DataFrame) -> FitResult:
+    """Estimate one configured model on the panel."""
+    if model.estimator == "ols":
+        return Ols(model.formula, panel, weights=model.weights, vcov=model.vcov, options=model.solver).fit()
+    options = PpmlOptions(irls=model.solver, separation=model.separation)
+    return Ppml(
+        model.formula,
+        panel,
+        weights=model.weights,
+        offset=model.offset,
+        vcov=model.vcov,
+        options=options,
+    ).fit()
+
+
+def stage_fit(config: RunConfig, panel: pd.DataFrame, manifest: RunManifest) -> list[FitResult]:
+    """Fit ``model`` (and ``compare`` models); write ``OUTPUT/fit/``."""
+    if config.model is None:
+        raise ConfigError("the config has no 'model:' section; add one with a 'formula:'")
+    models = [config.model, *config.compare]
+    results = []
+    for i, model in enumerate(models):
+        start = time.perf_counter()
+        label = model.name or f"({i + 1}) {model.estimator.upper()}"
+        log.info("[fit] %s: %s", label, model.formula)
+        result = fit_model(model, panel)
+        record = manifest.step(f"fit: {label}")
+        record.rows_in, record.rows_out = len(panel), result.nobs
+        record.removed = {k: v for k, v in result.nobs_dropped.items()}
+        record.seconds = round(time.perf_counter() - start, 3)
+        log.info(
+            "[fit] %s: %s obs, %d iterations, converged=%s (%.1f s)",
+            label, f"{result.nobs:,}", result.iterations, result.converged, record.seconds,
+        )
+        results.append(result)
+    write_fit_outputs(results, [m.name for m in models], config.output / "fit", manifest, config.output)
+    return results
+
+
+def write_fit_outputs(
+    results: list[FitResult],
+    names: list[str | None],
+    folder: Path,
+    manifest: RunManifest | None = None,
+    root: Path | None = None,
+) -> dict[str, Path]:
+    """Write the fit contract files for ``results[0]`` and the table of all results."""
+    folder.mkdir(parents=True, exist_ok=True)
+    main = results[0]
+    paths = {
+        "coefficients": folder / "coefficients.csv",
+        "fit": folder / "fit.json",
+        "table_md": folder / "table.md",
+        "table_tex": folder / "table.tex",
+    }
+    main.to_frame().to_csv(paths["coefficients"], index=False, float_format="%.17g")
+    summary = main.summary_dict()
+    if len(results) > 1:
+        summary["compare"] = [r.summary_dict() for r in results[1:]]
+    paths["fit"].write_text(json.dumps(summary, indent=2) + "\n")
+    titles = [n or f"({i + 1}) {r.estimator.upper()}" for i, (n, r) in enumerate(zip(names, results, strict=True))]
+    table = RegressionTable.from_results(results, titles)
+    paths["table_md"].write_text(table.to_markdown())
+    paths["table_tex"].write_text(table.to_latex())
+    print(table.to_text())
+    if manifest is not None and root is not None:
+        for path in paths.values():
+            manifest.add_output(path, root)
+    return paths

@@ -1,0 +1,118 @@
+"""The run configuration: one typed, frozen object per YAML section.
+
+The same option classes that the library uses (:class:`~gravity.estimation.vcov.VcovSpec`,
+:class:`~gravity.estimation.irls.IrlsOptions`, ...) are embedded here, so a config file and a
+Python call accept exactly the same keys. Unknown keys are rejected (see
+:mod:`gravity.config.loader` for the messages).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr, ValidationInfo, field_validator
+
+from gravity.config.base import StrictModel
+from gravity.estimation.irls import IrlsOptions
+from gravity.estimation.ppml import SeparationOptions
+from gravity.estimation.vcov import VcovSpec
+from gravity.panel.readers.sources import BaciSource, ComtradeSource, GenericSource
+from gravity.panel.synthetic import SyntheticWorldOptions
+
+
+def _resolve(path: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base_dir")
+    if base is not None and not path.is_absolute():
+        return (Path(base) / path).resolve()
+    return path
+
+
+ConfigPath = Annotated[Path, AfterValidator(_resolve)]
+"""A path in a config file: relative paths are resolved against the config file's folder."""
+
+def _default_kind(value: object) -> object:
+    # data.trade without 'kind' is a generic table, as in the simplest configs
+    if isinstance(value, dict) and "kind" not in value:
+        return {"kind": "generic", **value}
+    return value
+
+
+TradeSourceConfig = Annotated[
+    BaciSource | ComtradeSource | GenericSource,
+    Field(discriminator="kind"),
+    BeforeValidator(_default_kind),
+]
+"""``data.trade``: a BACI, Comtrade or generic (CSV/Parquet/Stata/Excel) trade source."""
+
+
+class SyntheticData(SyntheticWorldOptions):
+    """The embedded synthetic demo world (generated with a seed, cached in ``folder``)."""
+
+    folder: ConfigPath = Path("data/demo")
+    level: Literal["aggregate", "product"] = "aggregate"
+    """Fit on flows summed over products (``aggregate``) or on product-level flows (zeros in)."""
+
+
+class DataConfig(StrictModel):
+    """Input data: a trade table, or the synthetic demo world."""
+
+    trade: TradeSourceConfig | None = None
+    synthetic: SyntheticData | None = None
+
+    def model_post_init(self, __context: Any) -> None:
+        """Exactly one trade source."""
+        if (self.trade is None) == (self.synthetic is None):
+            raise ValueError("give exactly one of 'trade' (a file) or 'synthetic' (the demo world)")
+
+
+class SampleConfig(StrictModel):
+    """Row filters applied to the panel before estimation; each one is counted."""
+
+    years: list[int] | None = None
+    exclude_domestic: bool = False
+    exporters: list[str] | None = None
+    importers: list[str] | None = None
+    products: list[str] | None = None
+
+
+class ModelConfig(StrictModel):
+    """One gravity model: formula, estimator and variance."""
+
+    formula: str
+    estimator: Literal["ppml", "ols"] = "ppml"
+    vcov: VcovSpec = VcovSpec()
+    weights: str | None = None
+    offset: str | None = None
+    name: str | None = None
+    separation: SeparationOptions = SeparationOptions()
+    solver: IrlsOptions = IrlsOptions()
+
+    @field_validator("vcov", mode="before")
+    @classmethod
+    def _vcov_string(cls, value: object) -> object:
+        return {"type": value} if isinstance(value, str) else value
+
+
+class RunConfig(StrictModel):
+    """A whole run: where outputs go, the data, the sample and the models."""
+
+    output: ConfigPath
+    data: DataConfig
+    sample: SampleConfig = SampleConfig()
+    model: ModelConfig | None = None
+    compare: list[ModelConfig] = Field(default_factory=list)
+    """More models shown beside ``model`` in the regression table (e.g. the OLS baseline)."""
+    seed: int = 20261125
+    """Seed of every random step of the run (recorded in the manifest)."""
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    def model_post_init(self, context: Any) -> None:
+        """Remember the config file's folder: data paths are relative to it."""
+        if isinstance(context, dict) and context.get("base_dir") is not None:
+            self._base_dir = Path(context["base_dir"])
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder against which relative paths in the config are resolved."""
+        return self._base_dir

@@ -81,15 +81,16 @@ def _demean_column(
     n = x.shape[0]
     acc = np.empty(offsets[-1])
     r0 = x.copy()
-    scale = 0.0
-    for i in range(n):
-        a = abs(x[i])
-        if a > scale:
-            scale = a
-    threshold = tol * max(scale, 1e-300)
     if codes.shape[0] == 1:
         _sweep(r0, codes, weights, inv_wsum, offsets, acc)
         return r0, 1, True
+    # weighted criterion: the WLS solution depends on the residuals through sum(w * r * x), so
+    # precision is measured in the weighted norm (an unweighted max would be ruled by
+    # observations with tiny weights and huge working values)
+    scale = 0.0
+    for i in range(n):
+        scale += weights[i] * x[i] * x[i]
+    threshold = tol * tol * max(scale, 1e-300)
     r1 = r0.copy()
     r2 = r0.copy()
     it = 0
@@ -101,9 +102,8 @@ def _demean_column(
         it += 2
         change = 0.0
         for i in range(n):
-            d = abs(r2[i] - r1[i])
-            if d > change:
-                change = d
+            d = r2[i] - r1[i]
+            change += weights[i] * d * d
         if change <= threshold:
             return r2, it, True
         # Irons–Tuck extrapolation from r0 -> r1 -> r2
@@ -167,8 +167,8 @@ def demean(
     weights : numpy.ndarray, optional
         Positive observation weights; ones when omitted.
     tol : float
-        Stop when one sweep changes no element by more than ``tol`` times the column's largest
-        absolute value.
+        Stop when one sweep changes the column by less than ``tol`` times its size, both in the
+        weighted norm ``sqrt(sum(w * v**2))``.
     maxiter : int
         Maximum number of sweeps per column.
 

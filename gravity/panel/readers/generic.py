@@ -1,0 +1,248 @@
+"""Generic reader: a CSV, Parquet, Stata or Excel table with a column mapping.
+
+The mapping gives, for each canonical name, the file's column (``{"exporter": "Origin",
+"importer": "Destination", "product": "Product", "year": "Year", "value": "Euros"}``). Mapped
+columns are renamed and typed: ``product`` becomes text (integral numbers lose their ``.0``;
+``product_digits`` restores leading zeros), ``year`` an integer, ``value`` a float (times
+``value_scale``). Every other column is carried along unchanged. Excel needs the optional
+packages ``openpyxl`` (``.xlsx``) or ``xlrd`` (``.xls``); Stata and Parquet files are read with
+pandas and pyarrow.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from gravity.exceptions import DataError
+from gravity.panel.countries import harmonize_countries
+from gravity.panel.products import aggregate_products, normalize_hs_codes
+from gravity.panel.readers._common import (
+    FILE,
+    LINE,
+    ReadResult,
+    bump,
+    check_duplicates,
+    check_missing_keys,
+    check_nonnegative,
+    parse_numbers,
+    parse_years,
+    require_column,
+    resolve_paths,
+)
+from gravity.panel.readers.sources import CANONICAL_COLUMNS, GenericSource
+
+__all__ = ["read_generic", "read_table"]
+
+Format = Literal["csv", "parquet", "stata", "excel"]
+_SUFFIXES: dict[str, Format] = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".tab": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".dta": "stata",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".xls": "excel",
+}
+_TEXT_KEYS = ("exporter", "importer", "country", "product", "indicator")
+_KEYS = ["exporter", "importer", "country", "product", "year", "indicator"]
+_NA = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "#N/A", "..", "."]
+
+
+def _format(path: Path, source: GenericSource) -> Format:
+    if source.format != "auto":
+        return source.format
+    fmt = _SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(
+            f"{path.name}: unknown file type {path.suffix!r}; set format to one of 'csv', "
+            "'parquet', 'stata', 'excel'"
+        )
+    return fmt
+
+
+def _read_csv(path: Path, source: GenericSource) -> pd.DataFrame:
+    sep = source.sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
+    try:
+        header = pd.read_csv(path, sep=sep, encoding=source.encoding, nrows=0).columns
+        text_cols = [source.columns[k] for k in _TEXT_KEYS if k in source.columns]
+        text_cols = [c for c in text_cols if c in header]
+        return pd.read_csv(
+            path,
+            sep=sep,
+            encoding=source.encoding,
+            dtype={c: str for c in text_cols},
+            keep_default_na=False,
+            na_values={c: _NA for c in header if c not in text_cols},
+        )
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path.name}: the file is not valid {source.encoding} ({exc.reason}); set encoding "
+            "(e.g. 'latin-1')"
+        ) from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        message = " ".join(str(exc).split())
+        raise DataError(f"{path.name}: cannot parse the CSV file ({message}); check sep") from exc
+
+
+def _read_excel(path: Path, source: GenericSource) -> pd.DataFrame:
+    engine = "xlrd" if path.suffix.lower() == ".xls" else "openpyxl"
+    if importlib.util.find_spec(engine) is None:
+        raise DataError(
+            f"{path.name}: reading {path.suffix} files needs the optional package {engine!r}, "
+            f"which is not installed; install it (pip install {engine}) or save the sheet as CSV"
+        )
+    sheet = 0 if source.sheet is None else source.sheet
+    try:
+        return pd.read_excel(path, sheet_name=sheet, engine=engine)
+    except (ValueError, KeyError) as exc:
+        message = " ".join(str(exc).split())
+        raise DataError(f"{path.name}: cannot read sheet {sheet!r} ({message})") from exc
+
+
+def read_table(path: Path, source: GenericSource) -> pd.DataFrame:
+    """Read the whole file as pandas would, plus ``_file`` and ``_line`` columns.
+
+    ``_line`` is the line in a CSV file (header = line 1), the row in an Excel sheet (header =
+    row 1), or the 1-based row of a Parquet or Stata file.
+    """
+    fmt = _format(path, source)
+    try:
+        if fmt == "csv":
+            frame, first = _read_csv(path, source), 2
+        elif fmt == "parquet":
+            frame, first = pd.read_parquet(path), 1
+        elif fmt == "stata":
+            frame, first = pd.read_stata(path, convert_categoricals=False), 1
+        else:
+            frame, first = _read_excel(path, source), 2
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        message = " ".join(str(exc).split())
+        raise DataError(f"{path.name}: cannot read the file as {fmt} ({message})") from exc
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    for col in (FILE, LINE):
+        if col in frame.columns:
+            raise DataError(f"{path.name}: column name {col!r} is reserved; rename the column")
+    frame[FILE] = path.name
+    frame[LINE] = np.arange(len(frame), dtype=np.int64) + first
+    return frame
+
+
+def _product_text(frame: pd.DataFrame, source: GenericSource) -> pd.Series:
+    codes = frame["product"]
+    if pd.api.types.is_float_dtype(codes.dtype):
+        values = codes.to_numpy(dtype=float)
+        integral = np.isfinite(values) & (values == np.round(values))
+        text = pd.Series(codes.astype("str").to_numpy(), index=codes.index, dtype="str")
+        text[integral] = values[integral].astype(np.int64).astype(str)
+        text[~np.isfinite(values)] = None
+    else:
+        text = codes.astype("str").str.strip()
+    if source.product_digits is not None:
+        text = text.str.pad(source.product_digits, side="left", fillchar="0")
+    return text
+
+
+def read_generic(source: GenericSource, base_dir: Path | None = None) -> ReadResult:
+    """Read any table through a column mapping.
+
+    Parameters
+    ----------
+    source : GenericSource
+        The file, the mapping (canonical name -> file column) and options.
+    base_dir : pathlib.Path, optional
+        Folder against which a relative path is resolved (default: the working directory).
+
+    Returns
+    -------
+    ReadResult
+        ``frame`` has the mapped canonical columns first (``exporter``, ``importer``,
+        ``country``, ``product`` as text, ``year`` as int, ``value`` as float, ``indicator``),
+        then every unmapped column unchanged. ``log`` counts ``rows_read``,
+        ``dropped_missing_value``, ``dropped_unmatched_codes`` (``codes="iso3"``),
+        ``merged_to_product_level`` and ``rows_out``.
+
+    Raises
+    ------
+    DataError
+        Unknown file type, missing optional package for Excel, a mapped column missing (the
+        message suggests the closest name), a column named like a canonical one that another
+        column is mapped to, an
+        empty key, unparseable number or year, negative value, duplicate key rows, or too many
+        unmatched country codes.
+    """
+    base = Path.cwd() if base_dir is None else base_dir
+    path = resolve_paths([source.path], base)[0]
+    frame = read_table(path, source)
+    log: dict[str, int] = {"rows_read": len(frame)}
+    available = [c for c in frame.columns if c not in (FILE, LINE)]
+    labels: dict[str, str] = {str(k): v for k, v in source.columns.items()}  # canonical -> file
+    for name in CANONICAL_COLUMNS:  # columns already named canonically map to themselves
+        if name in available and name not in labels and name not in labels.values():
+            labels[name] = name
+    rename: dict[str, str] = {}
+    for canonical, column in labels.items():
+        found = require_column(
+            available, column, file=path.name, hint=f"fix the mapping for {canonical!r}"
+        )
+        rename[found] = canonical
+        labels[canonical] = found
+    clash = [c for c in available if c in labels and c not in rename]
+    if clash:
+        raise DataError(
+            f"{path.name}: column {clash[0]!r} has a canonical name but another column is mapped "
+            f"to {clash[0]!r}; rename it or drop it from the file"
+        )
+    frame = frame.rename(columns=rename)
+    check_missing_keys(frame, {k: v for k, v in labels.items() if k in _KEYS})
+    if "product" in frame.columns:
+        frame["product"] = _product_text(frame, source)
+    if "year" in frame.columns:
+        frame["year"] = parse_years(frame, "year", label=labels["year"])
+    if "value" in frame.columns:
+        frame["value"] = parse_numbers(frame, "value", label=labels["value"])
+        missing = frame["value"].isna().to_numpy()
+        bump(log, "dropped_missing_value", int(missing.sum()))
+        frame = frame.loc[~missing]
+        check_nonnegative(frame, frame["value"], label=labels["value"])
+        frame["value"] = frame["value"] * source.value_scale
+    check_duplicates(
+        frame, _KEYS, hint="aggregate (sum) the rows or map the column that distinguishes them"
+    )
+    frame, report = harmonize_countries(
+        frame,
+        ("exporter", "importer", "country"),
+        codes=source.codes,
+        max_unmatched_share=source.max_unmatched_share,
+        overrides=source.code_overrides,
+        source=path.name,
+    )
+    bump(log, "dropped_unmatched_codes", report.unmatched_rows)
+    if report.renamed:  # a historical code and its successor may now collide
+        check_duplicates(frame, _KEYS, hint="a historical code and its successor both appear")
+    frame = frame.drop(columns=[FILE, LINE])
+    if source.product_level is not None and "product" in frame.columns:
+        rows = len(frame)
+        frame["product"] = normalize_hs_codes(frame["product"], 6, source=path.name)
+        frame = aggregate_products(
+            frame,
+            source.product_level,
+            keys=("exporter", "importer", "country", "year"),
+            source=path.name,
+        )
+        bump(log, "merged_to_product_level", rows - len(frame))
+    mapped = [c for c in [*_KEYS[:5], "value", "indicator"] if c in frame.columns]
+    mapped = list(dict.fromkeys(mapped))
+    frame = frame[mapped + [c for c in frame.columns if c not in mapped]].reset_index(drop=True)
+    log["rows_out"] = len(frame)
+    return ReadResult(frame=frame, log=log, kind="generic", files=(str(path),), countries=report)

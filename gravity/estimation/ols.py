@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import linalg
 
 from gravity.estimation.demean import demean
-from gravity.estimation.design import build_design
+from gravity.estimation.design import Design, build_design
 from gravity.estimation.irls import IrlsOptions, _select_columns
 from gravity.estimation.ppml import _keep_columns
 from gravity.estimation.results import FitResult, _vcov_matrix
@@ -57,83 +57,96 @@ class Ols:
         self.options = options or IrlsOptions()
         extra = [c.strip() for name in self.vcov.by for c in name.split("^")]
         self.design = build_design(
-            formula, data, weights=weights, keep_columns=_keep_columns(data, [*extra, *cluster_columns])
+            formula,
+            data,
+            weights=weights,
+            keep_columns=_keep_columns(data, [*extra, *cluster_columns]),
         )
 
     def fit(self) -> FitResult:
         """Estimate by least squares; returns a new frozen :class:`FitResult`."""
-        d = self.design
-        n = d.y.shape[0]
-        w = np.ones(n) if d.weights is None else d.weights
-        solved = demean(
-            np.column_stack([d.y, d.X]), d.fe, w, tol=self.options.demean_tol * 1e-2,
-            maxiter=self.options.demean_maxiter,
+        return fit_ols_design(self.design, self.vcov, self.options)
+
+
+def fit_ols_design(d: Design, vcov: VcovSpec, options: IrlsOptions) -> FitResult:
+    """Least squares on a prepared design (shared by :class:`Ols` and the diagnostics)."""
+    n = d.y.shape[0]
+    w = np.ones(n) if d.weights is None else d.weights
+    solved = demean(
+        np.column_stack([d.y, d.X]),
+        d.fe,
+        w,
+        tol=options.demean_tol * 1e-2,
+        maxiter=options.demean_maxiter,
+    )
+    if not solved.converged:
+        warnings.warn(
+            "fixed-effect demeaning did not converge; raise demean_maxiter",
+            ConvergenceWarning,
+            stacklevel=2,
         )
-        if not solved.converged:
-            warnings.warn(
-                "fixed-effect demeaning did not converge; raise demean_maxiter",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        yd, Xd = solved.residuals[:, 0], solved.residuals[:, 1:]
-        kept, dropped = _select_columns(Xd, d.X, w, self.options.collinearity_tol)
-        if dropped:
-            warnings.warn(
-                "regressor(s) " + ", ".join(repr(d.names[j]) for j in dropped)
-                + " dropped: collinear with other regressors or absorbed by the fixed effects",
-                CollinearityWarning,
-                stacklevel=2,
-            )
-        Xk = Xd[:, kept]
-        names = tuple(d.names[j] for j in kept)
-        if not names:
-            raise EstimationError("OLS needs at least one regressor that the fixed effects do not absorb")
-        xw = Xk * w[:, None]
-        bread = linalg.inv(xw.T @ Xk)
-        beta = bread @ (xw.T @ yd)
-        resid = yd - Xk @ beta
-        rss = float(np.sum(w * resid**2))
-        tss_within = float(np.sum(w * yd**2))
-        ybar = np.average(d.y, weights=w)
-        tss = float(np.sum(w * (d.y - ybar) ** 2))
-        fe_dof = sum(d.fe.n_levels) - max(len(d.fe) - 1, 0) if len(d.fe) else 0
-        inputs = VcovInputs(
-            bread=bread,
-            scores=Xk * (w * resid)[:, None],
-            dispersion=rss / (n - 1),
-            n_coef=len(names),
-            fixed_effects=d.fe if len(d.fe) else None,
+    yd, Xd = solved.residuals[:, 0], solved.residuals[:, 1:]
+    kept, dropped = _select_columns(Xd, d.X, w, options.collinearity_tol)
+    if dropped:
+        warnings.warn(
+            "regressor(s) "
+            + ", ".join(repr(d.names[j]) for j in dropped)
+            + " dropped: collinear with other regressors or absorbed by the fixed effects",
+            CollinearityWarning,
+            stacklevel=2,
         )
-        matrix, extra = _vcov_matrix(self.vcov, inputs, d)
-        loglik = -0.5 * n * (np.log(2 * np.pi) + np.log(rss / n) + 1)
-        loglik_null = -0.5 * n * (np.log(2 * np.pi) + np.log(tss / n) + 1)
-        fitted = d.y - resid
-        coef = pd.Series(beta, index=pd.Index(names, name="term"), name="estimate")
-        return FitResult(
-            estimator="ols",
-            formula=d.formula.text,
-            coef=coef,
-            vcov=pd.DataFrame(matrix, index=coef.index, columns=coef.index),
-            vcov_spec=self.vcov,
-            nobs=n,
-            nobs_input=d.n_input,
-            nobs_dropped=dict(d.dropped),
-            iterations=solved.iterations,
-            converged=solved.converged,
-            deviance=rss,
-            loglik=float(loglik),
-            loglik_null=float(loglik_null),
-            fitted=fitted,
-            fixed_effect_names=d.fe.names,
-            fixed_effect_sizes=dict(zip(d.fe.names, d.fe.n_levels, strict=True)),
-            dropped_regressors=tuple(x for x in d.names if x not in names),
-            _design=d,
-            _vcov_inputs=inputs,
-            _linear_fe=fitted - d.X[:, kept] @ beta,
-            extra={
-                **extra,
-                "r2": 1 - rss / tss if tss > 0 else float("nan"),
-                "r2_within": 1 - rss / tss_within if tss_within > 0 else float("nan"),
-                "k_total": len(names) + fe_dof,
-            },
+    Xk = Xd[:, kept]
+    names = tuple(d.names[j] for j in kept)
+    if not names:
+        raise EstimationError(
+            "OLS needs at least one regressor that the fixed effects do not absorb"
         )
+    xw = Xk * w[:, None]
+    bread = linalg.inv(xw.T @ Xk)
+    beta = bread @ (xw.T @ yd)
+    resid = yd - Xk @ beta
+    rss = float(np.sum(w * resid**2))
+    tss_within = float(np.sum(w * yd**2))
+    ybar = np.average(d.y, weights=w)
+    tss = float(np.sum(w * (d.y - ybar) ** 2))
+    fe_dof = sum(d.fe.n_levels) - max(len(d.fe) - 1, 0) if len(d.fe) else 0
+    inputs = VcovInputs(
+        bread=bread,
+        scores=Xk * (w * resid)[:, None],
+        dispersion=rss / (n - 1),
+        n_coef=len(names),
+        fixed_effects=d.fe if len(d.fe) else None,
+    )
+    matrix, extra = _vcov_matrix(vcov, inputs, d)
+    loglik = -0.5 * n * (np.log(2 * np.pi) + np.log(rss / n) + 1)
+    loglik_null = -0.5 * n * (np.log(2 * np.pi) + np.log(tss / n) + 1)
+    fitted = d.y - resid
+    coef = pd.Series(beta, index=pd.Index(names, name="term"), name="estimate")
+    return FitResult(
+        estimator="ols",
+        formula=d.formula.text,
+        coef=coef,
+        vcov=pd.DataFrame(matrix, index=coef.index, columns=coef.index),
+        vcov_spec=vcov,
+        nobs=n,
+        nobs_input=d.n_input,
+        nobs_dropped=dict(d.dropped),
+        iterations=solved.iterations,
+        converged=solved.converged,
+        deviance=rss,
+        loglik=float(loglik),
+        loglik_null=float(loglik_null),
+        fitted=fitted,
+        fixed_effect_names=d.fe.names,
+        fixed_effect_sizes=dict(zip(d.fe.names, d.fe.n_levels, strict=True)),
+        dropped_regressors=tuple(x for x in d.names if x not in names),
+        _design=d,
+        _vcov_inputs=inputs,
+        _linear_fe=fitted - d.X[:, kept] @ beta,
+        extra={
+            **extra,
+            "r2": 1 - rss / tss if tss > 0 else float("nan"),
+            "r2_within": 1 - rss / tss_within if tss_within > 0 else float("nan"),
+            "k_total": len(names) + fe_dof,
+        },
+    )

@@ -97,13 +97,12 @@ def fit_ols_design(d: Design, vcov: VcovSpec, options: IrlsOptions) -> FitResult
         )
     Xk = Xd[:, kept]
     names = tuple(d.names[j] for j in kept)
-    if not names:
-        raise EstimationError(
-            "OLS needs at least one regressor that the fixed effects do not absorb"
-        )
+    if not names and len(d.fe) == 0:
+        raise EstimationError("OLS needs a regressor, an intercept or fixed effects")
     xw = Xk * w[:, None]
-    bread = linalg.inv(xw.T @ Xk)
-    beta = bread @ (xw.T @ yd)
+    # a model of fixed effects only is allowed (its fitted values are the group structure)
+    bread = linalg.inv(xw.T @ Xk) if names else np.zeros((0, 0))
+    beta = bread @ (xw.T @ yd) if names else np.zeros(0)
     resid = yd - Xk @ beta
     rss = float(np.sum(w * resid**2))
     tss_within = float(np.sum(w * yd**2))

@@ -44,20 +44,31 @@ def synthetic_panel(n_countries: int, n_years: int, seed: int = 1) -> pd.DataFra
     size = rng.normal(0, 1.5, n_countries)
     growth = rng.normal(0.02, 0.02, n_countries)
     pair_effect = rng.normal(-2, 1.0, (n_countries, n_countries))
-    entry = np.where(rng.uniform(size=(n_countries, n_countries)) < 0.3,
-                     rng.integers(0, n_years, (n_countries, n_countries)), n_years + 1)
+    entry = np.where(
+        rng.uniform(size=(n_countries, n_countries)) < 0.3,
+        rng.integers(0, n_years, (n_countries, n_countries)),
+        n_years + 1,
+    )
     rta = (year >= entry[exp_i, imp_i]).astype(float)
-    eta = (size[exp_i] + growth[exp_i] * year + size[imp_i] + pair_effect[exp_i, imp_i]
-           + 0.4 * rta + 12)
+    eta = (
+        size[exp_i]
+        + growth[exp_i] * year
+        + size[imp_i]
+        + pair_effect[exp_i, imp_i]
+        + 0.4 * rta
+        + 12
+    )
     mu = np.exp(eta)
     trade = rng.poisson(mu / 1e4) * 1e4 * rng.gamma(4, 0.25, mu.shape)
-    return pd.DataFrame({
-        "exp_year": exp_i * 1000 + year,
-        "imp_year": imp_i * 1000 + year,
-        "pair": exp_i * 10_000 + imp_i,
-        "rta": rta,
-        "trade": trade,
-    })
+    return pd.DataFrame(
+        {
+            "exp_year": exp_i * 1000 + year,
+            "imp_year": imp_i * 1000 + year,
+            "pair": exp_i * 10_000 + imp_i,
+            "rta": rta,
+            "trade": trade,
+        }
+    )
 
 
 def penppml_panel() -> pd.DataFrame | None:
@@ -65,13 +76,15 @@ def penppml_panel() -> pd.DataFrame | None:
     if not path.exists():
         return None
     raw = pd.read_parquet(path)
-    return pd.DataFrame({
-        "exp_year": raw["exp"].astype(str) + "_" + raw["time"].astype(str),
-        "imp_year": raw["imp"].astype(str) + "_" + raw["time"].astype(str),
-        "pair": raw["exp"].astype(str) + "_" + raw["imp"].astype(str),
-        "rta": (raw["id"] > 0).astype(float),
-        "trade": raw["export"],
-    })
+    return pd.DataFrame(
+        {
+            "exp_year": raw["exp"].astype(str) + "_" + raw["time"].astype(str),
+            "imp_year": raw["imp"].astype(str) + "_" + raw["time"].astype(str),
+            "pair": raw["exp"].astype(str) + "_" + raw["imp"].astype(str),
+            "rta": (raw["id"] > 0).astype(float),
+            "trade": raw["export"],
+        }
+    )
 
 
 def worker(package: str, data_path: str) -> None:
@@ -102,14 +115,27 @@ def worker(package: str, data_path: str) -> None:
         iters = int(getattr(fit, "_iter", -1) or -1)
         nobs = int(fit._N)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"package": package, "seconds": seconds, "peak_mb": peak_mb,
-                      "iterations": iters, "coef": coef, "se": se, "nobs": nobs}))
+    print(
+        json.dumps(
+            {
+                "package": package,
+                "seconds": seconds,
+                "peak_mb": peak_mb,
+                "iterations": iters,
+                "coef": coef,
+                "se": se,
+                "nobs": nobs,
+            }
+        )
+    )
 
 
 def run_worker(package: str, path: Path) -> dict[str, float] | None:
     proc = subprocess.run(
         [sys.executable, __file__, "--worker", package, str(path)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -128,7 +154,8 @@ setFixest_nthreads(1)
 d <- as.data.frame(read_parquet("{path}"))
 invisible(fepois({FORMULA}, d[1:5000, ]))
 t0 <- Sys.time(); e <- fepois({FORMULA}, d, vcov = "hetero"); t1 <- Sys.time()
-cat(sprintf('{{"package": "fixest", "seconds": %f, "iterations": %d, "coef": %.15g, "se": %.15g, "nobs": %d, "peak_mb": -1}}\\n',
+cat(sprintf(paste0('{{"package": "fixest", "seconds": %f, "iterations": %d, ',
+    '"coef": %.15g, "se": %.15g, "nobs": %d, "peak_mb": -1}}\\n'),
     as.numeric(t1 - t0, units = "secs"), e$iterations, coef(e)["rta"], se(e)["rta"], nobs(e)))
 """
     proc = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, check=False)
@@ -137,7 +164,9 @@ cat(sprintf('{{"package": "fixest", "seconds": %f, "iterations": %d, "coef": %.1
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--worker", nargs=2, metavar=("PACKAGE", "DATA"))
     parser.add_argument("--sizes", nargs="*", default=["450k", "1.2M"], choices=list(SIZES))
     parser.add_argument("--quick", action="store_true", help="one small synthetic panel")
@@ -164,15 +193,23 @@ def main() -> None:
                 out = run_worker(package, path)
                 if out:
                     results[package] = out
-                    print(f"  {package:9s} {out['seconds']:8.2f} s  {out['peak_mb']:8.0f} MB  "
-                          f"iter {out['iterations']:3d}  rta {out['coef']:.10f}  se {out['se']:.6g}")
+                    print(
+                        f"  {package:9s} {out['seconds']:8.2f} s  {out['peak_mb']:8.0f} MB  "
+                        f"iter {out['iterations']:3d}  rta {out['coef']:.10f}  se {out['se']:.6g}"
+                    )
             fx = run_fixest(path)
             if fx:
                 results["fixest"] = fx
-                print(f"  fixest    {fx['seconds']:8.2f} s  iter {fx['iterations']:3d}  rta {fx['coef']:.10f}")
+                print(
+                    f"  fixest    {fx['seconds']:8.2f} s  iter {fx['iterations']:3d}  "
+                    f"rta {fx['coef']:.10f}"
+                )
             rows.append((label, len(frame), results))
     print("\nSummary (ratios gravity / peer; < 1 means gravity is faster or lighter)")
-    print(f"{'panel':45s} {'rows':>10s} {'time':>8s} {'memory':>8s} {'coef rel. diff':>15s} {'vs fixest':>10s}")
+    print(
+        f"{'panel':45s} {'rows':>10s} {'time':>8s} {'memory':>8s} "
+        f"{'coef rel. diff':>15s} {'vs fixest':>10s}"
+    )
     for label, n, res in rows:
         g, p = res.get("gravity"), res.get("pyfixest")
         if not g or not p:
@@ -180,8 +217,10 @@ def main() -> None:
         fx = res.get("fixest")
         vs_fx = f"{g['seconds'] / fx['seconds']:.2f}" if fx else "n/a (no R)"
         diff = abs(g["coef"] - p["coef"]) / abs(p["coef"])
-        print(f"{label:45s} {n:>10,} {g['seconds'] / p['seconds']:>8.2f} "
-              f"{g['peak_mb'] / p['peak_mb']:>8.2f} {diff:>15.2e} {vs_fx:>10s}")
+        print(
+            f"{label:45s} {n:>10,} {g['seconds'] / p['seconds']:>8.2f} "
+            f"{g['peak_mb'] / p['peak_mb']:>8.2f} {diff:>15.2e} {vs_fx:>10s}"
+        )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from gravity.config.schema import RunConfig
+from gravity.exceptions import ConfigError
 from gravity.panel.readers.sources import (
     BaciSource,
     ComtradeSource,
@@ -18,8 +19,6 @@ from gravity.panel.readers.sources import (
     GeoDistSource,
     WdiSource,
 )
-from gravity.exceptions import ConfigError
-
 
 _DISCRIMINATOR_TAGS = frozenset(
     str(model.model_fields["kind"].default)
@@ -85,16 +84,18 @@ def describe_errors(exc: ValidationError, raw: dict[str, Any]) -> str:
             valid = _valid_keys(RunConfig, loc[:-1])
             close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            options = f" (valid keys here: {', '.join(sorted(valid))})" if valid and not close else ""
+            options = (
+                f" (valid keys here: {', '.join(sorted(valid))})" if valid and not close else ""
+            )
             lines.append(f"unknown key {key!r}{hint}{options}")
         elif kind == "missing":
             lines.append(f"missing required key {key!r}")
         elif kind == "literal_error":
             value = err.get("input")
-            options = re.findall(r"'([^']*)'", err["msg"])
-            close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
+            allowed = re.findall(r"'([^']*)'", err["msg"])
+            close = difflib.get_close_matches(str(value), allowed, n=1, cutoff=0.5)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            lines.append(f"key {key!r}: {value!r} is not allowed; {hint}use one of {options}")
+            lines.append(f"key {key!r}: {value!r} is not allowed; {hint}use one of {allowed}")
         else:
             msg = err["msg"].removeprefix("Value error, ")
             value = err.get("input")

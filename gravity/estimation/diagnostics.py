@@ -1,4 +1,4 @@
-"""Specification tests: the RESET test used by Santos Silva & Tenreyro (2006) to compare OLS and PPML.
+"""Specification tests: RESET, as Santos Silva & Tenreyro (2006) use it to compare OLS and PPML.
 
 RESET (Ramsey 1969) adds the squared fitted linear index to the model and tests that its
 coefficient is zero. Santos Silva & Tenreyro report it for log-linear OLS and PPML to show that

@@ -118,7 +118,7 @@ def encode_interaction(columns: Sequence[pd.Series]) -> tuple[np.ndarray, pd.Ind
     labels = [""] * len(unique_keys)
     remainder = np.asarray(unique_keys, dtype=np.int64)
     pieces: list[np.ndarray] = []
-    for codes_j, uniques_j in reversed(parts):
+    for _codes_j, uniques_j in reversed(parts):
         base = len(uniques_j) + 1
         pieces.append(np.asarray(uniques_j).astype(str)[remainder % base])
         remainder = remainder // base

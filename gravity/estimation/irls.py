@@ -186,7 +186,9 @@ def fit_poisson(
         mu_new = np.exp(eta_new)
         dev_new = poisson_deviance(y, mu_new, w0)
         halvings = 0
-        while (not np.isfinite(dev_new) or dev_new > dev * (1 + DEVIANCE_RISE_TOL)) and iteration > 1:
+        while (
+            not np.isfinite(dev_new) or dev_new > dev * (1 + DEVIANCE_RISE_TOL)
+        ) and iteration > 1:
             halvings += 1
             if halvings > opts.max_halvings:
                 raise EstimationError(

@@ -60,7 +60,7 @@ class FitResult:
 
     @property
     def statistic(self) -> pd.Series:
-        """z (PPML) or t (OLS) statistics."""
+        """Z (PPML) or t (OLS) statistics."""
         return (self.coef / self.se).rename("statistic")
 
     @property
@@ -91,7 +91,7 @@ class FitResult:
         )
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
-        """Coefficient table: ``term, estimate, std_error, statistic, p_value, conf_low, conf_high``."""
+        """Coefficient table: term, estimate, std_error, statistic, p_value, conf_low/high."""
         ci = self.conf_int(level)
         return pd.DataFrame(
             {

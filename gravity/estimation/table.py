@@ -65,7 +65,9 @@ class RegressionTable:
             stats[f"FE: {fe}"] = ["Yes" if fe in r.fixed_effect_names else "No" for r in results]
         stats["Estimator"] = [r.estimator.upper() for r in results]
         stats["Standard errors"] = [r.vcov_spec.describe() for r in results]
-        stats["Pseudo R²"] = [f"{r.pseudo_r2:.4f}" if r.estimator == "ppml" else "" for r in results]
+        stats["Pseudo R²"] = [
+            f"{r.pseudo_r2:.4f}" if r.estimator == "ppml" else "" for r in results
+        ]
         stats["R²"] = [f"{r.extra['r2']:.4f}" if "r2" in r.extra else "" for r in results]
         table = pd.DataFrame(stats, index=list(titles)).T
         note = "Standard errors in parentheses. *** p<0.01, ** p<0.05, * p<0.1."
@@ -88,7 +90,9 @@ class RegressionTable:
     def _cells(self) -> tuple[list[str], list[list[str]], int]:
         frame = self.to_frame()
         header = ["", *self.models]
-        body = [[str(i), *map(str, row)] for i, row in zip(frame.index, frame.to_numpy(), strict=True)]
+        body = [
+            [str(i), *map(str, row)] for i, row in zip(frame.index, frame.to_numpy(), strict=True)
+        ]
         return header, body, 2 * len(self.coefficients)
 
     def to_text(self) -> str:
@@ -98,17 +102,30 @@ class RegressionTable:
 
         def line(cells: list[str]) -> str:
             first = cells[0].ljust(widths[0])
-            return "  ".join([first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))])
+            return "  ".join(
+                [first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))]
+            )
 
         rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
-        out = [rule, line(header), rule, *map(line, body[:split]), rule, *map(line, body[split:]), rule]
+        out = [
+            rule,
+            line(header),
+            rule,
+            *map(line, body[:split]),
+            rule,
+            *map(line, body[split:]),
+            rule,
+        ]
         return "\n".join([*out, self.note]) + "\n"
 
     def to_markdown(self) -> str:
         """GitHub-flavoured Markdown table."""
         header, body, _ = self._cells()
         esc = [[c.replace("|", "\\|") for c in row] for row in [header, *body]]
-        lines = ["| " + " | ".join(esc[0]) + " |", "|" + "|".join(["---"] + [":---:"] * (len(header) - 1)) + "|"]
+        lines = [
+            "| " + " | ".join(esc[0]) + " |",
+            "|" + "|".join(["---"] + [":---:"] * (len(header) - 1)) + "|",
+        ]
         lines += ["| " + " | ".join(row) + " |" for row in esc[1:]]
         return "\n".join(lines) + f"\n\n{self.note}\n"
 
@@ -117,8 +134,15 @@ class RegressionTable:
         header, body, split = self._cells()
 
         def tex(s: str) -> str:
-            for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"),
-                         ("#", r"\#"), ("^", r"\^{}"), ("²", r"$^2$")):
+            for a, b in (
+                ("\\", r"\textbackslash{}"),
+                ("_", r"\_"),
+                ("%", r"\%"),
+                ("&", r"\&"),
+                ("#", r"\#"),
+                ("^", r"\^{}"),
+                ("²", r"$^2$"),
+            ):
                 s = s.replace(a, b)
             return s.replace("***", "$^{***}$").replace("**", "$^{**}$") if "$" not in s else s
 
@@ -129,7 +153,12 @@ class RegressionTable:
             return tex(s)
 
         cols = "l" + "c" * (len(header) - 1)
-        lines = [f"\\begin{{tabular}}{{{cols}}}", r"\toprule", " & ".join(map(tex, header)) + r" \\", r"\midrule"]
+        lines = [
+            f"\\begin{{tabular}}{{{cols}}}",
+            r"\toprule",
+            " & ".join(map(tex, header)) + r" \\",
+            r"\midrule",
+        ]
         for i, row in enumerate(body):
             if i == split:
                 lines.append(r"\midrule")

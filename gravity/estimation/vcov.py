@@ -123,7 +123,7 @@ def as_vcov_spec(value: VcovSpec | str | dict[str, object] | None) -> VcovSpec:
     if isinstance(value, VcovSpec):
         return value
     if isinstance(value, str):
-        return VcovSpec(type=value)  # type: ignore[arg-type]
+        return VcovSpec(type=value)
     return VcovSpec.model_validate(value)
 
 

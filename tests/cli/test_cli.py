@@ -52,7 +52,13 @@ def test_fit_writes_contract_files_and_manifest(tmp_path: Path) -> None:
     out = tmp_path / "out"
     coefs = pd.read_csv(out / "fit" / "coefficients.csv")
     assert list(coefs.columns) == [
-        "term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"
+        "term",
+        "estimate",
+        "std_error",
+        "statistic",
+        "p_value",
+        "conf_low",
+        "conf_high",
     ]
     assert list(coefs["term"]) == ["log(dist)"]
     fit = json.loads((out / "fit" / "fit.json").read_text())
@@ -74,7 +80,9 @@ def test_fit_writes_contract_files_and_manifest(tmp_path: Path) -> None:
     assert "fit/coefficients.csv" in manifest["outputs"]
 
 
-def test_validate_reports_misspelled_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_reports_misspelled_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = write_config(tmp_path)
     config.write_text(config.read_text().replace("formula:", "formual:"))
     assert main(["validate", str(config)]) == 1

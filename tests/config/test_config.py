@@ -43,15 +43,25 @@ def test_issue_example_validates_and_resolves_paths(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("broken", "message"),
     [
-        (VALID.replace("formula:", "formla:"), r"unknown key 'model.formla'; did you mean 'formula'\?"),
+        (
+            VALID.replace("formula:", "formla:"),
+            r"unknown key 'model.formla'; did you mean 'formula'\?",
+        ),
         (VALID.replace("sample:", "sampel:"), r"unknown key 'sampel'; did you mean 'sample'\?"),
         (VALID.replace("years:", "yaers:"), r"unknown key 'sample.yaers'; did you mean 'years'\?"),
-        (VALID.replace("type: cluster", "typ: cluster"), r"'model.vcov.typ'; did you mean 'type'\?"),
+        (
+            VALID.replace("type: cluster", "typ: cluster"),
+            r"'model.vcov.typ'; did you mean 'type'\?",
+        ),
         (VALID.replace("type: cluster", "type: clusterd"), r"key 'model.vcov.type'"),
         (VALID.replace("[2007, 2008, 2009]", "[2007, soon]"), r"key 'sample.years.1'"),
         (VALID.replace("output: out/eu_trade\n", ""), r"missing required key 'output'"),
-        (VALID.replace('  formula: "value ~ log(dist_km) | exporter + importer + product + year"\n', ""),
-         r"missing required key 'model.formula'"),
+        (
+            VALID.replace(
+                '  formula: "value ~ log(dist_km) | exporter + importer + product + year"\n', ""
+            ),
+            r"missing required key 'model.formula'",
+        ),
         (VALID.replace("{type: cluster, by: [exporter]}", "{type: cluster}"), r"needs 'by'"),
         (VALID.replace("exporter: Origin", "exportr: Origin"), r"data.trade.columns"),
     ],

@@ -41,7 +41,9 @@ def test_fixed_effects_match_dummy_coefficients() -> None:
         assert value == pytest.approx(params[f"i_{level}"], abs=FE_ATOL)
 
 
-def brute_force_multiway(scores: np.ndarray, bread: np.ndarray, clusters: list[np.ndarray]) -> np.ndarray:
+def brute_force_multiway(
+    scores: np.ndarray, bread: np.ndarray, clusters: list[np.ndarray]
+) -> np.ndarray:
     """Cameron-Gelbach-Miller by explicit loops over subsets and groups (no corrections)."""
     k = scores.shape[1]
     total = np.zeros((k, k))
@@ -63,7 +65,9 @@ def test_three_way_clustering_equals_inclusion_exclusion() -> None:
     scores = rng.normal(size=(n, 2))
     bread = np.array([[2.0, 0.3], [0.3, 1.0]])
     clusters = [rng.integers(0, g, n) for g in (7, 11, 5)]
-    spec = VcovSpec(type="cluster", by=("a", "b", "c"), ssc=SmallSample(adj=False, cluster_adj=False))
+    spec = VcovSpec(
+        type="cluster", by=("a", "b", "c"), ssc=SmallSample(adj=False, cluster_adj=False)
+    )
     inputs = VcovInputs(bread=bread, scores=scores, dispersion=1.0, n_coef=2, fixed_effects=None)
     got = compute_vcov(spec, inputs, [(name, c) for name, c in zip("abc", clusters, strict=True)])
     expected = brute_force_multiway(scores, bread, clusters)
@@ -76,12 +80,18 @@ def test_min_cluster_adjustment_uses_smallest_g() -> None:
     n = 200
     scores = rng.normal(size=(n, 1))
     clusters = [("a", rng.integers(0, 4, n)), ("b", rng.integers(0, 9, n))]
-    inputs = VcovInputs(bread=np.eye(1), scores=scores, dispersion=1.0, n_coef=1, fixed_effects=None)
+    inputs = VcovInputs(
+        bread=np.eye(1), scores=scores, dispersion=1.0, n_coef=1, fixed_effects=None
+    )
     raw = compute_vcov(
-        VcovSpec(type="cluster", by=("a", "b"), ssc=SmallSample(adj=False, cluster_adj=False)), inputs, clusters
+        VcovSpec(type="cluster", by=("a", "b"), ssc=SmallSample(adj=False, cluster_adj=False)),
+        inputs,
+        clusters,
     )
     adjusted = compute_vcov(
-        VcovSpec(type="cluster", by=("a", "b"), ssc=SmallSample(adj=False, cluster_adj=True)), inputs, clusters
+        VcovSpec(type="cluster", by=("a", "b"), ssc=SmallSample(adj=False, cluster_adj=True)),
+        inputs,
+        clusters,
     )
     np.testing.assert_allclose(adjusted, raw * 4 / 3, rtol=1e-12)
 

@@ -104,7 +104,7 @@ def test_with_vcov_returns_new_result_and_keeps_original() -> None:
     pd.testing.assert_series_equal(res.se, before)
     assert other.vcov_spec.type == "cluster"
     assert not np.allclose(other.se, before)
-    with pytest.raises(Exception, match="frozen|cannot assign"):
+    with pytest.raises(Exception, match=r"frozen|cannot assign"):
         res.nobs = 3  # type: ignore[misc]
 
 

@@ -1,0 +1,264 @@
+"""Out-of-time backtests: train on years <= t, predict t + h, compare with what happened.
+
+Nothing after ``t`` enters the training data: the panel is cut before the potential model,
+relatedness and growth rates are computed (``train = panel[year <= t]``), and the outcome year
+``t + h`` is read only to build the labels.
+
+Targets:
+
+- ``new_flow``: a cell (exporter x importer x product) that was absent or tiny at ``t`` — below
+  ``material_share`` of the exporter's total exports — reaches that size at ``t + h``;
+- ``product_entry``: an exporter-product with RCA < 1 at ``t`` has RCA >= 1 at ``t + h``
+  (product panels only);
+- ``level``: log levels and log growth of flows positive at both ``t`` and ``t + h``; interval
+  coverage of ``potential_low .. potential_high``.
+
+Models compared on the same candidates: ``combined`` (the opportunity score), ``gravity``
+(potential in USD), ``density`` (relatedness alone, product panels), ``itc`` (the ITC-style
+baseline) and ``persistence`` (the base-year value).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from gravity.exceptions import DataError, GravityWarning
+from gravity.potential.grid import Universe, check_panel, dense_flows
+from gravity.potential.options import BacktestOptions, PotentialOptions
+from gravity.potential.pipeline import RelatednessFn, opportunities
+
+METRIC_COLUMNS = ["target", "model", "metric", "value", "split"]
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Metrics of every split, in the ``metrics.csv`` layout, and a Markdown summary."""
+
+    metrics: pd.DataFrame
+    splits: tuple[tuple[int, int], ...]
+
+    def summary_markdown(self) -> str:
+        """Mean of each metric over splits, one table per target."""
+        lines = ["# Backtest", ""]
+        lines.append(
+            "Splits (train ≤ t → predict t+h): " + ", ".join(f"{t}→{t + h}" for t, h in self.splits)
+        )
+        for target, block in self.metrics.groupby("target", sort=False):
+            table = block.pivot_table(
+                index="model", columns="metric", values="value", aggfunc="mean", sort=False
+            )
+            lines += ["", f"## {target}", "", _markdown(table)]
+        return "\n".join(lines) + "\n"
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    header = "| model | " + " | ".join(map(str, table.columns)) + " |"
+    rule = "|---|" + "---:|" * len(table.columns)
+    body = [
+        f"| {index} | " + " | ".join(f"{v:.4f}" if pd.notna(v) else "" for v in row) + " |"
+        for index, row in zip(table.index, table.to_numpy(), strict=True)
+    ]
+    return "\n".join([header, rule, *body])
+
+
+def classification_metrics(
+    labels: np.ndarray, scores: np.ndarray, top_k: list[int]
+) -> dict[str, float]:
+    """ROC-AUC, AUC-PR (average precision), precision@k, prevalence and count."""
+    ok = np.isfinite(scores)
+    labels, scores = labels[ok], scores[ok]
+    out = {"n": float(labels.size), "prevalence": float(labels.mean()) if labels.size else np.nan}
+    if labels.size == 0 or labels.min() == labels.max():
+        return {**out, "roc_auc": np.nan, "auc_pr": np.nan}
+    out["roc_auc"] = float(roc_auc_score(labels, scores))
+    out["auc_pr"] = float(average_precision_score(labels, scores))
+    order = np.argsort(-scores, kind="stable")
+    for k in top_k:
+        if k <= labels.size:
+            out[f"precision_at_{k}"] = float(labels[order[:k]].mean())
+    return out
+
+
+def _rca(exports: pd.Series) -> pd.Series:
+    """Balassa RCA of an exporter x product series."""
+    by_country = exports.groupby(level=0).transform("sum")
+    by_product = exports.groupby(level=1).transform("sum")
+    total = exports.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rca = (exports / by_country) / (by_product / total)
+    return rca.fillna(0.0)
+
+
+def _default_cutoffs(years: list[int], options: BacktestOptions, window: int) -> list[int]:
+    first = years[0] + max(window - 1, 1)
+    last = years[-1] - options.horizon
+    if last < first:
+        raise DataError(
+            f"backtest: the panel's years {years[0]}..{years[-1]} are too few for a {window}-year "
+            f"window and a {options.horizon}-year horizon; shorten backtest.horizon or "
+            "potential.window"
+        )
+    cutoffs = list(range(last, first - 1, -options.step))[: options.max_splits]
+    return sorted(c for c in cutoffs if c in years and c + options.horizon in years)
+
+
+def run_backtest(
+    panel: pd.DataFrame,
+    potential: PotentialOptions,
+    options: BacktestOptions,
+    relatedness: RelatednessFn | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> BacktestResult:
+    """Evaluate the potential model out of time.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Canonical panel covering the training and outcome years.
+    potential : PotentialOptions
+        The potential model (its ``year`` and ``horizon`` are replaced by each split's).
+    options : BacktestOptions
+        Cutoffs, horizon and metrics.
+    relatedness : callable, optional
+        ``f(train_panel, year) -> country_product frame`` computed from the training data only.
+    progress : callable, optional
+        Receives one line per split.
+
+    Returns
+    -------
+    BacktestResult
+    """
+    has_product = check_panel(panel)
+    years = sorted(int(y) for y in panel["year"].unique())
+    cutoffs = options.cutoffs or _default_cutoffs(years, options, potential.window)
+    rows: list[dict[str, object]] = []
+    splits = []
+    for t in cutoffs:
+        h = options.horizon
+        if t + h not in years:
+            raise DataError(
+                f"backtest: outcome year {t + h} (cutoff {t} + horizon {h}) is not in the panel"
+            )
+        split = f"train<={t},predict={t + h}"
+        splits.append((t, h))
+        train = panel[panel["year"] <= t]
+        opts = potential.model_copy(update={"year": t, "horizon": h, "top": None})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", GravityWarning)
+            frame = opportunities(train, opts, relatedness)
+        outcome_universe = Universe(
+            pd.Index(sorted(frame["exporter"].unique())),
+            pd.Index(sorted(frame["importer"].unique())),
+            pd.Index(sorted(frame["product"].unique())) if has_product else None,
+            (t + h,),
+        )
+        future = dense_flows(panel, outcome_universe, t + h)
+        keys = ["exporter", "importer", *(["product"] if has_product else [])]
+        frame = frame.merge(future.rename(columns={"value": "future"}), on=keys, how="left")
+        frame["future"] = frame["future"].fillna(0.0)
+        rows += _new_flows(frame, options, split, has_product)
+        rows += _levels(frame, split)
+        if has_product:
+            rows += _entries(frame, options, split)
+        if progress is not None:
+            progress(f"[backtest] {split}: {len(frame):,} cells")
+    metrics = pd.DataFrame(rows, columns=METRIC_COLUMNS)
+    return BacktestResult(metrics, tuple(splits))
+
+
+def _scores(frame: pd.DataFrame, has_product: bool) -> dict[str, np.ndarray]:
+    out = {
+        "combined": frame["score"].to_numpy(dtype=float),
+        "gravity": frame["potential"].to_numpy(dtype=float),
+        "itc": frame["itc_potential"].to_numpy(dtype=float),
+        "persistence": frame["actual"].to_numpy(dtype=float),
+    }
+    if has_product and "density" in frame.columns and frame["density"].notna().any():
+        out["density"] = frame["density"].to_numpy(dtype=float)
+    return out
+
+
+def _records(
+    target: str, split: str, model: str, values: dict[str, float]
+) -> list[dict[str, object]]:
+    return [
+        {"target": target, "model": model, "metric": k, "value": v, "split": split}
+        for k, v in values.items()
+    ]
+
+
+def _new_flows(
+    frame: pd.DataFrame, options: BacktestOptions, split: str, has_product: bool
+) -> list[dict[str, object]]:
+    total = frame.groupby("exporter")["actual"].transform("sum")
+    threshold = options.material_share * total
+    candidates = (frame["actual"] < threshold).to_numpy()
+    labels = (frame["future"] >= threshold).to_numpy()[candidates]
+    rows: list[dict[str, object]] = []
+    for model, scores in _scores(frame, has_product).items():
+        rows += _records(
+            "new_flow",
+            split,
+            model,
+            classification_metrics(labels.astype(int), scores[candidates], options.top_k),
+        )
+    return rows
+
+
+def _entries(frame: pd.DataFrame, options: BacktestOptions, split: str) -> list[dict[str, object]]:
+    by = frame.groupby(["exporter", "product"])
+    now = _rca(by["actual"].sum())
+    later = _rca(by["future"].sum())
+    predicted = _rca(by["potential"].sum())
+    itc = _rca(by["itc_potential"].sum())
+    candidates = now < 1
+    labels = (later[candidates] >= 1).astype(int).to_numpy()
+    models = {
+        "combined": by["score"].max()[candidates].to_numpy(),
+        "gravity": predicted[candidates].to_numpy(),
+        "itc": itc[candidates].to_numpy(),
+        "persistence": now[candidates].to_numpy(),
+    }
+    if "density" in frame.columns and frame["density"].notna().any():
+        models["density"] = by["density"].first()[candidates].to_numpy(dtype=float)
+    rows: list[dict[str, object]] = []
+    for model, scores in models.items():
+        rows += _records(
+            "product_entry", split, model, classification_metrics(labels, scores, options.top_k)
+        )
+    return rows
+
+
+def _levels(frame: pd.DataFrame, split: str) -> list[dict[str, object]]:
+    both = (frame["actual"] > 0) & (frame["future"] > 0)
+    sub = frame[both]
+    actual_growth = np.log(sub["future"] / sub["actual"])
+    rows: list[dict[str, object]] = []
+    for model, column in (
+        ("gravity", "potential"),
+        ("itc", "itc_potential"),
+        ("persistence", "actual"),
+    ):
+        pred = sub[column].to_numpy(dtype=float)
+        ok = pred > 0
+        err = np.log(pred[ok]) - np.log(sub["future"].to_numpy()[ok])
+        growth_err = np.log(pred[ok] / sub["actual"].to_numpy()[ok]) - actual_growth.to_numpy()[ok]
+        values = {
+            "n": float(ok.sum()),
+            "rmse_log_level": float(np.sqrt(np.mean(err**2))) if ok.any() else np.nan,
+            "mae_log_level": float(np.mean(np.abs(err))) if ok.any() else np.nan,
+            "rmse_log_growth": float(np.sqrt(np.mean(growth_err**2))) if ok.any() else np.nan,
+        }
+        if model == "gravity":
+            inside = (sub["future"] >= sub["potential_low"]) & (
+                sub["future"] <= sub["potential_high"]
+            )
+            values["interval_coverage"] = float(inside.mean()) if len(sub) else np.nan
+        rows += _records("level", split, model, values)
+    return rows

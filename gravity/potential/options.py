@@ -1,0 +1,123 @@
+"""Options of the export-potential stage: the ``potential:`` and ``backtest:`` config sections."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from gravity.config.base import StrictModel
+
+# Weights of the three ranked components (untapped USD, feasibility, attractiveness) per preset.
+# Documented in docs/user-guide.md ("Export potential"): each component is a percentile rank in
+# [0, 1] within the exporter's opportunities; the score is their weighted mean.
+PRESETS: dict[str, dict[str, float]] = {
+    # easy wins: large gaps in products and markets the exporter is already close to
+    "low_hanging_fruit": {"untapped": 0.4, "feasibility": 0.5, "attractiveness": 0.1},
+    # the Atlas-style balanced portfolio
+    "balanced": {"untapped": 0.4, "feasibility": 0.3, "attractiveness": 0.3},
+    # strategic bets: complex, fast-growing products further from today's basket
+    "long_jumps": {"untapped": 0.2, "feasibility": 0.2, "attractiveness": 0.6},
+}
+
+
+class ScoreWeights(StrictModel):
+    """Custom weights of the ranked components (normalised to sum to one)."""
+
+    untapped: float = Field(0.4, ge=0)
+    feasibility: float = Field(0.3, ge=0)
+    attractiveness: float = Field(0.3, ge=0)
+
+    @model_validator(mode="after")
+    def _positive_total(self) -> ScoreWeights:
+        if self.untapped + self.feasibility + self.attractiveness <= 0:
+            raise ValueError("score weights must not all be zero")
+        return self
+
+    def normalised(self) -> dict[str, float]:
+        """Weights scaled to sum to one."""
+        total = self.untapped + self.feasibility + self.attractiveness
+        return {
+            "untapped": self.untapped / total,
+            "feasibility": self.feasibility / total,
+            "attractiveness": self.attractiveness / total,
+        }
+
+
+class PotentialOptions(StrictModel):
+    """How export potential is estimated and ranked.
+
+    The model (see :mod:`gravity.potential.model`): potential ``v_ijk = exp(S_ik + D_jk + E_ij)``
+    at ``year + horizon``, with supply ``S`` and demand ``D`` from a product-level PPML with
+    exporter x product and importer x product fixed effects, and ease ``E`` from an aggregate PPML
+    of ``ease_terms`` (plus pair effects when ``pair_effects``).
+    """
+
+    year: int | None = None
+    """Base year (latest year of the data when omitted); training uses years up to it."""
+    horizon: int = Field(5, ge=0, le=30)
+    """Years ahead of the base year that potential refers to."""
+    window: int = Field(5, ge=1, le=50)
+    """Training years (ending at the base year) for the ease fit and growth rates."""
+    exporters: list[str] | None = None
+    """Exporters to rank (all when omitted); the model is always fitted on every exporter."""
+    importers: list[str] | None = None
+    """Destinations to keep in the ranking (all when omitted)."""
+    ease_terms: list[str] = Field(default_factory=lambda: ["log(dist)", "contig", "comlang", "rta"])
+    """Bilateral regressors of the aggregate ease fit (formula terms on panel columns)."""
+    pair_effects: bool = False
+    """Add exporter x importer effects to the ease fit (needs several years)."""
+    demand_growth: Literal["imports", "none"] = "imports"
+    """Demand growth of a market and product: its historical import growth over the window."""
+    supply_growth: Literal["exports", "none"] = "exports"
+    """Supply growth of an exporter: its historical total export growth over the window."""
+    max_annual_growth: float = Field(0.25, gt=0, le=2.0)
+    """Cap on absolute annual log growth rates (guards against tiny bases)."""
+    preset: Literal["low_hanging_fruit", "balanced", "long_jumps", "custom"] = "balanced"
+    weights: ScoreWeights | None = None
+    """Custom weights (needs ``preset: custom``)."""
+    interval: float = Field(0.9, gt=0, lt=1)
+    """Coverage of the potential interval (``potential_low`` .. ``potential_high``)."""
+    interval_method: Literal["empirical", "bootstrap"] = "empirical"
+    """Empirical quantiles of training residuals by product, or a bootstrap over pairs."""
+    bootstrap_draws: int = Field(30, ge=5, le=2000)
+    n_jobs: int = Field(1, ge=-1)
+    """Parallel workers for the bootstrap (joblib; -1 = all cores)."""
+    seed: int | None = None
+    """Seed of the bootstrap (the run's ``seed`` when omitted)."""
+    min_flow: float = Field(0.0, ge=0)
+    """Flows at or below this value (USD) count as absent."""
+    top: int | None = Field(None, ge=1)
+    """Keep only the best ``top`` opportunities per exporter in the output (all when omitted)."""
+
+    @model_validator(mode="after")
+    def _weights_with_custom(self) -> PotentialOptions:
+        if self.preset == "custom" and self.weights is None:
+            raise ValueError(
+                "preset 'custom' needs 'weights: {untapped:, feasibility:, attractiveness:}'"
+            )
+        if self.preset != "custom" and self.weights is not None:
+            raise ValueError(
+                f"'weights' are only used with preset: custom (preset is {self.preset!r})"
+            )
+        return self
+
+    def score_weights(self) -> dict[str, float]:
+        """Normalised weights of the chosen preset or the custom ones."""
+        if self.preset == "custom" and self.weights is not None:
+            return self.weights.normalised()
+        return dict(PRESETS[self.preset])
+
+
+class BacktestOptions(StrictModel):
+    """Out-of-time evaluation: train on years <= t, predict t + horizon, for several t."""
+
+    cutoffs: list[int] | None = None
+    """Training end years (default: every ``step`` years from the earliest feasible one)."""
+    horizon: int = Field(3, ge=1, le=20)
+    step: int = Field(2, ge=1)
+    max_splits: int = Field(4, ge=1, le=50)
+    material_share: float = Field(0.001, gt=0, lt=1)
+    """A new flow is 'material' when it reaches this share of the exporter's total exports."""
+    top_k: list[int] = Field(default_factory=lambda: [100, 1000])
+    """k of precision@k."""

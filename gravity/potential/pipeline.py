@@ -1,0 +1,78 @@
+"""From a panel to the ranked opportunity table: potential, relatedness, ITC baseline, scores."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from gravity.potential.itc import itc_potential
+from gravity.potential.model import PotentialResult, fit_potential
+from gravity.potential.options import PotentialOptions
+from gravity.potential.scoring import score_opportunities
+
+RelatednessFn = Callable[[pd.DataFrame, int], pd.DataFrame]
+"""``f(panel, year) -> country_product frame`` (year, country, product, rca, density, pci, cog,
+and optionally market-side columns keyed by exporter, importer, product)."""
+
+OPPORTUNITY_COLUMNS = [
+    "exporter",
+    "importer",
+    "product",
+    "year",
+    "actual",
+    "potential",
+    "potential_low",
+    "potential_high",
+    "untapped",
+    "realised_share",
+    "feasibility",
+    "attractiveness",
+    "score",
+    "rank",
+]
+
+
+def opportunities(
+    panel: pd.DataFrame,
+    options: PotentialOptions,
+    relatedness: RelatednessFn | None = None,
+    result: PotentialResult | None = None,
+) -> pd.DataFrame:
+    """Build the full opportunity table for ``options``' exporters and destinations.
+
+    Columns: the contract ``OPPORTUNITY_COLUMNS`` first (``product`` only for product panels),
+    then components and diagnostics (base_year, itc_potential, supply_source, supply, demand,
+    ease, demand_growth, supply_growth, density, pci, cog, ...).
+    """
+    has_product = "product" in panel.columns
+    base_year = options.year if options.year is not None else int(panel["year"].max())
+    related = None
+    if relatedness is not None and has_product:
+        related = relatedness(panel[panel["year"] <= base_year], base_year)
+    res = result or fit_potential(panel, options, related)
+    frame = res.frame
+    frame["itc_potential"] = itc_potential(frame, options.horizon).to_numpy()
+    if related is not None:
+        rel = related[related["year"] == base_year].rename(columns={"country": "exporter"})
+        keep = [c for c in ("density", "pci", "cog") if c in rel.columns]
+        rel = rel.assign(exporter=rel["exporter"].astype(str), product=rel["product"].astype(str))
+        frame = frame.merge(
+            rel[["exporter", "product", *keep]], on=["exporter", "product"], how="left"
+        )
+        market = related.attrs.get("market")
+        if isinstance(market, pd.DataFrame):
+            frame = frame.merge(market, on=["exporter", "importer", "product"], how="left")
+    if options.exporters is not None:
+        frame = frame[frame["exporter"].isin([str(e) for e in options.exporters])]
+    if options.importers is not None:
+        frame = frame[frame["importer"].isin([str(i) for i in options.importers])]
+    frame = score_opportunities(frame.reset_index(drop=True), options.score_weights())
+    if options.top is not None:
+        frame = frame[frame["rank"] <= options.top]
+    order = [c for c in OPPORTUNITY_COLUMNS if c in frame.columns]
+    rest = [c for c in frame.columns if c not in order]
+    frame = frame[order + rest].sort_values(["exporter", "rank"], kind="stable")
+    frame["realised_share"] = frame["realised_share"].astype(float)
+    return frame.reset_index(drop=True).replace([np.inf, -np.inf], np.nan)

@@ -1,0 +1,63 @@
+"""Feasibility, attractiveness and the ranked opportunity score.
+
+Every component is a percentile rank in [0, 1] within the exporter's candidate opportunities, so
+components in USD, shares and indices combine without arbitrary scaling:
+
+- feasibility: mean rank of density (how related k is to what i exports), market relatedness
+  (how much j imports of products related to k), similar exporters (do economies like i already
+  sell k to j) and ease (i's bilateral ease with j) — of those available;
+- attractiveness: mean rank of demand growth (j's import growth of k), market size (the demand
+  effect D_jk), PCI (complexity of k) and COG (complexity gain for i);
+- score: the preset's (or custom) weighted mean of the untapped-USD rank, feasibility and
+  attractiveness; rank 1 is the best opportunity of each exporter.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+FEASIBILITY = ("density", "market_relatedness", "similar_exporters", "ease")
+ATTRACTIVENESS = ("demand_growth", "demand", "pci", "cog")
+
+
+def _pct_rank(frame: pd.DataFrame, column: str) -> pd.Series:
+    return frame.groupby("exporter", observed=True)[column].rank(pct=True, method="average")
+
+
+def score_opportunities(frame: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
+    """Add ``feasibility``, ``attractiveness``, ``score`` and ``rank`` to a potential frame.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Potential frame (exporter, importer, [product,] untapped and any component columns).
+    weights : dict
+        Weights of ``untapped``, ``feasibility`` and ``attractiveness`` (summing to one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with the four columns added, and ``components`` naming what entered each.
+    """
+    out = frame.copy()
+    feas = [c for c in FEASIBILITY if c in out.columns and out[c].notna().any()]
+    attr = [c for c in ATTRACTIVENESS if c in out.columns and out[c].notna().any()]
+    out["feasibility"] = (
+        pd.concat([_pct_rank(out, c) for c in feas], axis=1).mean(axis=1) if feas else 0.5
+    )
+    out["attractiveness"] = (
+        pd.concat([_pct_rank(out, c) for c in attr], axis=1).mean(axis=1) if attr else 0.5
+    )
+    untapped_rank = _pct_rank(out, "untapped")
+    out["score"] = (
+        weights["untapped"] * untapped_rank
+        + weights["feasibility"] * out["feasibility"]
+        + weights["attractiveness"] * out["attractiveness"]
+    )
+    out["rank"] = (
+        out.groupby("exporter", observed=True)["score"]
+        .rank(ascending=False, method="first")
+        .astype(int)
+    )
+    out.attrs["components"] = {"feasibility": feas, "attractiveness": attr}
+    return out

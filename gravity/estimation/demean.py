@@ -22,6 +22,8 @@ import numpy as np
 from gravity.estimation.fixed_effects import FixedEffects
 
 DEFAULT_TOL = 1e-8
+# largest Irons-Tuck step accepted; beyond it the sweep is taken plain (guards against overflow)
+MAX_EXTRAPOLATION = 1e4
 DEFAULT_MAXITER = 10_000
 
 
@@ -114,11 +116,18 @@ def _demean_column(
             dd = d2 - (r1[i] - r0[i])
             num += d2 * dd
             den += dd * dd
-        if den > 0.0:
-            coef = num / den
+        coef = num / den if den > 0.0 else 0.0
+        # a wild step (ill-conditioned weights: ratios of 1e4 and more) would overflow: skip it
+        accepted = False
+        if den > 0.0 and np.isfinite(coef) and abs(coef) < MAX_EXTRAPOLATION:
+            norm = 0.0
             for i in range(n):
                 r0[i] = r2[i] - coef * (r2[i] - r1[i])
-        else:
+                norm += weights[i] * r0[i] * r0[i]
+            # the residual projection never grows the weighted norm: an extrapolated point
+            # that does is a numerical artefact of ill-conditioning, so fall back to the sweep
+            accepted = np.isfinite(norm) and norm <= scale * (1.0 + 1e-8)
+        if not accepted:
             r0[:] = r2
         _sweep(r0, codes, weights, inv_wsum, offsets, acc)
         it += 1

@@ -12,4 +12,6 @@ class StrictModel(BaseModel):
     this class, so the same object validates a YAML config section and a Python call.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, use_attribute_docstrings=True
+    )

@@ -80,13 +80,21 @@ class ModelConfig(StrictModel):
     """One gravity model: formula, estimator and variance."""
 
     formula: str
+    """fixest-style formula on panel columns, e.g. ``value ~ log(dist) | exporter + importer``."""
     estimator: Literal["ppml", "ols"] = "ppml"
+    """PPML (levels, zeros kept) or log-linear OLS (write ``log(value) ~ ...``)."""
     vcov: VcovSpec = VcovSpec()
+    """Variance: ``{type: iid | hetero | cluster, by: [...], ssc: fixest | stata | none}``."""
     weights: str | None = None
+    """Column of observation weights."""
     offset: str | None = None
+    """Column added to the linear predictor with coefficient one."""
     name: str | None = None
+    """Column title in the regression table."""
     separation: SeparationOptions = SeparationOptions()
+    """Which observations without a finite MLE to drop before PPML."""
     solver: IrlsOptions = IrlsOptions()
+    """Convergence settings of IRLS and of the fixed-effect demeaning."""
 
     @field_validator("vcov", mode="before")
     @classmethod
@@ -98,9 +106,13 @@ class RunConfig(StrictModel):
     """A whole run: where outputs go, the data, the sample and the models."""
 
     output: ConfigPath
+    """Output folder (created); every file a run writes goes under it."""
     data: DataConfig
+    """Input data."""
     sample: SampleConfig = SampleConfig()
+    """Row filters, each counted in the manifest."""
     model: ModelConfig | None = None
+    """The gravity model of ``gravity fit``."""
     compare: list[ModelConfig] = Field(default_factory=list)
     """More models shown beside ``model`` in the regression table (e.g. the OLS baseline)."""
     seed: int = 20261125

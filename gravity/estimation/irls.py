@@ -29,7 +29,8 @@ from gravity.estimation.demean import demean
 from gravity.estimation.fixed_effects import FixedEffects
 from gravity.exceptions import CollinearityWarning, ConvergenceWarning, EstimationError
 
-# exp(700) is about 1e304: the largest linear predictor that cannot overflow a double
+# exp(+-700) is about 1e(+-304): the widest linear predictor that neither overflows nor
+# underflows a double
 ETA_CAP = 700.0
 # a step may raise the relative deviance by this much before it is halved (rounding noise)
 DEVIANCE_RISE_TOL = 1e-12
@@ -175,6 +176,12 @@ def fit_poisson(
                     stacklevel=3,
                 )
         Xk = X_res[:, kept]
+        if not (np.all(np.isfinite(z_res)) and np.all(np.isfinite(Xk))):
+            raise EstimationError(
+                f"IRLS iteration {iteration}: the working variables are not finite (fitted "
+                f"values range {float(mu.min()):.3g} to {float(mu.max()):.3g}); the model is "
+                "probably separated: keep separation.regressor on, or rescale the regressors"
+            )
         if Xk.shape[1]:
             xw = Xk * w[:, None]
             beta_new = linalg.solve(xw.T @ Xk, xw.T @ z_res, assume_a="pos")
@@ -182,7 +189,8 @@ def fit_poisson(
         else:
             beta_new = np.zeros(0)
             resid = z_res
-        eta_new = np.minimum(z - resid + off, ETA_CAP)
+        # cap both ways: exp() must neither overflow nor underflow to an exact zero (0/0 in z)
+        eta_new = np.clip(z - resid + off, -ETA_CAP, ETA_CAP)
         mu_new = np.exp(eta_new)
         dev_new = poisson_deviance(y, mu_new, w0)
         halvings = 0

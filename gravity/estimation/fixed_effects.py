@@ -76,12 +76,13 @@ class FixedEffects:
 
     def subset(self, keep: np.ndarray) -> FixedEffects:
         """Restrict to observations where the boolean mask ``keep`` is true, re-coding densely."""
+        if keep.all():
+            return self
         codes: list[np.ndarray] = []
         levels: list[pd.Index] = []
         for code, level in zip(self.codes, self.levels, strict=True):
-            sub = code[keep]
-            used, new = np.unique(sub, return_inverse=True)
-            codes.append(new.astype(np.int64, copy=False))
+            new, used = dense_codes(code[keep], len(level))
+            codes.append(new)
             levels.append(level[used])
         return FixedEffects(self.names, tuple(codes), tuple(levels))
 
@@ -90,6 +91,19 @@ class FixedEffects:
         if not self.codes:
             return np.zeros((0, 0), dtype=np.int64)
         return np.ascontiguousarray(np.vstack(self.codes), dtype=np.int64)
+
+
+def dense_codes(code: np.ndarray, n_levels: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Re-code non-negative integer codes to ``0 .. k - 1`` in O(n) (no sort).
+
+    Returns the new codes and the old code of each new level, in increasing order.
+    """
+    size = int(code.max()) + 1 if n_levels is None and code.size else (n_levels or 0)
+    present = np.bincount(code, minlength=size) > 0
+    used = np.flatnonzero(present)
+    remap = np.full(size, -1, dtype=np.int64)
+    remap[used] = np.arange(used.size)
+    return remap[code], used
 
 
 def encode_interaction(columns: Sequence[pd.Series]) -> tuple[np.ndarray, pd.Index]:

@@ -47,7 +47,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import lsmr
 
-from gravity.estimation.fixed_effects import FixedEffects
+from gravity.estimation.fixed_effects import FixedEffects, dense_codes
 from gravity.exceptions import EstimationError, SeparationWarning
 
 __all__ = ["DROP_REASONS", "SeparationResult", "detect_separation"]
@@ -373,19 +373,29 @@ def _design(x: np.ndarray, codes: tuple[np.ndarray, ...], intercept: bool) -> sp
     do not occur among the rows). A column of ones stands for the intercept without fixed effects.
     """
     n = x.shape[0]
-    blocks: list[sp.csr_matrix] = []
     scale = np.abs(x).max(axis=0) if x.shape[1] else np.zeros(0)
-    if np.any(scale > 0):
-        blocks.append(sp.csr_matrix(x[:, scale > 0] / scale[scale > 0]))
-    rows = np.arange(n)
+    dense_x = x[:, scale > 0] / scale[scale > 0]
+    # every row holds the same number of entries: the non-zero regressor columns (stored even
+    # where a value is zero) and one dummy per dimension, so CSR arrays are built directly
+    parts_idx: list[np.ndarray] = [np.broadcast_to(np.arange(dense_x.shape[1]), dense_x.shape)]
+    parts_val: list[np.ndarray] = [dense_x]
+    offset = dense_x.shape[1]
     for code in codes:
-        _, dense = np.unique(code, return_inverse=True)
-        blocks.append(sp.csr_matrix((np.ones(n), (rows, dense)), shape=(n, int(dense.max()) + 1)))
+        dense, used = dense_codes(code)
+        parts_idx.append((dense + offset)[:, None])
+        parts_val.append(np.ones((n, 1)))
+        offset += used.size
     if not codes and intercept:
-        blocks.append(sp.csr_matrix(np.ones((n, 1))))
-    if not blocks:
+        parts_idx.append(np.full((n, 1), offset))
+        parts_val.append(np.ones((n, 1)))
+        offset += 1
+    if offset == 0:
         return sp.csr_matrix((n, 0))
-    return sp.hstack(blocks, format="csr")
+    indices = np.hstack(parts_idx).astype(np.int64).ravel()
+    data = np.hstack(parts_val).ravel()
+    per_row = indices.size // n if n else 0
+    indptr = np.arange(0, n * per_row + 1, per_row, dtype=np.int64) if n else np.zeros(1, np.int64)
+    return sp.csr_matrix((data, indices, indptr), shape=(n, offset))
 
 
 class _ConstrainedFit:

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import lsmr
+from threadpoolctl import threadpool_limits
 
 from gravity.estimation.fixed_effects import FixedEffects, dense_codes
 from gravity.exceptions import EstimationError, SeparationWarning
@@ -229,7 +230,10 @@ def detect_separation(
         if regressor and can_separate and n_kept and n_kept != relu_sample_size:
             idx = np.flatnonzero(keep)
             design = _design(x_arr[idx], tuple(code[idx] for code in codes), intercept)
-            sep, iters = _relu_separated(y_arr[idx], design, tol=tol, maxiter=maxiter)
+            # LSMR's vector operations are too small for BLAS threads to pay: with two cores
+            # and threads competing they made it 10-20x slower
+            with threadpool_limits(limits=1, user_api="blas"):
+                sep, iters = _relu_separated(y_arr[idx], design, tol=tol, maxiter=maxiter)
             relu_iterations += iters
             relu_sample_size = n_kept
             out = np.zeros(n, dtype=bool)

@@ -1,0 +1,260 @@
+"""Plotly figures as plain dicts (``{"data": [...], "layout": {...}}``), ready for JSON.
+
+Plotly renders text (titles, tick labels, hover text) through its own small HTML dialect, so a
+product called ``<b>x</b>`` would turn bold and ``<a href=...>`` would become a link. Every
+string that comes from data goes through :func:`plotly_text`, which escapes it: plotly then
+shows it literally. Every chart has a title, axis titles with units and a source line.
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gravity.report.data import ReportNames
+from gravity.report.formatting import format_share, format_usd
+
+__all__ = [
+    "Chart",
+    "destinations_chart",
+    "history_chart",
+    "plotly_text",
+    "scatter_chart",
+    "untapped_chart",
+]
+
+Chart = dict[str, Any]
+BAR_COLOR = "#1f6f8b"
+ACTUAL_COLOR = "#99a3a4"
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
+SCATTER_POINTS = 400
+SOURCE_WIDTH = 72
+
+
+def plotly_text(text: object) -> str:
+    """Escape a data string for plotly's text rendering (it is shown literally).
+
+    Plotly decodes ``&amp; &lt; &gt;`` and numeric entities but not ``&quot;``, so quotes are
+    written as numeric entities.
+    """
+    escaped = html.escape(str(text), quote=False)
+    return escaped.replace('"', "&#34;").replace("'", "&#39;")
+
+
+def _layout(title: str, x_title: str, y_title: str, source: str, height: int) -> dict[str, Any]:
+    """Common layout; ``title`` and ``source`` are plain text (escaped here)."""
+    lines = textwrap.wrap(f"Source: {source}", SOURCE_WIDTH) or [""]
+    return {
+        "title": {"text": plotly_text(title), "x": 0.01, "xanchor": "left", "font": {"size": 16}},
+        "xaxis": {"title": {"text": x_title}, "automargin": True},
+        "yaxis": {"title": {"text": y_title}, "automargin": True},
+        "height": height + 13 * len(lines),
+        "margin": {"l": 10, "r": 20, "t": 60, "b": 78 + 13 * len(lines)},
+        "font": {"family": FONT, "size": 12},
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "hoverlabel": {"align": "left"},
+        "annotations": [
+            {
+                "text": "<br>".join(plotly_text(line) for line in lines),
+                "showarrow": False,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0,
+                "y": 0,
+                "yshift": -66,
+                "xanchor": "left",
+                "yanchor": "top",
+                "align": "left",
+                "font": {"size": 10, "color": "#555555"},
+            }
+        ],
+    }
+
+
+USD_AXIS = {"tickprefix": "$", "exponentformat": "B", "separatethousands": True}
+
+
+def _label(name: str, code: str) -> str:
+    return name if name == code else f"{name} ({code})"
+
+
+def untapped_chart(
+    rows: pd.DataFrame, by: str, names: ReportNames, top_n: int, title: str, source: str
+) -> Chart:
+    """Horizontal bars of untapped potential (USD) summed by ``product`` or ``importer``."""
+    sums = rows.groupby(by, observed=True)[["untapped", "potential", "actual"]].sum()
+    sums = sums.sort_values("untapped", ascending=False, kind="stable").head(top_n)
+    lookup = names.product if by == "product" else names.country
+    labels = [plotly_text(_label(lookup(c), str(c))) for c in sums.index]
+    hover = [
+        [format_usd(u), format_usd(p), format_usd(a)]
+        for u, p, a in sums[["untapped", "potential", "actual"]].to_numpy()
+    ]
+    what = "Product" if by == "product" else "Destination market"
+    layout = _layout(
+        title, "Untapped export potential (USD)", what, source, height=140 + 28 * max(len(sums), 1)
+    )
+    layout["xaxis"].update(USD_AXIS)
+    layout["yaxis"].update({"autorange": "reversed", "type": "category"})
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": sums["untapped"].astype(float).tolist(),
+                "y": labels,
+                "customdata": hover,
+                "marker": {"color": BAR_COLOR},
+                "name": "Untapped potential",
+                "hovertemplate": "<b>%{y}</b><br>Untapped: %{customdata[0]}"
+                "<br>Potential: %{customdata[1]}<br>Actual: %{customdata[2]}<extra></extra>",
+            }
+        ],
+        "layout": layout,
+    }
+
+
+def destinations_chart(
+    rows: pd.DataFrame, names: ReportNames, top_n: int, title: str, source: str
+) -> Chart:
+    """Destinations ranked by potential: stacked bars of actual exports and untapped potential."""
+    sums = rows.groupby("importer", observed=True)[["potential", "actual", "untapped"]].sum()
+    sums = sums.sort_values("potential", ascending=False, kind="stable").head(top_n)
+    labels = [plotly_text(_label(names.country(c), str(c))) for c in sums.index]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(sums["potential"] > 0, sums["actual"] / sums["potential"], np.nan)
+    hover = [
+        [format_usd(a), format_usd(u), format_usd(p), format_share(s)]
+        for a, u, p, s in zip(
+            sums["actual"], sums["untapped"], sums["potential"], share, strict=True
+        )
+    ]
+    layout = _layout(
+        title,
+        "Exports and potential (USD)",
+        "Destination market",
+        source,
+        height=160 + 28 * max(len(sums), 1),
+    )
+    layout["xaxis"].update(USD_AXIS)
+    layout["yaxis"].update({"autorange": "reversed", "type": "category"})
+    layout["barmode"] = "stack"
+    layout["legend"] = {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}
+    template = (
+        "<b>%{y}</b><br>Actual: %{customdata[0]}<br>Untapped: %{customdata[1]}"
+        "<br>Potential: %{customdata[2]}<br>Realised: %{customdata[3]}<extra></extra>"
+    )
+    traces = []
+    for key, label, color in (
+        ("actual", "Actual exports", ACTUAL_COLOR),
+        ("untapped", "Untapped potential", BAR_COLOR),
+    ):
+        traces.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": label,
+                "x": sums[key].astype(float).tolist(),
+                "y": labels,
+                "customdata": hover,
+                "marker": {"color": color},
+                "hovertemplate": template,
+            }
+        )
+    return {"data": traces, "layout": layout}
+
+
+def scatter_chart(rows: pd.DataFrame, names: ReportNames, title: str, source: str) -> Chart:
+    """Feasibility against attractiveness; bubble area proportional to untapped USD."""
+    top = rows.sort_values("rank", kind="stable").head(SCATTER_POINTS)
+    untapped = top["untapped"].astype(float).to_numpy()
+    peak = float(untapped.max()) if len(untapped) and untapped.max() > 0 else 1.0
+    has_product = "product" in top.columns
+    hover = []
+    for row in top.to_dict("records"):
+        market = _label(names.country(row["importer"]), str(row["importer"]))
+        what = _label(names.product(row["product"]), str(row["product"])) if has_product else ""
+        hover.append(
+            [
+                plotly_text(what),
+                plotly_text(market),
+                format_usd(row["untapped"]),
+                str(int(row["rank"])),
+            ]
+        )
+    layout = _layout(
+        title,
+        "Feasibility (0 = hardest, 1 = easiest)",
+        "Attractiveness (0 = least, 1 = most)",
+        source,
+        height=520,
+    )
+    layout["xaxis"].update({"range": [-0.05, 1.05], "zeroline": False, "gridcolor": "#eeeeee"})
+    layout["yaxis"].update({"range": [-0.05, 1.05], "zeroline": False, "gridcolor": "#eeeeee"})
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": top["feasibility"].astype(float).tolist(),
+                "y": top["attractiveness"].astype(float).tolist(),
+                "customdata": hover,
+                "marker": {
+                    "size": untapped.tolist(),
+                    "sizemode": "area",
+                    # the largest bubble gets a 40 px diameter
+                    "sizeref": 2.0 * peak / 40.0**2,
+                    "sizemin": 3,
+                    "color": top["score"].astype(float).tolist(),
+                    "colorscale": "Viridis",
+                    "showscale": True,
+                    "colorbar": {"title": {"text": "Score"}},
+                    "opacity": 0.75,
+                    "line": {"width": 0.5, "color": "#333333"},
+                },
+                "name": "Opportunity",
+                "hovertemplate": "<b>%{customdata[0]}</b> to %{customdata[1]}"
+                "<br>Untapped: %{customdata[2]}<br>Rank: %{customdata[3]}"
+                "<br>Feasibility: %{x:.2f}<br>Attractiveness: %{y:.2f}<extra></extra>",
+            }
+        ],
+        "layout": layout,
+    }
+
+
+def history_chart(history: pd.DataFrame, exporter: str, partner: str, source: str) -> Chart:
+    """Exports, imports and the balance of a pair over the years (USD)."""
+    years = history["year"].astype(int).tolist()
+    a, b = plotly_text(exporter), plotly_text(partner)
+    traces = []
+    for key, label, dash in (
+        ("exports", f"Exports, {a} to {b}", "solid"),
+        ("imports", f"Imports, {b} to {a}", "solid"),
+        ("balance", "Balance (exports minus imports)", "dot"),
+    ):
+        values = history[key].astype(float)
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": label,
+                "x": years,
+                "y": values.tolist(),
+                "customdata": [format_usd(v) for v in values],
+                "line": {"dash": dash},
+                "hovertemplate": "%{x}: %{customdata}<extra>" + label + "</extra>",
+            }
+        )
+    layout = _layout(
+        f"Trade between {exporter} and {partner}", "Year", "Value (USD)", source, height=420
+    )
+    # no "$" prefix: plotly would write "$-10B" for a deficit; the axis title gives the unit
+    layout["yaxis"].update({"exponentformat": "B", "zerolinecolor": "#888888"})
+    layout["xaxis"].update({"dtick": 1 if len(years) <= 15 else None, "tickformat": "d"})
+    layout["legend"] = {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}
+    return {"data": traces, "layout": layout}

@@ -1,0 +1,243 @@
+"""What the report reads: the files earlier stages wrote under the output folder, and names.
+
+Every input is optional. :func:`load_inputs` returns ``None`` for a file that is absent and
+records a plain sentence about it in :attr:`ReportInputs.notes`, so each section of the report
+can say what is missing instead of failing. A file that exists but cannot be read is an error:
+a report that silently left out a corrupt input would mislead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gravity.exceptions import DataError
+
+__all__ = ["INPUT_FILES", "ReportInputs", "ReportNames", "load_inputs"]
+
+INPUT_FILES: dict[str, str] = {
+    "panel": "panel/panel.parquet",
+    "truth": "panel/synthetic_truth.json",
+    "coefficients": "fit/coefficients.csv",
+    "fit": "fit/fit.json",
+    "table_md": "fit/table.md",
+    "country_product": "relatedness/country_product.parquet",
+    "country": "relatedness/country.parquet",
+    "opportunities": "potential/opportunities.parquet",
+    "metrics": "backtest/metrics.csv",
+    "manifest": "manifest.json",
+}
+"""Every input, by name, relative to the output folder."""
+
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "panel": ("exporter", "importer", "year", "value"),
+    "coefficients": ("term", "estimate", "std_error"),
+    "country_product": ("year", "country", "product", "rca"),
+    "country": ("year", "country", "eci"),
+    "opportunities": ("exporter", "importer", "year", "actual", "potential", "untapped", "rank"),
+    "metrics": ("target", "model", "metric", "value"),
+}
+KEY_COLUMNS = ("exporter", "importer", "product", "country")
+HS_CODE = re.compile(r"^\d{4,}$")
+
+
+@dataclass(frozen=True)
+class ReportNames:
+    """Names of countries and products, and product groups; codes stand in where one is missing.
+
+    Parameters
+    ----------
+    countries : Mapping[str, str]
+        Country code to name.
+    products : Mapping[str, str]
+        Product code to name.
+    groups : Mapping[str, str]
+        Product code to product group (e.g. a sector or an HS chapter).
+    """
+
+    countries: Mapping[str, str] = field(default_factory=dict)
+    products: Mapping[str, str] = field(default_factory=dict)
+    groups: Mapping[str, str] = field(default_factory=dict)
+
+    def country(self, code: object) -> str:
+        """Name of a country, or its code."""
+        return self.countries.get(str(code), str(code))
+
+    def product(self, code: object) -> str:
+        """Name of a product, or its code."""
+        return self.products.get(str(code), str(code))
+
+    def group(self, code: object) -> str:
+        """Group of a product: the given one, else the HS chapter of HS-like codes, else 'All'."""
+        text = str(code)
+        if text in self.groups:
+            return self.groups[text]
+        return f"HS {text[:2]}" if HS_CODE.match(text) else "All"
+
+    @classmethod
+    def from_frames(
+        cls, countries: pd.DataFrame | None = None, products: pd.DataFrame | None = None
+    ) -> ReportNames:
+        """Names from tables ``country, name`` and ``product, name[, group | sector]``.
+
+        Parameters
+        ----------
+        countries : pandas.DataFrame, optional
+            Columns ``country`` and ``name`` (e.g. ``SyntheticWorld.countries``).
+        products : pandas.DataFrame, optional
+            Columns ``product`` and ``name``, optionally ``group`` or ``sector``.
+
+        Returns
+        -------
+        ReportNames
+
+        Raises
+        ------
+        DataError
+            A table lacks its code or ``name`` column.
+        """
+        return cls(
+            countries=_mapping(countries, "country", "name", "country names"),
+            products=_mapping(products, "product", "name", "product names"),
+            groups=_mapping(products, "product", _group_column(products), "product names"),
+        )
+
+    @classmethod
+    def read(cls, countries: Path | None = None, products: Path | None = None) -> ReportNames:
+        """Names from CSV files with the columns of :meth:`from_frames` (codes read as text)."""
+        frames = [_read_csv(path) if path is not None else None for path in (countries, products)]
+        return cls.from_frames(frames[0], frames[1])
+
+    def merged(self, other: ReportNames) -> ReportNames:
+        """These names, completed (not overridden) by ``other``'s."""
+        return ReportNames(
+            countries={**other.countries, **self.countries},
+            products={**other.products, **self.products},
+            groups={**other.groups, **self.groups},
+        )
+
+
+def _group_column(frame: pd.DataFrame | None) -> str | None:
+    if frame is None:
+        return None
+    return next((c for c in ("group", "sector") if c in frame.columns), None)
+
+
+def _mapping(frame: pd.DataFrame | None, key: str, value: str | None, what: str) -> dict[str, str]:
+    if frame is None or value is None:
+        return {}
+    missing = [c for c in (key, value) if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{what}: missing column(s) {missing} (columns: {list(frame.columns)}); "
+            f"give a table with '{key}' and '{value}'"
+        )
+    rows = frame[[key, value]].dropna()
+    return dict(zip(rows[key].astype(str), rows[value].astype(str), strict=True))
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read the names file {path}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """The outputs of earlier stages, each ``None`` when its file is absent.
+
+    Key columns (exporter, importer, product, country) are strings; ``notes`` has one sentence
+    per absent input, keyed like :data:`INPUT_FILES`.
+    """
+
+    folder: Path
+    panel: pd.DataFrame | None = None
+    truth: dict[str, Any] | None = None
+    coefficients: pd.DataFrame | None = None
+    fit: dict[str, Any] | None = None
+    table_md: str | None = None
+    country_product: pd.DataFrame | None = None
+    country: pd.DataFrame | None = None
+    opportunities: pd.DataFrame | None = None
+    metrics: pd.DataFrame | None = None
+    manifest: dict[str, Any] | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the data are the synthetic demo world (its truth file is present)."""
+        return self.truth is not None
+
+    @property
+    def has_product(self) -> bool:
+        """Whether the panel has a product dimension."""
+        return self.panel is not None and "product" in self.panel.columns
+
+
+def _read(path: Path, name: str) -> Any:
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        if path.suffix == ".csv":
+            return pd.read_csv(path)
+        text = path.read_text(encoding="utf-8")
+        return json.loads(text) if path.suffix == ".json" else text
+    except (OSError, ValueError) as exc:
+        raise DataError(
+            f"cannot read {path} ({name}): {type(exc).__name__}: {exc}; "
+            "re-run the stage that writes it, or delete it to leave it out of the report"
+        ) from exc
+
+
+def _conform(frame: pd.DataFrame, name: str, path: Path) -> pd.DataFrame:
+    missing = [c for c in REQUIRED_COLUMNS.get(name, ()) if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{path}: missing column(s) {missing} (columns: {list(frame.columns)}); "
+            "re-run the stage that writes it"
+        )
+    keys = {c: frame[c].astype(str) for c in KEY_COLUMNS if c in frame.columns}
+    return frame.assign(**keys) if keys else frame
+
+
+def load_inputs(output: Path) -> ReportInputs:
+    """Read every input the report uses from the run's output folder.
+
+    Parameters
+    ----------
+    output : pathlib.Path
+        The run's output folder (``OUTPUT``), holding ``panel/``, ``fit/``, ... .
+
+    Returns
+    -------
+    ReportInputs
+        What was found; absent files are ``None`` with a note.
+
+    Raises
+    ------
+    DataError
+        A file exists but cannot be read, or lacks a column the report needs.
+    """
+    output = Path(output)
+    values: dict[str, Any] = {}
+    notes: dict[str, str] = {}
+    for name, relative in INPUT_FILES.items():
+        path = output / relative
+        if not path.is_file():
+            if name != "truth":
+                notes[name] = f"{relative} was not found in {output}"
+            continue
+        value = _read(path, name)
+        if isinstance(value, pd.DataFrame):
+            value = _conform(value, name, path)
+        elif name in ("truth", "fit", "manifest") and not isinstance(value, dict):
+            raise DataError(f"{path}: expected a JSON object, found {type(value).__name__}")
+        values[name] = value
+    return ReportInputs(folder=output, notes=notes, **values)

@@ -235,6 +235,12 @@ def _entries(frame: pd.DataFrame, options: BacktestOptions, split: str) -> list[
     return rows
 
 
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    if a.size < 3 or np.std(a) == 0 or np.std(b) == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
 def _levels(frame: pd.DataFrame, split: str) -> list[dict[str, object]]:
     both = (frame["actual"] > 0) & (frame["future"] > 0)
     sub = frame[both]
@@ -248,12 +254,15 @@ def _levels(frame: pd.DataFrame, split: str) -> list[dict[str, object]]:
         pred = sub[column].to_numpy(dtype=float)
         ok = pred > 0
         err = np.log(pred[ok]) - np.log(sub["future"].to_numpy()[ok])
-        growth_err = np.log(pred[ok] / sub["actual"].to_numpy()[ok]) - actual_growth.to_numpy()[ok]
+        predicted_growth = np.log(pred[ok] / sub["actual"].to_numpy()[ok])
+        realised_growth = actual_growth.to_numpy()[ok]
+        # (the RMSE of growth equals that of levels on the same flows, so growth is judged by
+        # how well the predicted ordering of growth rates matches the realised one)
         values = {
             "n": float(ok.sum()),
             "rmse_log_level": float(np.sqrt(np.mean(err**2))) if ok.any() else np.nan,
             "mae_log_level": float(np.mean(np.abs(err))) if ok.any() else np.nan,
-            "rmse_log_growth": float(np.sqrt(np.mean(growth_err**2))) if ok.any() else np.nan,
+            "growth_correlation": _correlation(predicted_growth, realised_growth),
         }
         if model == "gravity":
             inside = (sub["future"] >= sub["potential_low"]) & (

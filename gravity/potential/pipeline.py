@@ -62,8 +62,18 @@ def opportunities(
             rel[["exporter", "product", *keep]], on=["exporter", "product"], how="left"
         )
         market = related.attrs.get("market")
-        if isinstance(market, pd.DataFrame):
-            frame = frame.merge(market, on=["exporter", "importer", "product"], how="left")
+        if market is not None:
+            imports = market.importer_frame()
+            key = imports["importer"].astype(str) + "^" + imports["product"].astype(str)
+            density_j = pd.Series(imports["importer_density"].to_numpy(), index=key)
+            frame["market_relatedness"] = (frame["importer"] + "^" + frame["product"]).map(
+                density_j
+            )
+            frame["similar_exporters"] = market.peer_presence(
+                frame["exporter"].to_numpy(),
+                frame["importer"].to_numpy(),
+                frame["product"].to_numpy(),
+            )
     if options.exporters is not None:
         frame = frame[frame["exporter"].isin([str(e) for e in options.exporters])]
     if options.importers is not None:

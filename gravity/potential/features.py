@@ -1,0 +1,45 @@
+"""Relatedness features of the potential score, computed from the training data only.
+
+For base year ``T`` the relatedness stage's measures are computed on year ``T`` of the panel it
+is given (the caller passes only years <= T, so nothing later can leak in): RCA, density, PCI and
+COG per exporter x product; market relatedness (how much the destination imports of products
+related to ``p``) and peer presence (whether economies similar to ``i`` already sell ``p`` to
+``j``) per exporter x destination x product.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+
+from gravity.exceptions import GravityWarning
+from gravity.potential.pipeline import RelatednessFn
+from gravity.relatedness.model import Relatedness
+from gravity.relatedness.options import RelatednessOptions
+from gravity.relatedness.similarity import market_relatedness
+
+
+def relatedness_features(options: RelatednessOptions | None = None) -> RelatednessFn:
+    """A function ``f(panel, year) -> country_product frame`` for :func:`opportunities`.
+
+    The frame carries the year's :class:`~gravity.relatedness.similarity.MarketRelatedness` in
+    ``frame.attrs["market"]`` for the exporter x destination x product features.
+    """
+    base = options or RelatednessOptions()
+
+    def features(panel: pd.DataFrame, year: int) -> pd.DataFrame:
+        opts = base.model_copy(update={"years": [year], "keep_proximity": True})
+        rows = panel[panel["year"] == year]
+        with warnings.catch_warnings():
+            # products or countries without exports this year are dropped and counted there
+            warnings.simplefilter("ignore", GravityWarning)
+            result = Relatedness(rows, opts).fit().year(year)
+            market = market_relatedness(rows, result, opts)
+        frame = result.country_product_frame()
+        frame["country"] = frame["country"].astype(str)
+        frame["product"] = frame["product"].astype(str)
+        frame.attrs["market"] = market
+        return frame
+
+    return features

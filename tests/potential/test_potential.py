@@ -11,6 +11,7 @@ import pytest
 from gravity.exceptions import DataError
 from gravity.panel.synthetic import SyntheticWorldOptions, generate_world
 from gravity.potential.backtest import classification_metrics, run_backtest
+from gravity.potential.features import relatedness_features
 from gravity.potential.itc import itc_potential
 from gravity.potential.model import fit_potential
 from gravity.potential.options import BacktestOptions, PotentialOptions
@@ -94,13 +95,17 @@ def test_no_future_data_leaks_into_training() -> None:
     panel, _ = world_panel()
     cutoff = int(panel["year"].max()) - 3
     opts = PotentialOptions(year=cutoff, window=3, horizon=3)
-    honest = opportunities(panel[panel["year"] <= cutoff], opts)
+    features = relatedness_features()
+    honest = opportunities(panel[panel["year"] <= cutoff], opts, features)
     future = panel["year"] > cutoff
     scrambled = panel.copy()
     rng = np.random.default_rng(0)
     scrambled.loc[future, "value"] = rng.permutation(scrambled.loc[future, "value"].to_numpy())
-    leaked = opportunities(scrambled, opts)
+    leaked = opportunities(scrambled, opts, features)
     pd.testing.assert_frame_equal(honest, leaked)
+    # the relatedness features entered the score
+    assert {"density", "market_relatedness", "similar_exporters"} <= set(honest.columns)
+    assert "density" in honest.attrs["components"]["feasibility"]
 
 
 def test_feasibility_is_monotone_in_density() -> None:

@@ -117,3 +117,27 @@ cmd_potential = _not_available("potential")
 cmd_backtest = _not_available("backtest")
 cmd_report = _not_available("report")
 cmd_batch = _not_available("batch")
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    """``gravity data download DATASET``: fetch public files into a cache folder."""
+    from gravity.panel.download import default_cache, download, remote_files
+
+    files = remote_files(
+        args.dataset,
+        revision=args.revision,
+        release=args.release,
+        indicators=args.indicator or ["NY.GDP.MKTP.CD"],
+        base_url=args.base_url,
+        sha256=args.sha256,
+    )
+    dest = args.dest or default_cache() / args.dataset
+    results = download(files, dest, progress=not (args.no_progress or args.quiet),
+                       refresh=args.refresh)
+    for result in results:
+        state = "downloaded" if result.downloaded else "cached"
+        print(f"{result.path} ({state}, {result.size:,} bytes, sha256 {result.sha256})")
+        for path in result.files:
+            if path != result.path:
+                print(f"  {path}")
+    return 0

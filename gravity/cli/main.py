@@ -73,6 +73,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "(default config: configs/demo.yaml, or a built-in one).",
         "gravity demo",
     ),
+    "data": (
+        "Download public source files (CEPII BACI and GeoDist, World Bank WDI) into a cache, "
+        "with checksums and progress bars.",
+        "gravity data download baci --revision HS92 --release 202601 --dest data/baci",
+    ),
 }
 
 
@@ -95,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=f"Example:\n  {example}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        if name == "data":
+            _add_data_arguments(p)
+            continue
         p.add_argument(
             "config",
             nargs="?" if name == "demo" else None,
@@ -103,6 +111,45 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
         p.add_argument("--quiet", action="store_true", help="only print errors and the result")
     return parser
+
+
+DATA_EXAMPLES = """\
+Examples:
+  gravity data download baci --revision HS92 --release 202601 --dest data/baci
+  gravity data download geodist --dest data/geodist
+  gravity data download wdi --indicator NY.GDP.MKTP.CD --indicator SP.POP.TOTL
+  gravity data download baci --base-url https://mirror.example.org --sha256 <hex digest>
+"""
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """``gravity data download DATASET [options]``."""
+    from gravity.panel.download import BACI_RELEASE, DATASETS
+
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    dl = actions.add_parser(
+        "download",
+        help="fetch a public data set into a cache folder (checksums, progress bars)",
+        description="Fetch a public data set into a cache folder. Files already there (and "
+        "matching their recorded SHA-256) are not fetched again; zip archives are extracted.",
+        epilog=DATA_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    dl.add_argument("dataset", choices=DATASETS, help="which data set")
+    dl.add_argument("--dest", type=Path, default=None,
+                    help="cache folder (default: the user cache, ~/.cache/gravity/DATASET)")
+    dl.add_argument("--revision", default="HS92", help="BACI: HS revision (default HS92)")
+    dl.add_argument("--release", default=BACI_RELEASE,
+                    help=f"BACI: release, e.g. 202601 or 202401b (default {BACI_RELEASE})")
+    dl.add_argument("--indicator", action="append", default=None,
+                    help="WDI: indicator code, repeatable (default NY.GDP.MKTP.CD)")
+    dl.add_argument("--sha256", default=None, help="expected SHA-256 of the (first) file")
+    dl.add_argument("--base-url", default=None,
+                    help="fetch from this mirror instead of the publisher (same paths)")
+    dl.add_argument("--refresh", action="store_true", help="download again even if cached")
+    dl.add_argument("--no-progress", action="store_true", help="no progress bars")
+    dl.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    dl.add_argument("--quiet", action="store_true", help="only print errors and the result")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,7 +21,7 @@ from gravity.estimation.ols import Ols
 from gravity.estimation.ppml import Ppml, PpmlOptions
 from gravity.estimation.results import FitResult
 from gravity.estimation.table import RegressionTable
-from gravity.panel.build import SampleFilters, build_panel
+from gravity.panel.build import build_panel
 
 log = logging.getLogger("gravity")
 
@@ -29,34 +29,41 @@ STAGES_AVAILABLE = ("panel", "fit")
 
 
 def stage_panel(config: RunConfig, manifest: RunManifest) -> pd.DataFrame:
-    """Build the panel and write ``OUTPUT/panel/panel.parquet``."""
-    sample = config.sample
-    filters = SampleFilters(
-        years=sample.years,
-        exclude_domestic=sample.exclude_domestic,
-        exporters=sample.exporters,
-        importers=sample.importers,
-        products=sample.products,
-    )
-    panel = build_panel(config.data.trade, config.data.synthetic, filters, config.base_dir)
+    """Build the panel and write ``OUTPUT/panel/panel.parquet`` (and ``panel.json``).
+
+    Every step goes to the manifest with its rows in, out, removed and added, its trade value in
+    the notes; the Parquet file carries the units, currency, sources and zero counts. With
+    implicit zeros (product-level panels above ``data.zeros.max_rows``) the frame returned holds
+    the observed rows and ``frame.attrs["gravity_zeros"]`` says so.
+    """
+    data = config.data
+    panel = build_panel(data.trade, data.synthetic, config.sample, config.base_dir, data)
     for path, role in panel.inputs:
         manifest.add_input(path, role)
     for step in panel.steps:
         record = manifest.step(f"panel: {step.name}")
         record.rows_in, record.rows_out = step.rows_in, step.rows_out
         record.removed, record.added = dict(step.removed), dict(step.added)
-        record.seconds, record.notes = round(step.seconds, 3), list(step.notes)
+        value = step.value_note()
+        record.seconds = round(step.seconds, 3)
+        record.notes = [*step.notes, *([value] if value else [])]
     folder = config.output / "panel"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "panel.parquet"
-    panel.frame.to_parquet(path, index=False)
-    manifest.add_output(path, config.output)
+    for written in panel.to_parquet(path):
+        manifest.add_output(written, config.output)
     if panel.truth is not None:
         truth = folder / "synthetic_truth.json"
         truth.write_text(json.dumps(panel.truth, indent=2, sort_keys=True) + "\n")
         manifest.add_output(truth, config.output)
     log.info("[panel] %s rows written to %s", f"{len(panel.frame):,}", path)
-    return panel.frame
+    frame = panel.to_frame()
+    frame.attrs["gravity_zeros"] = panel.metadata.get("zeros", {}).get("mode", "none")
+    if frame.attrs["gravity_zeros"] == "implicit":
+        zero_rows = panel.metadata["zeros"]["zero_rows"]
+        log.warning("[panel] zeros are implicit (%s rows): later stages get the observed rows; "
+                    "fill them with Panel.dense(products)", f"{zero_rows:,}")
+    return frame
 
 
 def fit_model(model: ModelConfig, panel: pd.DataFrame) -> FitResult:

@@ -17,6 +17,7 @@ from gravity.config.base import StrictModel
 from gravity.estimation.irls import IrlsOptions
 from gravity.estimation.ppml import SeparationOptions
 from gravity.estimation.vcov import VcovSpec
+from gravity.panel.options import PanelOptions, SampleOptions
 from gravity.panel.readers.sources import BaciSource, ComtradeSource, GenericSource
 from gravity.panel.synthetic import SyntheticWorldOptions
 
@@ -54,8 +55,14 @@ class SyntheticData(SyntheticWorldOptions):
     """Fit on flows summed over products (``aggregate``) or on product-level flows (zeros in)."""
 
 
-class DataConfig(StrictModel):
-    """Input data: a trade table, or the synthetic demo world."""
+class DataConfig(PanelOptions):
+    """Input data: a trade table (or the synthetic demo world), and how the panel is built.
+
+    Besides ``trade``/``synthetic``: ``domestic`` (intra-national flows), ``covariates`` (GeoDist,
+    WDI or generic tables merged on pairs or countries, country variables as ``<v>_o``/``<v>_d``),
+    ``derived`` (log, ratio, product, sum), ``zeros`` (``auto|fill|none``) and ``metadata``
+    (currency and unit of the value); see :mod:`gravity.panel.options`.
+    """
 
     trade: TradeSourceConfig | None = None
     synthetic: SyntheticData | None = None
@@ -66,14 +73,13 @@ class DataConfig(StrictModel):
             raise ValueError("give exactly one of 'trade' (a file) or 'synthetic' (the demo world)")
 
 
-class SampleConfig(StrictModel):
-    """Row filters applied to the panel before estimation; each one is counted."""
+class SampleConfig(SampleOptions):
+    """Row filters applied to the panel before estimation; each one is counted.
 
-    years: list[int] | None = None
-    exclude_domestic: bool = False
-    exporters: list[str] | None = None
-    importers: list[str] | None = None
-    products: list[str] | None = None
+    ``years``, ``exporters``, ``importers``, ``products``, ``countries``, ``exclude_domestic``,
+    and the Atlas thresholds ``min_population`` / ``min_exports`` (see
+    :class:`gravity.panel.options.SampleOptions`).
+    """
 
 
 class ModelConfig(StrictModel):

@@ -1,13 +1,27 @@
-"""Build the canonical gravity panel from the configured source and apply the sample filters.
+"""Build the canonical gravity panel: read, filter, fill zeros, merge covariates, derive, check.
 
-Every step records rows in, rows out and what it removed or added, so the run manifest can show
-that nothing was dropped silently.
+:func:`build_panel` runs the steps in this order, each recorded as a :class:`PanelStep` (rows and
+trade value in, out, removed and added), so the run manifest accounts for every row:
+
+1. read the trade source (BACI, Comtrade, generic) or generate the synthetic world, after
+   checking each file (compressed, empty, encoding, delimiter: :mod:`gravity.panel.inputs`);
+2. append domestic (intra-national) flows when ``data.domestic`` is given;
+3. the sample filters (years, exporters, importers, products, countries, domestic flows);
+4. the Atlas country thresholds (population, exports), when set;
+5. zeros: the exporter x importer x year (x product) rectangle (:mod:`gravity.panel.zeros`);
+6. one step per covariate table, then the derived variables (:mod:`gravity.panel.covariates`);
+7. canonical types and a final check (keys present, values finite and non-negative).
+
+The result is a frozen :class:`Panel`: ``frame`` has ``exporter, importer, [product,] year,
+value`` and the covariates, and ``metadata`` the units, currency, sources and zero counts that
+:meth:`Panel.to_parquet` stores in the Parquet file and a JSON sidecar.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,94 +29,307 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gravity.exceptions import DataError
-from gravity.panel.readers import read_source
+from gravity.exceptions import ConfigError, DataError
+from gravity.panel.covariates import (
+    CovariateTable,
+    MergeReport,
+    apply_derived,
+    load_covariate,
+    merge_covariate,
+)
+from gravity.panel.filters import SampleFilters
+from gravity.panel.inputs import check_source_files
+from gravity.panel.options import DerivedVariable, PanelOptions, SampleOptions
+from gravity.panel.readers import ReadResult, read_source
 from gravity.panel.readers.sources import BaciSource, ComtradeSource, GenericSource
+from gravity.panel.steps import PanelStep
 from gravity.panel.synthetic import SyntheticWorldOptions, load_or_generate_world
+from gravity.panel.zeros import Universe, ZeroReport, fill_zeros, universe_of
+
+__all__ = ["KEY_COLUMNS", "Panel", "PanelStep", "SampleFilters", "build_panel"]
 
 log = logging.getLogger("gravity")
 
 TradeSource = BaciSource | ComtradeSource | GenericSource
 
+#: Key columns of the canonical panel, in their order (``product``/``year`` when present).
+KEY_COLUMNS = ("exporter", "importer", "product", "year")
 
-@dataclass(frozen=True)
-class PanelStep:
-    """What one step did to the panel."""
-
-    name: str
-    rows_in: int
-    rows_out: int
-    removed: dict[str, int] = field(default_factory=dict)
-    added: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-    notes: tuple[str, ...] = ()
+_UNITS = {
+    "baci": ("USD", "USD (BACI's v, thousand USD, times 1000)"),
+    "comtrade": ("USD", "USD as reported by UN Comtrade (FOB exports, or CIF mirror imports)"),
+    "synthetic": ("USD", "USD (synthetic data)"),
+}
 
 
 @dataclass(frozen=True)
 class Panel:
-    """The canonical panel (``exporter, importer, [product,] year, value`` plus covariates)."""
+    """The canonical panel (``exporter, importer, [product,] year, value`` plus covariates).
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The panel; with implicit zeros (see ``zeros``) only the observed rows.
+    steps : tuple of PanelStep
+        What each step did, in order.
+    inputs : tuple of (Path, str)
+        Files read and their role (``trade``, ``domestic``, ``covariate``).
+    truth : dict or None
+        The synthetic world's true parameters (synthetic data only).
+    metadata : dict
+        Units, currency, sources, zeros, covariates and columns (stored with the Parquet file).
+    zeros : ZeroReport or None
+        What zero filling did; ``zeros.mode == "implicit"`` means :meth:`dense` fills them.
+    universe : Universe or None
+        The rectangle zeros are filled over (``None`` when zeros are not filled).
+    covariates, derived
+        Covariate tables and derived variables, kept to complete :meth:`dense` rows.
+    """
 
     frame: pd.DataFrame
     steps: tuple[PanelStep, ...]
     inputs: tuple[tuple[Path, str], ...]
     truth: dict[str, Any] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    zeros: ZeroReport | None = None
+    universe: Universe | None = None
+    covariates: tuple[CovariateTable, ...] = ()
+    derived: tuple[DerivedVariable, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """The panel rows (observed rows only when zeros are implicit; see :meth:`dense`)."""
+        return self.frame
+
+    def dense(self, products: Sequence[str] | None = None) -> pd.DataFrame:
+        """The panel with every zero row, for all products or only ``products``.
+
+        With zeros already filled (or not requested) this is :attr:`frame` (restricted to
+        ``products``). With implicit zeros the rows are built now, covariates and derived
+        variables included: ask for the products an estimation needs, not for all of them at
+        HS6.
+        """
+        frame = self.frame
+        if self.zeros is None or self.zeros.mode != "implicit" or self.universe is None:
+            if products is None or "product" not in frame.columns:
+                return frame
+            keep = frame["product"].astype("str").isin([str(p) for p in products])
+            return frame.loc[keep.to_numpy()].reset_index(drop=True)
+        added = {c for t in self.covariates for c in t.columns()}
+        added |= {f"{d.name}{s}" for d in self.derived for s in ("", "_o", "_d")}
+        base = frame[[c for c in frame.columns if c not in added]]
+        dense, _ = fill_zeros(base, self.universe, products)
+        for table in self.covariates:
+            dense, _ = merge_covariate(dense, table)
+        dense, _ = apply_derived(dense, self.derived)
+        return dense[[c for c in frame.columns if c in dense.columns]]
+
+    def to_parquet(self, path: Path) -> list[Path]:
+        """Write the panel and its metadata (see :func:`gravity.panel.io.write_panel`)."""
+        from gravity.panel.io import write_panel
+
+        return write_panel(self, path)
 
 
-class SampleFilters:
-    """Applies the ``sample:`` section: years, domestic flows, exporter/importer/product lists."""
+def _total(frame: pd.DataFrame) -> float:
+    return float(frame["value"].to_numpy(dtype=float).sum()) if "value" in frame.columns else 0.0
 
-    def __init__(
-        self,
-        years: list[int] | None = None,
-        exclude_domestic: bool = False,
-        exporters: list[str] | None = None,
-        importers: list[str] | None = None,
-        products: list[str] | None = None,
-    ) -> None:
-        self.years = years
-        self.exclude_domestic = exclude_domestic
-        self.lists = {"exporter": exporters, "importer": importers, "product": products}
 
-    def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, PanelStep]:
-        """Filter ``frame``; the step counts rows removed by each filter."""
-        start = time.perf_counter()
-        rows_in = len(frame)
-        removed: dict[str, int] = {}
-        keep = np.ones(len(frame), dtype=bool)
-        if self.years is not None:
-            if "year" not in frame.columns:
-                raise DataError("sample.years is set but the panel has no 'year' column; map one")
-            mask = frame["year"].isin(self.years).to_numpy()
-            removed["years"] = int((keep & ~mask).sum())
-            keep &= mask
-        if self.exclude_domestic:
-            mask = (frame["exporter"].astype(str) != frame["importer"].astype(str)).to_numpy()
-            removed["domestic"] = int((keep & ~mask).sum())
-            keep &= mask
-        for column, wanted in self.lists.items():
-            if wanted is None:
-                continue
-            if column not in frame.columns:
-                raise DataError(f"sample.{column}s is set but the panel has no {column!r} column")
-            mask = frame[column].astype(str).isin([str(w) for w in wanted]).to_numpy()
-            removed[f"{column}s"] = int((keep & ~mask).sum())
-            keep &= mask
-        out = frame.loc[keep].reset_index(drop=True)
-        if len(out) == 0:
-            raise DataError(
-                f"the sample filters removed every row ({removed}); check sample.years and lists"
+def _read_step(name: str, result: ReadResult, seconds: float) -> PanelStep:
+    logged = dict(result.log)
+    removed = {
+        k: int(v) for k, v in logged.items() if k.startswith(("dropped_", "merged_")) and v
+    }
+    info = {
+        k: v
+        for k, v in logged.items()
+        if k not in removed and not k.startswith(("dropped_", "merged_"))
+        and k not in ("rows_read", "rows_out") and v
+    }
+    notes = [f"files: {', '.join(Path(f).name for f in result.files)}"]
+    if info:
+        notes.append("reader counts: " + ", ".join(f"{k}={v}" for k, v in info.items()))
+    report = result.countries
+    if report is not None and report.mode == "iso3":
+        if report.unmatched:
+            notes.append(
+                f"country codes not resolved to ISO3 (rows dropped): {', '.join(report.unmatched)}"
+                f" ({report.unmatched_share:.4%} of the {report.share_basis})"
             )
-        step = PanelStep("sample", rows_in, len(out), removed, seconds=time.perf_counter() - start)
-        return out, step
+        if report.renamed:
+            notes.append(f"historical codes renamed: {report.renamed}")
+        if report.former_states:
+            notes.append(f"former states kept as their own code: {report.former_states}")
+    return PanelStep(
+        name,
+        int(logged.get("rows_read", len(result.frame))),
+        len(result.frame),
+        removed=removed,
+        seconds=seconds,
+        notes=tuple(notes),
+        value_out=_total(result.frame),
+    )
+
+
+def _canonical(frame: pd.DataFrame, source: str, require: Sequence[str] = ()) -> pd.DataFrame:
+    """Key columns typed (text codes, int64 years, float values), canonical columns first.
+
+    Tables that are not country panels (numeric ids, a test data set's ``y, x, id``) pass with
+    the columns they have; only ``require`` is enforced.
+    """
+    missing = [c for c in require if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{source}: the table has no {', '.join(repr(m) for m in missing)} column; map "
+            f"it with columns: {{{missing[0]}: <column>}} (columns: "
+            f"{', '.join(map(str, frame.columns))})"
+        )
+    out = frame.copy(deep=False)  # copy-on-write: columns replaced below are not shared
+    for column in ("exporter", "importer", "product"):
+        if column in out.columns and not isinstance(out[column].dtype, pd.StringDtype):
+            out[column] = out[column].astype("str")
+    if "year" in out.columns:
+        out["year"] = out["year"].astype(np.int64)
+    if "value" in out.columns:
+        out["value"] = out["value"].astype(np.float64)
+    first = [c for c in (*KEY_COLUMNS, "value") if c in out.columns]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+def _read_trade(
+    trade: TradeSource, base_dir: Path, inputs: list[tuple[Path, str]]
+) -> tuple[pd.DataFrame, PanelStep, ReadResult]:
+    start = time.perf_counter()
+    files = check_source_files(trade, base_dir)
+    result = read_source(trade, base_dir)
+    inputs.extend((Path(f), "trade") for f in result.files)
+    if trade.kind == "baci" and trade.country_codes is not None:
+        inputs.append((base_dir / trade.country_codes, "trade: country codes"))
+    if result.frame.empty:
+        raise DataError(
+            f"{files[0].name}: no rows left after reading ({result.log}); check the file and the "
+            "column mapping"
+        )
+    frame = _canonical(result.frame, files[0].name)
+    step = _read_step(f"read {trade.kind}", result, time.perf_counter() - start)
+    return frame, step, result
+
+
+def _add_domestic(
+    frame: pd.DataFrame, source: GenericSource, base_dir: Path, inputs: list[tuple[Path, str]]
+) -> tuple[pd.DataFrame, PanelStep, ReadResult]:
+    start = time.perf_counter()
+    files = check_source_files(source, base_dir)
+    result = read_source(source, base_dir)
+    inputs.extend((Path(f), "domestic") for f in result.files)
+    domestic = result.frame
+    name = files[0].name
+    if "country" in domestic.columns and "exporter" not in domestic.columns:
+        domestic = domestic.assign(exporter=domestic["country"], importer=domestic["country"])
+        domestic = domestic.drop(columns="country")
+    domestic = _canonical(domestic, name, ("exporter", "importer", "value"))
+    other = (domestic["exporter"] != domestic["importer"]).to_numpy()
+    if other.any():
+        row = domestic.iloc[int(np.flatnonzero(other)[0])]
+        raise DataError(
+            f"{name}: domestic flows need exporter == importer, but a row has {row['exporter']!r}"
+            f" -> {row['importer']!r}; put international flows in data.trade"
+        )
+    keys = [k for k in KEY_COLUMNS if k in frame.columns]
+    if "exporter" not in keys or "importer" not in keys:
+        raise DataError(f"{name}: domestic flows need a trade table with exporter and importer "
+                        "columns; map them in data.trade")
+    if [k for k in KEY_COLUMNS if k in domestic.columns] != keys:
+        raise DataError(
+            f"{name}: domestic flows have keys {[k for k in KEY_COLUMNS if k in domestic]} but "
+            f"the trade table has {keys}; map the same columns"
+        )
+    combined = pd.concat([frame, domestic], ignore_index=True)
+    repeated = combined.duplicated(keys).to_numpy()
+    if repeated.any():
+        row = combined.iloc[int(np.flatnonzero(repeated)[0])]
+        raise DataError(
+            f"{name}: the domestic flow ({', '.join(str(row[k]) for k in keys)}) is also in the "
+            "trade table; remove it from one of them"
+        )
+    step = PanelStep(
+        "domestic flows",
+        len(frame),
+        len(combined),
+        added={"domestic_flows": len(domestic)},
+        seconds=time.perf_counter() - start,
+        notes=(f"files: {name}", f"reader counts: {result.log}"),
+        value_in=_total(frame),
+        value_out=_total(combined),
+        added_value={"domestic_flows": _total(domestic)},
+    )
+    return _canonical(combined, name), step, result
+
+
+def _zeros(
+    frame: pd.DataFrame, options: PanelOptions, kind: str
+) -> tuple[pd.DataFrame, PanelStep | None, ZeroReport | None, Universe | None]:
+    opts = options.zeros
+    fill = opts.mode == "fill" or (opts.mode == "auto" and kind in ("baci", "comtrade"))
+    if not fill:
+        return frame, None, None, None
+    absent = [c for c in ("exporter", "importer", "value") if c not in frame.columns]
+    if absent:
+        raise ConfigError(f"zeros: fill needs exporter, importer and value columns; the panel has "
+                          f"no {', '.join(absent)} (map them, or set zeros: none)")
+    start = time.perf_counter()
+    universe = universe_of(frame, opts.universe)
+    domestic = int((frame["exporter"] == frame["importer"]).sum())
+    if "product" in frame.columns and universe.cells() + domestic > opts.max_rows:
+        # every row lies in the universe drawn from it: the zeros are the cells not observed
+        zero_rows = universe.cells() - (len(frame) - domestic)
+        report = ZeroReport("implicit", opts.universe, universe.cells(), zero_rows,
+                            int((frame["value"] == 0).sum()))
+        note = (
+            f"{zero_rows} zero rows kept implicit (the filled panel would have "
+            f"{len(frame) + zero_rows} rows > zeros.max_rows={opts.max_rows}); Panel.dense("
+            "products) fills them for the products an estimation needs"
+        )
+        step = PanelStep("zeros", len(frame), len(frame), seconds=time.perf_counter() - start,
+                         notes=(note,), value_in=_total(frame), value_out=_total(frame))
+        return frame, step, report, universe
+    out, report = fill_zeros(frame, universe)
+    notes = [f"rectangle: {report.cells} international cells ({opts.universe} universe); "
+             "domestic cells are never filled"]
+    if report.empty_columns:
+        notes.append(f"columns empty (NaN) on the zero rows: {', '.join(report.empty_columns)}; "
+                     "supply them as covariates to fill them")
+    step = PanelStep("zeros", len(frame), len(out), added={"zero_flows": report.zero_rows},
+                     seconds=time.perf_counter() - start, notes=tuple(notes),
+                     value_in=_total(frame), value_out=_total(out))
+    return out, step, report, universe
+
+
+def _check_final(frame: pd.DataFrame) -> None:
+    """Keys present and values finite and non-negative (a bug guard as much as a data check)."""
+    for column in (c for c in KEY_COLUMNS if c in frame.columns):
+        empty = frame[column].isna().to_numpy()
+        if empty.any():
+            raise DataError(f"panel row {int(np.flatnonzero(empty)[0]) + 1}: {column!r} is empty")
+    if "value" not in frame.columns:
+        return
+    values = frame["value"].to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"panel row {pos + 1}: value {values[pos]!r} is not a finite, non-negative number; "
+            "fix the source"
+        )
 
 
 def build_panel(
     trade: TradeSource | None,
     synthetic: Any | None,
-    filters: SampleFilters,
+    sample: SampleOptions | SampleFilters,
     base_dir: Path,
+    options: PanelOptions | None = None,
 ) -> Panel:
-    """Read the trade source (or the synthetic world), then apply the sample filters.
+    """Build the canonical panel; see the module docstring for the steps.
 
     Parameters
     ----------
@@ -110,45 +337,168 @@ def build_panel(
         A trade file source (paths relative to ``base_dir``).
     synthetic : SyntheticData, optional
         The demo-world section of the config (``folder``, ``level`` and the world options).
-    filters : SampleFilters
+    sample : SampleOptions or SampleFilters
         The sample section.
-    base_dir : Path
+    base_dir : pathlib.Path
         Folder of the config file.
+    options : PanelOptions, optional
+        Domestic flows, covariates, derived variables, zeros and value metadata (the rest of
+        the ``data:`` section).
 
     Returns
     -------
     Panel
+
+    Raises
+    ------
+    DataError
+        Bad input (with the file, line or column and the fix), or every row filtered out.
+    ConfigError
+        Options that do not fit the data (a filter or covariate key the panel lacks, ...).
     """
+    options = options or PanelOptions()
+    filters = sample if isinstance(sample, SampleFilters) else SampleFilters(sample)
     steps: list[PanelStep] = []
     inputs: list[tuple[Path, str]] = []
+    sources: list[dict[str, object]] = []
     truth = None
-    start = time.perf_counter()
+    kind: str
     if trade is not None:
-        result = read_source(trade, base_dir)
-        frame = result.frame
-        inputs.extend((Path(f), "trade") for f in result.files)
-        removed = {k: int(v) for k, v in result.log.items() if k not in ("rows_read", "files_read")}
-        steps.append(
-            PanelStep(
-                f"read {trade.kind}",
-                int(result.log.get("rows_read", len(frame))),
-                len(frame),
-                removed={k: v for k, v in removed.items() if not k.startswith("added")},
-                added={k: v for k, v in removed.items() if k.startswith("added")},
-                seconds=time.perf_counter() - start,
-            )
-        )
+        frame, step, result = _read_trade(trade, base_dir, inputs)
+        kind = trade.kind
+        sources.append({"role": "trade", **result.to_manifest()})
     elif synthetic is not None:
         frame, step, truth = _synthetic_panel(synthetic)
-        steps.append(step)
+        kind = "synthetic"
     else:  # pragma: no cover - the config schema guarantees one source
         raise DataError("no trade data configured: add data.trade or data.synthetic")
-    log.info("[panel] %s: %s rows (%.1f s)", steps[-1].name, f"{len(frame):,}", steps[-1].seconds)
+    steps.append(step)
+    log.info("[panel] %s: %s rows (%.1f s)", step.name, f"{len(frame):,}", step.seconds)
+    if options.domestic is not None:
+        frame, step, result = _add_domestic(frame, options.domestic, base_dir, inputs)
+        steps.append(step)
+        sources.append({"role": "domestic", **result.to_manifest()})
+    tables: list[CovariateTable] = []
+    for spec in options.covariates:
+        check_source_files(spec, base_dir)
+        table = load_covariate(spec, base_dir, "year" in frame.columns)
+        inputs.extend((Path(f), "covariate") for f in table.files)
+        tables.append(table)
     frame, step = filters.apply(frame)
     steps.append(step)
-    if any(step.removed.values()):
-        log.info("[panel] sample filters removed %s", {k: v for k, v in step.removed.items() if v})
-    return Panel(frame, tuple(steps), tuple(inputs), truth)
+    population = _population_table(tables, filters.options.population_variable)
+    frame, threshold_step = filters.apply_thresholds(frame, population)
+    if threshold_step is not None:
+        steps.append(threshold_step)
+    for done in steps[-2:]:
+        if any(done.removed.values()):
+            removed = {k: v for k, v in done.removed.items() if v}
+            log.info("[panel] %s removed %s", done.name, removed)
+    frame, zero_step, zeros, universe = _zeros(frame, options, kind)
+    if zero_step is not None:
+        steps.append(zero_step)
+        log.info("[panel] zeros: %s", zero_step.added or zero_step.notes[0])
+    for table in tables:
+        start = time.perf_counter()
+        rows, value = len(frame), _total(frame)
+        frame, report = merge_covariate(frame, table)
+        steps.append(PanelStep(
+            f"covariate {table.name}", rows, len(frame),
+            removed={"no_match": report.dropped_rows} if report.dropped_rows else {},
+            seconds=time.perf_counter() - start, notes=_covariate_notes(table, report),
+            value_in=value,
+            value_out=_total(frame),
+            removed_value={"no_match": report.dropped_value} if report.dropped_rows else {},
+        ))
+    if options.derived:
+        start = time.perf_counter()
+        frame, counts = apply_derived(frame, options.derived)
+        notes = tuple(
+            f"{name}: NaN on {c['missing_input']} rows with a missing input and "
+            f"{c['undefined']} rows where it is undefined" if any(c.values()) else f"{name}: ok"
+            for name, c in counts.items()
+        )
+        steps.append(PanelStep("derived variables", len(frame), len(frame),
+                               seconds=time.perf_counter() - start, notes=notes))
+    if frame.empty:
+        raise DataError(
+            f"every row was removed (the last by step {steps[-1].name!r}: "
+            f"{steps[-1].removed}); relax the filters or on_missing"
+        )
+    frame = _canonical(frame, "panel")
+    _check_final(frame)
+    metadata = _metadata(frame, kind, options, sources, tables, zeros, universe)
+    return Panel(frame, tuple(steps), tuple(inputs), truth, metadata, zeros, universe,
+                 tuple(tables), tuple(options.derived))
+
+
+def _covariate_notes(table: CovariateTable, report: MergeReport) -> tuple[str, ...]:
+    logged = table.source.get("log", {})
+    counts = ", ".join(f"{k}={v}" for k, v in logged.items() if v) if isinstance(
+        logged, dict) else ""
+    files = ", ".join(Path(f).name for f in table.files)
+    keys = ", ".join(table.keys)
+    notes = [f"files: {files}; merged on ({keys})", f"reader counts: {counts}"]
+    countries = table.source.get("countries")
+    if isinstance(countries, dict) and countries.get("unmatched"):
+        unmatched = ", ".join(map(str, countries["unmatched"]))
+        notes.append(f"country codes not resolved to ISO3 (rows dropped from the table): "
+                     f"{unmatched}")
+    return (*notes, *report.notes())
+
+
+def _population_table(tables: list[CovariateTable], variable: str) -> pd.DataFrame | None:
+    for table in tables:
+        if table.level == "country" and variable in table.variables:
+            return table.frame[[*table.keys, variable]]
+    return None
+
+
+def _metadata(
+    frame: pd.DataFrame,
+    kind: str,
+    options: PanelOptions,
+    sources: list[dict[str, object]],
+    tables: list[CovariateTable],
+    zeros: ZeroReport | None,
+    universe: Universe | None,
+) -> dict[str, Any]:
+    currency, unit = _UNITS.get(kind, (None, None))
+    value = {
+        "currency": options.metadata.currency or currency,
+        "unit": options.metadata.unit or unit or options.metadata.currency,
+        "description": options.metadata.description,
+    }
+    origin: dict[str, str] = {c: "trade" for c in frame.columns}
+    units: dict[str, str | None] = {"value": value["unit"]}
+    for table in tables:
+        for column in table.columns():
+            origin[column] = f"covariate {table.name}"
+            base = column[:-2] if table.level == "country" else column
+            units[column] = table.units.get(base)
+    for spec in options.derived:
+        for column in frame.columns:
+            if column == spec.name or column in (f"{spec.name}_o", f"{spec.name}_d"):
+                origin[column] = f"derived: {spec.op}({', '.join(spec.of)})"
+    zero_info: dict[str, object] = {"mode": "none"} if zeros is None else zeros.to_dict()
+    if zeros is not None and zeros.mode == "implicit" and universe is not None:
+        zero_info["universe_axes"] = universe.to_dict()
+    return {
+        "format": "gravity.panel/1",
+        "rows": len(frame),
+        "value_total": _total(frame),
+        "value": value,
+        "source_kind": kind,
+        "sources": sources,
+        "covariates": [t.describe() for t in tables],
+        "derived": [d.model_dump() for d in options.derived],
+        "zeros": zero_info,
+        "columns": {
+            str(c): {"dtype": str(frame[c].dtype), "origin": origin.get(str(c), "trade"),
+                     "unit": units.get(str(c))}
+            for c in frame.columns
+        },
+    }
 
 
 def _synthetic_panel(section: Any) -> tuple[pd.DataFrame, PanelStep, dict[str, Any]]:
@@ -158,9 +508,12 @@ def _synthetic_panel(section: Any) -> tuple[pd.DataFrame, PanelStep, dict[str, A
     )
     world = load_or_generate_world(Path(section.folder), options)
     covariates = world.pairs
+    removed: dict[str, int] = {}
     if section.level == "aggregate":
         frame = world.aggregate_trade().merge(covariates, on=["exporter", "importer", "year"])
         added = {"zero_flows_filled": int((frame["value"] == 0).sum())}
+        positive = len(frame) - added["zero_flows_filled"]
+        removed = {"merged_to_aggregate": len(world.trade) - positive}
     else:
         frame = world.dense_trade().merge(covariates, on=["exporter", "importer", "year"])
         added = {"zero_flows_filled": int(len(frame) - len(world.trade))}
@@ -171,8 +524,10 @@ def _synthetic_panel(section: Any) -> tuple[pd.DataFrame, PanelStep, dict[str, A
         f"synthetic world ({section.level})",
         rows_in=len(world.trade),
         rows_out=len(frame),
+        removed=removed,
         added=added,
         seconds=time.perf_counter() - start,
         notes=("synthetic data: generated by gravity.panel.synthetic, not real trade",),
+        value_out=float(frame["value"].sum()),
     )
     return frame, step, world.truth

@@ -3,9 +3,11 @@
 A BACI file has columns ``t`` (year), ``i`` (exporter) and ``j`` (importer) as numeric country
 codes, ``k`` (HS6 product), ``v`` (value in thousand USD) and ``q`` (quantity in tonnes). One
 world year is about 11 million rows (400 MB), so files are read with :mod:`pyarrow.csv`, only the
-needed columns, with ``k`` forced to text. Real files write ``k`` without its leading zero
-(``10121`` for ``010121``) and ``q`` quoted, space-padded and ``NA`` when unknown; the reader
-zero-pads ``k`` and trims ``q``.
+needed columns. Real files write ``k`` without its leading zero (``10121`` for ``010121``) and
+``q`` quoted, space-padded and ``NA`` when unknown; the reader reads ``k`` as a number, gives
+the text codes back their leading zeros, and trims ``q``. Each flow gets one int64 key ordered as
+(t, i, j, k): a sorted key proves the absence of duplicates in one pass, and HS4/HS2 sums are
+taken on it (``np.add.reduceat``) rather than by a group-by on four columns.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def _read_table(path: Path, quantity: bool) -> pa.Table:
         names["t"]: pa.int32(),
         names["i"]: pa.int32(),
         names["j"]: pa.int32(),
-        names["k"]: pa.string(),
+        names["k"]: pa.int64(),  # parsed as a number (fast); zero-padded text comes later
         names["v"]: pa.float64(),
     }
     if quantity:
@@ -110,13 +112,16 @@ def _read_table(path: Path, quantity: bool) -> pa.Table:
     try:
         table = pacsv.read_csv(path, convert_options=convert)
     except pa.ArrowInvalid as exc:
-        for col, kind in (("t", "int"), ("i", "int"), ("j", "int"), ("v", "float")):
+        for col, kind in (("t", "int"), ("i", "int"), ("j", "int"), ("k", "int"), ("v", "float")):
             found = _first_bad_line(path, names[col], kind)
             if found is not None:
                 line, text = found
+                what = "an integer" if kind == "int" else "a number"
+                if col == "k":
+                    what = "an HS6 code (at most six digits)"
                 raise DataError(
                     f"{path.name}: line {line}: column {names[col]!r} has {text!r}, which is not "
-                    f"{'an integer' if kind == 'int' else 'a number'}; fix the value"
+                    f"{what}; fix the value"
                 ) from exc
         message = " ".join(str(exc).split())
         raise DataError(f"{path.name}: not a valid BACI CSV file ({message})") from exc
@@ -127,28 +132,25 @@ def _first_line(mask: pa.Array | pa.ChunkedArray) -> int:
     return int(np.flatnonzero(np.asarray(mask, dtype=bool))[0]) + 2
 
 
-def _check_table(table: pa.Table, path: Path, log: dict[str, int]) -> pa.Table:
-    """Validate one file's columns; return it with ``k`` zero-padded and missing ``v`` dropped."""
+def _check_table(
+    table: pa.Table, path: Path, log: dict[str, int]
+) -> tuple[pa.Table, np.ndarray]:
+    """Validate one file's columns.
+
+    Returns the table with ``k`` as int64 codes and missing ``v`` dropped, and the flow key of each
+    remaining row (see :func:`_check_duplicates`).
+    """
     if table.num_rows == 0:
         raise DataError(f"{path.name}: the file has no data rows; check that it is complete")
     for col, what in (("t", "year"), ("i", "exporter"), ("j", "importer"), ("k", "product")):
-        nulls = table.column(col).is_null()
-        if pc.any(nulls).as_py():
+        if table.column(col).null_count:
             raise DataError(
-                f"{path.name}: line {_first_line(nulls)}: column {col!r} ({what}) is empty; "
-                "every BACI row needs t, i, j and k"
+                f"{path.name}: line {_first_line(table.column(col).is_null())}: column {col!r} "
+                f"({what}) is empty; every BACI row needs t, i, j and k"
             )
-    k = pc.utf8_trim_whitespace(table.column("k"))
-    valid = pc.match_substring_regex(k, r"^[0-9]{1,6}$")
-    if not pc.all(valid).as_py():
-        line = _first_line(pc.invert(valid))
-        raise DataError(
-            f"{path.name}: line {line}: column 'k' has {k[line - 2].as_py()!r}, which is not an "
-            "HS6 code (at most six digits); fix the value"
-        )
-    short = pc.less(pc.utf8_length(k), 6)
-    bump(log, "zero_padded_product_codes", pc.sum(short).as_py() or 0)
-    table = table.set_column(table.schema.get_field_index("k"), "k", pc.utf8_lpad(k, 6, "0"))
+    codes, padded = _product_codes(table.column("k"), path)
+    bump(log, "zero_padded_product_codes", padded)
+    table = table.set_column(table.schema.get_field_index("k"), "k", codes)
     v = table.column("v")
     negative = pc.fill_null(pc.less(v, 0), False)
     if pc.any(negative).as_py():
@@ -157,7 +159,7 @@ def _check_table(table: pa.Table, path: Path, log: dict[str, int]) -> pa.Table:
             f"{path.name}: line {line}: column 'v' is negative ({v[line - 2].as_py()!r}); trade "
             "values must be zero or positive, fix or remove the row"
         )
-    _check_duplicates(table, path)
+    key = _check_duplicates(table, path)
     match = _NAME.search(path.name)
     if match is not None:
         years = pc.unique(table.column("t")).to_pylist()
@@ -171,12 +173,36 @@ def _check_table(table: pa.Table, path: Path, log: dict[str, int]) -> pa.Table:
         table = table.set_column(
             table.schema.get_field_index("q"), "q", _quantities(table.column("q"), path)
         )
-    missing_v = v.is_null()
-    n_missing = pc.sum(missing_v).as_py() or 0
+    n_missing = v.null_count
     bump(log, "dropped_missing_value", n_missing)
     if n_missing:
-        table = table.filter(pc.invert(missing_v))
-    return table
+        keep = pc.invert(v.is_null())
+        table = table.filter(keep)
+        key = key[np.asarray(keep, dtype=bool)]
+    return table, key
+
+
+def _product_codes(column: pa.ChunkedArray, path: Path) -> tuple[pa.ChunkedArray, int]:
+    """Check the HS6 codes (read as int64); count those written without their leading zero."""
+    bad = pc.or_(pc.less(column, 0), pc.greater(column, 999_999))
+    if pc.any(bad).as_py():
+        line = _first_line(bad)
+        raise DataError(
+            f"{path.name}: line {line}: column 'k' has {str(column[line - 2].as_py())!r}, which "
+            "is not an HS6 code (at most six digits); fix the value"
+        )
+    return column, int(pc.sum(pc.less(column, 100_000)).as_py() or 0)
+
+
+def _code_text(codes: np.ndarray, digits: int) -> pd.Series:
+    """Zero-padded text of integer product codes, built once per distinct code."""
+    present = np.zeros(10**digits, dtype=bool)
+    present[codes] = True
+    distinct = np.flatnonzero(present)
+    position = np.zeros(10**digits, dtype=np.int32)
+    position[distinct] = np.arange(len(distinct), dtype=np.int32)
+    labels = pa.array([f"{c:0{digits}d}" for c in distinct.tolist()], pa.string())
+    return pd.Series(labels.take(pa.array(position[codes])).to_pandas(), dtype="str")
 
 
 def _quantities(column: pa.ChunkedArray, path: Path) -> pa.ChunkedArray:
@@ -195,24 +221,88 @@ def _quantities(column: pa.ChunkedArray, path: Path) -> pa.ChunkedArray:
         ) from exc
 
 
-def _check_duplicates(table: pa.Table, path: Path) -> None:
-    """Duplicate (t, i, j, k) rows, found on one int64 key (fast on 11 million rows)."""
-    t = table.column("t").to_numpy().astype(np.int64)
-    i = table.column("i").to_numpy().astype(np.int64)
-    j = table.column("j").to_numpy().astype(np.int64)
-    k = pc.cast(table.column("k"), pa.int64()).to_numpy()
+def _check_duplicates(table: pa.Table, path: Path) -> np.ndarray:
+    """Duplicate (t, i, j, k) rows, found on one int64 key per row (fast on 11 million rows).
+
+    Returns the key, ``(((t - 1000) * 10^4 + i) * 10^4 + j) * 10^6 + k``, which orders rows as
+    (t, i, j, k). BACI files are sorted that way, so a strictly increasing key proves there is
+    no duplicate without hashing; otherwise the rows are hashed to find the first duplicate.
+    """
+    t = table.column("t").to_numpy()
+    i = table.column("i").to_numpy()
+    j = table.column("j").to_numpy()
+    k = table.column("k").to_numpy()
     if i.size and (min(i.min(), j.min()) < 0 or max(i.max(), j.max()) >= 10_000):
         raise DataError(f"{path.name}: country codes in columns i and j must be within 0..9999")
-    key = (((t - t.min()) * 10_000 + i) * 10_000 + j) * 1_000_000 + k
+    if t.size and (t.min() < 1000 or t.max() > 9999):
+        bad = int(np.flatnonzero((t < 1000) | (t > 9999))[0])
+        raise DataError(
+            f"{path.name}: line {bad + 2}: column 't' has {t[bad]}, which is not a year; fix it"
+        )
+    key = t.astype(np.int64)  # in place from here: 11 million rows, no temporaries
+    key -= 1000
+    key *= 10_000
+    key += i
+    key *= 10_000
+    key += j
+    key *= 1_000_000
+    key += k
+    if key.size < 2 or bool((key[1:] > key[:-1]).all()):
+        return key
     later = pd.Series(key).duplicated(keep="first").to_numpy()
     if later.any():
         second = int(np.flatnonzero(later)[0])
         first = int(np.flatnonzero(key == key[second])[0])
         raise DataError(
             f"{path.name}: lines {first + 2} and {second + 2}: duplicate key (t, i, j, k) = "
-            f"({t[second]}, {i[second]}, {j[second]}, {table.column('k')[second].as_py()!r}); "
+            f"({t[second]}, {i[second]}, {j[second]}, {f'{k[second]:06d}'!r}); "
             "a BACI file has one row per flow, remove the duplicate"
         )
+    return key
+
+
+def _aggregate_sorted(keys: list[np.ndarray], v: pa.ChunkedArray, digits: int) -> pd.DataFrame:
+    """Sum ``v`` (thousand USD) to ``digits``-digit HS codes on the flow keys, in USD.
+
+    Grouping on one sorted int64 key (``np.add.reduceat``) is several times faster and lighter
+    than a pandas or Arrow group-by on four columns, which matters for 11 million rows a year.
+    ``keys`` is emptied: the key array is modified in place, with no copy kept alive.
+    """
+    key = np.concatenate(keys) if len(keys) > 1 else keys[0]
+    keys.clear()
+    values = v.to_numpy()
+    if key.size > 1 and not bool((key[1:] >= key[:-1]).all()):
+        order = np.argsort(key, kind="stable")
+        key, values = key[order], values[order]
+        del order
+    key //= 10 ** (6 - digits)
+    change = np.ones(key.size, dtype=bool)
+    np.not_equal(key[1:], key[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    del change
+    sums = np.add.reduceat(values, starts) if key.size else values[:0].copy()
+    sums *= 1000.0  # thousand USD to USD, once per group rather than once per row
+    del values
+    group = key[starts]
+    del key, starts
+    code = (group % 10**digits).astype(np.int32)
+    group //= 10**digits
+    importer = (group % 10_000).astype(np.int32)
+    group //= 10_000
+    exporter = (group % 10_000).astype(np.int32)
+    group //= 10_000
+    group += 1000
+    text = _code_text(code, digits)
+    del code
+    return pd.DataFrame(
+        {
+            "exporter": exporter,
+            "importer": importer,
+            "product": text,
+            "year": group,
+            "value": sums,
+        }
+    )
 
 
 def read_baci(source: BaciSource, base_dir: Path | None = None) -> ReadResult:
@@ -252,11 +342,13 @@ def read_baci(source: BaciSource, base_dir: Path | None = None) -> ReadResult:
         )
     log: dict[str, int] = {"files_read": len(paths), "rows_read": 0}
     tables: list[pa.Table] = []
+    keys: list[np.ndarray] = []
     seen_years: dict[int, str] = {}
     for path in paths:
         table = _read_table(path, source.quantity)
         bump(log, "rows_read", table.num_rows)
-        table = _check_table(table, path, log)
+        table, key = _check_table(table, path, log)
+        keys.append(key)
         for year in pc.unique(table.column("t")).to_pylist():
             if year in seen_years:
                 raise DataError(
@@ -266,25 +358,34 @@ def read_baci(source: BaciSource, base_dir: Path | None = None) -> ReadResult:
             seen_years[year] = path.name
         tables.append(table)
     combined = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-    frame = pd.DataFrame(
-        {
-            "exporter": combined.column("i").to_numpy(),
-            "importer": combined.column("j").to_numpy(),
-            "product": pd.Series(combined.column("k").to_pandas(), dtype="str"),
-            "year": combined.column("t").to_numpy().astype(np.int64),
-            "value": combined.column("v").to_numpy() * 1000.0,
-        }
-    )
-    if source.quantity:
-        frame["quantity"] = combined.column("q").to_numpy(zero_copy_only=False)
-    del combined, tables
-    rows = len(frame)  # aggregate on the numeric codes first: cheaper than on ISO3 strings
-    frame = aggregate_products(
-        frame,
-        source.product_level,
-        value_columns=["value", *(["quantity"] if source.quantity else [])],
-        source=paths[0].name,
-    )
+    rows = combined.num_rows
+    del table, key
+    if source.product_level in ("hs4", "hs2"):  # fast path on the numeric key
+        v = combined.column("v")
+        del combined, tables
+        frame = _aggregate_sorted(keys, v, 4 if source.product_level == "hs4" else 2)
+        del v
+    else:
+        del keys
+        frame = pd.DataFrame(
+            {
+                "exporter": combined.column("i").to_numpy(),
+                "importer": combined.column("j").to_numpy(),
+                "product": _code_text(combined.column("k").to_numpy(), 6),
+                "year": combined.column("t").to_numpy().astype(np.int64),
+                "value": combined.column("v").to_numpy() * 1000.0,
+            }
+        )
+        if source.quantity:
+            frame["quantity"] = combined.column("q").to_numpy(zero_copy_only=False)
+        del combined, tables
+        # aggregate on the numeric codes first: cheaper than on ISO3 strings
+        frame = aggregate_products(
+            frame,
+            source.product_level,
+            value_columns=["value", *(["quantity"] if source.quantity else [])],
+            source=paths[0].name,
+        )
     bump(log, "merged_to_product_level", rows - len(frame))
     frame, report = _harmonize(frame, source, base, paths, log)
     log["rows_out"] = len(frame)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from gravity.exceptions import DataError
 from gravity.panel.countries import harmonize_countries
+from gravity.panel.duplicates import sum_duplicates
 from gravity.panel.products import aggregate_products, normalize_hs_codes
 from gravity.panel.readers._common import (
     FILE,
@@ -169,7 +170,8 @@ def read_generic(source: GenericSource, base_dir: Path | None = None) -> ReadRes
         ``frame`` has the mapped canonical columns first (``exporter``, ``importer``,
         ``country``, ``product`` as text, ``year`` as int, ``value`` as float, ``indicator``),
         then every unmapped column unchanged. ``log`` counts ``rows_read``,
-        ``dropped_missing_value``, ``dropped_unmatched_codes`` (``codes="iso3"``),
+        ``dropped_missing_value``, ``merged_duplicate_rows`` (``duplicates="sum"``),
+        ``dropped_unmatched_codes`` (``codes="iso3"``),
         ``merged_to_product_level`` and ``rows_out``.
 
     Raises
@@ -216,8 +218,13 @@ def read_generic(source: GenericSource, base_dir: Path | None = None) -> ReadRes
         frame = frame.loc[~missing]
         check_nonnegative(frame, frame["value"], label=labels["value"])
         frame["value"] = frame["value"] * source.value_scale
+    if source.duplicates == "sum":
+        frame, merged = sum_duplicates(frame, _KEYS)
+        bump(log, "merged_duplicate_rows", merged)
     check_duplicates(
-        frame, _KEYS, hint="aggregate (sum) the rows or map the column that distinguishes them"
+        frame,
+        _KEYS,
+        hint="set duplicates: sum to add them up, or map the column that distinguishes them",
     )
     frame, report = harmonize_countries(
         frame,
@@ -229,6 +236,9 @@ def read_generic(source: GenericSource, base_dir: Path | None = None) -> ReadRes
     )
     bump(log, "dropped_unmatched_codes", report.unmatched_rows)
     if report.renamed:  # a historical code and its successor may now collide
+        if source.duplicates == "sum":
+            frame, merged = sum_duplicates(frame, _KEYS)
+            bump(log, "merged_duplicate_rows", merged)
         check_duplicates(frame, _KEYS, hint="a historical code and its successor both appear")
     frame = frame.drop(columns=[FILE, LINE])
     if source.product_level is not None and "product" in frame.columns:

@@ -159,6 +159,11 @@ class GenericSource(_CountryOptions):
     product_level: ProductLevel | None = Field(
         None, description="Aggregate six-digit HS codes to this level (unmapped columns dropped)."
     )
+    duplicates: Literal["error", "sum"] = Field(
+        "error",
+        description="Rows sharing a key: an error (default), or summed ('sum'; other columns "
+        "must agree within each group).",
+    )
 
 
 Source = Annotated[

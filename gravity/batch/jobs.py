@@ -16,7 +16,6 @@ from typing import Any
 
 import pandas as pd
 
-from gravity.cli.stages import fit_model
 from gravity.config.schema import ModelConfig
 from gravity.exceptions import ConfigError, DataError
 
@@ -209,6 +208,9 @@ def run_fit(panel: pd.DataFrame, job: Job) -> JobOutput:
     """
     if len(panel) == 0:
         raise DataError(f"the slice ({job.slice.describe()}) has no rows in the panel")
+    # imported here: the CLI stages import the config schema, which embeds the batch options
+    from gravity.cli.stages import fit_model
+
     result = fit_model(job.spec, panel)
     coefficients = result.to_frame()
     table = pd.DataFrame(

@@ -4,38 +4,92 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Callable
+import time
 from pathlib import Path
 
+import pandas as pd
+
 from gravity.cli.manifest import RunManifest
-from gravity.cli.stages import STAGES_AVAILABLE, stage_fit, stage_panel
+from gravity.cli.stage_potential import stage_backtest, stage_potential
+from gravity.cli.stages import stage_fit, stage_panel
 from gravity.config.loader import load_config, validate_config
 from gravity.config.schema import RunConfig
-from gravity.exceptions import ConfigError, StageNotAvailableError
+from gravity.exceptions import ConfigError, DataError
+from gravity.potential.options import BacktestOptions, PotentialOptions
+from gravity.potential.pipeline import RelatednessFn
+from gravity.report.options import ReportOptions
 
 log = logging.getLogger("gravity")
 
-# Where a stage that is not built yet is tracked (shown to users who ask for it).
-PLANNED = {
-    "relatedness": "product relatedness and complexity",
-    "potential": "export-potential scoring",
-    "backtest": "out-of-time backtests",
-    "report": "policy reports",
-    "batch": "batch re-estimation",
-}
+STAGES = ("panel", "fit", "relatedness", "potential", "backtest", "report")
 
 DEMO_CONFIG = {
     "output": "out/demo",
-    "data": {"synthetic": {"folder": "data/demo", "level": "aggregate"}},
-    "sample": {"exclude_domestic": True},
+    "data": {"synthetic": {"folder": "data/demo", "level": "product"}},
+    "sample": {"exclude_domestic": True, "years": list(range(2014, 2022))},
     "model": {
         "formula": "value ~ log(dist) + contig + comlang + rta | exporter^year + importer^year",
         "vcov": {"type": "cluster", "by": ["exporter^importer"]},
+        "aggregate_products": True,
     },
+    "relatedness": {},
+    "potential": {"horizon": 3, "window": 4},
+    "backtest": {"horizon": 2, "max_splits": 2},
+    "report": {},
 }
 
 
-def _run(config: RunConfig, command: str, config_path: str | None, stages: list[str]) -> int:
+def _features(config: RunConfig, panel: pd.DataFrame) -> RelatednessFn | None:
+    if "product" not in panel.columns:
+        return None
+    from gravity.potential.features import relatedness_features
+
+    return relatedness_features(config.relatedness)
+
+
+def _stage_relatedness(config: RunConfig, panel: pd.DataFrame, manifest: RunManifest) -> None:
+    from gravity.cli.stage_relatedness import stage_relatedness
+
+    if "product" not in panel.columns:
+        raise DataError(
+            "relatedness needs a product dimension: the panel has no 'product' column "
+            "(map one in data.trade.columns, or use data.synthetic.level: product)"
+        )
+    start = time.perf_counter()
+    files = stage_relatedness(config.relatedness, panel, config.output)
+    for step in files.steps:
+        record = manifest.step(f"relatedness: {step.name}")
+        record.rows_in, record.rows_out = step.rows_in, step.rows_out
+        record.removed = dict(step.removed)
+        record.seconds, record.notes = round(step.seconds, 3), list(step.notes)
+    for path in files.values():
+        manifest.add_output(path, config.output)
+    log.info("[relatedness] %d files in %.1f s", len(files), time.perf_counter() - start)
+
+
+def _report_names(config: RunConfig) -> object | None:
+    from gravity.report.data import ReportNames
+
+    synthetic = config.data.synthetic
+    if synthetic is None:
+        return None
+    countries, products = synthetic.folder / "countries.csv", synthetic.folder / "products.csv"
+    return ReportNames.read(
+        countries if countries.is_file() else None, products if products.is_file() else None
+    )
+
+
+def _stage_report(config: RunConfig) -> dict[str, Path]:
+    from gravity.cli.stage_report import stage_report
+
+    start = time.perf_counter()
+    paths = stage_report(config.report or ReportOptions(), config.output, _report_names(config))  # type: ignore[arg-type]
+    log.info("[report] %s (%.1f s)", paths.get("html", ""), time.perf_counter() - start)
+    return paths
+
+
+def run_stages(config: RunConfig, command: str, config_path: str | None, stages: list[str]) -> int:
+    """Run ``stages`` in pipeline order; always write ``OUTPUT/manifest.json``."""
     manifest = RunManifest(
         command=command,
         config=config.model_dump(mode="json"),
@@ -45,12 +99,30 @@ def _run(config: RunConfig, command: str, config_path: str | None, stages: list[
     if config_path:
         manifest.add_input(Path(config_path), "config")
     out = config.output
+    log.info("gravity %s: stages %s", command, ", ".join(stages))
     try:
         panel = stage_panel(config, manifest)
         if "fit" in stages:
-            if config.model is None:
-                raise ConfigError("the config has no 'model:' section; add one with a 'formula:'")
             stage_fit(config, panel, manifest)
+        if "relatedness" in stages:
+            _stage_relatedness(config, panel, manifest)
+        if "potential" in stages:
+            stage_potential(
+                config.potential or PotentialOptions(),
+                panel,
+                out,
+                manifest,
+                _features(config, panel),
+            )
+        if "backtest" in stages:
+            stage_backtest(
+                config.potential or PotentialOptions(),
+                config.backtest or BacktestOptions(),
+                panel,
+                out,
+                manifest,
+                _features(config, panel),
+            )
         manifest.status = "ok"
     except BaseException as exc:
         manifest.status = "failed"
@@ -59,26 +131,111 @@ def _run(config: RunConfig, command: str, config_path: str | None, stages: list[
     finally:
         path = manifest.write(out)
         log.info("manifest: %s", path)
+    if "report" in stages:
+        # the report reads manifest.json, so it runs after it is written; its files are then added
+        for written in _stage_report(config).values():
+            manifest.add_output(written, out)
+        manifest.write(out)
     log.info("outputs in %s", out)
     return 0
 
 
+def _run_stages_of(config: RunConfig) -> list[str]:
+    stages = ["panel"]
+    if config.model is not None:
+        stages.append("fit")
+    for name in ("relatedness", "potential", "backtest", "report"):
+        if getattr(config, name) is not None:
+            stages.append(name)
+    return stages
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """Every available stage the config describes."""
+    """Every stage the config describes, in pipeline order."""
     config = load_config(args.config)
-    stages = [s for s in STAGES_AVAILABLE if s != "fit" or config.model is not None]
-    log.info("gravity run: stages %s (%s not available yet)", stages, ", ".join(PLANNED))
-    return _run(config, "run", args.config, stages)
+    return run_stages(config, "run", args.config, _run_stages_of(config))
 
 
 def cmd_panel(args: argparse.Namespace) -> int:
     """Only the panel."""
-    return _run(load_config(args.config), "panel", args.config, ["panel"])
+    return run_stages(load_config(args.config), "panel", args.config, ["panel"])
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """Panel, then the models."""
-    return _run(load_config(args.config), "fit", args.config, ["panel", "fit"])
+    config = load_config(args.config)
+    if config.model is None:
+        raise ConfigError("the config has no 'model:' section; add one with a 'formula:'")
+    return run_stages(config, "fit", args.config, ["panel", "fit"])
+
+
+def cmd_relatedness(args: argparse.Namespace) -> int:
+    """Panel, then relatedness and complexity."""
+    return run_stages(
+        load_config(args.config), "relatedness", args.config, ["panel", "relatedness"]
+    )
+
+
+def cmd_potential(args: argparse.Namespace) -> int:
+    """Panel, then export potential (relatedness features computed on the way)."""
+    return run_stages(load_config(args.config), "potential", args.config, ["panel", "potential"])
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Panel, then the out-of-time backtest."""
+    return run_stages(load_config(args.config), "backtest", args.config, ["panel", "backtest"])
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The report from what earlier stages wrote in OUTPUT (the run's manifest is kept)."""
+    config = load_config(args.config)
+    paths = _stage_report(config)
+    print(paths.get("html", next(iter(paths.values()), "")))
+    return 0
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Panel, then every job of the 'batch:' grid; exit 1 if any job failed."""
+    from gravity.batch.store import batch_lock
+    from gravity.cli.stage_batch import stage_batch
+
+    config = load_config(args.config)
+    if config.batch is None:
+        raise ConfigError("the config has no 'batch:' section; add one with 'grid: {specs: [...]}'")
+    batch = config.batch
+    if args.quiet:
+        batch = batch.model_copy(update={"progress": False})
+    manifest = RunManifest(
+        command="batch",
+        config=config.model_dump(mode="json"),
+        config_path=args.config,
+        seed=config.seed,
+    )
+    manifest.add_input(Path(args.config), "config")
+    try:
+        # the panel is rebuilt inside the lock: a second process must not rewrite it under us
+        with batch_lock(config.output):
+            stage_panel(config, manifest)
+            summary = stage_batch(
+                batch,
+                config.output / "panel" / "panel.parquet",
+                config.output,
+                resume=args.resume,
+            )
+        record = manifest.step("batch")
+        record.rows_in, record.rows_out = summary.n_jobs, summary.n_done
+        record.removed = {"failed_jobs": summary.n_failed}
+        record.seconds = round(summary.seconds, 3)
+        record.notes = [f"{f.key} {f.label}: {f.error}" for f in summary.failures]
+        manifest.add_output(summary.results_path, config.output)
+        manifest.status = "ok" if summary.ok else "failed"
+    except BaseException as exc:
+        manifest.status, manifest.error = "failed", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        manifest.write(config.output)
+    print(summary.to_text())
+    return 0 if summary.ok else 1
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -98,25 +255,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         args.config = str(default)
         return cmd_run(args)
     config = validate_config(DEMO_CONFIG, base_dir=Path.cwd(), source="built-in demo config")
-    return _run(config, "demo", None, list(STAGES_AVAILABLE))
-
-
-def _not_available(stage: str) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        load_config(args.config)  # still validate, so typos surface now
-        raise StageNotAvailableError(
-            f"the {stage} stage ({PLANNED[stage]}) is not available in this version of gravity "
-            f"yet; 'gravity run' runs the stages that exist ({', '.join(STAGES_AVAILABLE)})"
-        )
-
-    return handler
-
-
-cmd_relatedness = _not_available("relatedness")
-cmd_potential = _not_available("potential")
-cmd_backtest = _not_available("backtest")
-cmd_report = _not_available("report")
-cmd_batch = _not_available("batch")
+    return run_stages(config, "demo", None, _run_stages_of(config))
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -132,8 +271,9 @@ def cmd_data(args: argparse.Namespace) -> int:
         sha256=args.sha256,
     )
     dest = args.dest or default_cache() / args.dataset
-    results = download(files, dest, progress=not (args.no_progress or args.quiet),
-                       refresh=args.refresh)
+    results = download(
+        files, dest, progress=not (args.no_progress or args.quiet), refresh=args.refresh
+    )
     for result in results:
         state = "downloaded" if result.downloaded else "cached"
         print(f"{result.path} ({state}, {result.size:,} bytes, sha256 {result.sha256})")

@@ -108,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
             nargs="?" if name == "demo" else None,
             help="YAML config file" + (" (default: configs/demo.yaml)" if name == "demo" else ""),
         )
+        if name == "batch":
+            p.add_argument(
+                "--resume",
+                action="store_true",
+                help="continue the batch in OUTPUT/batch, skipping the jobs it finished",
+            )
         p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
         p.add_argument("--quiet", action="store_true", help="only print errors and the result")
     return parser
@@ -136,16 +142,30 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     dl.add_argument("dataset", choices=DATASETS, help="which data set")
-    dl.add_argument("--dest", type=Path, default=None,
-                    help="cache folder (default: the user cache, ~/.cache/gravity/DATASET)")
+    dl.add_argument(
+        "--dest",
+        type=Path,
+        default=None,
+        help="cache folder (default: the user cache, ~/.cache/gravity/DATASET)",
+    )
     dl.add_argument("--revision", default="HS92", help="BACI: HS revision (default HS92)")
-    dl.add_argument("--release", default=BACI_RELEASE,
-                    help=f"BACI: release, e.g. 202601 or 202401b (default {BACI_RELEASE})")
-    dl.add_argument("--indicator", action="append", default=None,
-                    help="WDI: indicator code, repeatable (default NY.GDP.MKTP.CD)")
+    dl.add_argument(
+        "--release",
+        default=BACI_RELEASE,
+        help=f"BACI: release, e.g. 202601 or 202401b (default {BACI_RELEASE})",
+    )
+    dl.add_argument(
+        "--indicator",
+        action="append",
+        default=None,
+        help="WDI: indicator code, repeatable (default NY.GDP.MKTP.CD)",
+    )
     dl.add_argument("--sha256", default=None, help="expected SHA-256 of the (first) file")
-    dl.add_argument("--base-url", default=None,
-                    help="fetch from this mirror instead of the publisher (same paths)")
+    dl.add_argument(
+        "--base-url",
+        default=None,
+        help="fetch from this mirror instead of the publisher (same paths)",
+    )
     dl.add_argument("--refresh", action="store_true", help="download again even if cached")
     dl.add_argument("--no-progress", action="store_true", help="no progress bars")
     dl.add_argument("--debug", action="store_true", help="show full tracebacks on errors")

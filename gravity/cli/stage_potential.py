@@ -38,7 +38,9 @@ def stage_potential(
     if relatedness is not None and has_product:
         related = relatedness(panel[panel["year"] <= base_year], base_year)
     result = fit_potential(panel, options, related)
-    frame = opportunities(panel, options, (lambda _p, _y: related) if related is not None else None, result)
+    frame = opportunities(
+        panel, options, (lambda _p, _y: related) if related is not None else None, result
+    )
     folder = output / "potential"
     folder.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -58,7 +60,10 @@ def stage_potential(
     seconds = time.perf_counter() - start
     log.info(
         "[potential] %s opportunities (base year %d, horizon %d) in %.1f s",
-        f"{len(frame):,}", result.base_year, options.horizon, seconds,
+        f"{len(frame):,}",
+        result.base_year,
+        options.horizon,
+        seconds,
     )
     if manifest is not None:
         record = manifest.step("potential")
@@ -88,7 +93,9 @@ def stage_backtest(
     result.metrics.to_csv(metrics_path, index=False, float_format="%.6g")
     summary_path.write_text(result.summary_markdown())
     seconds = time.perf_counter() - start
-    log.info("[backtest] %d splits in %.1f s; summary: %s", len(result.splits), seconds, summary_path)
+    log.info(
+        "[backtest] %d splits in %.1f s; summary: %s", len(result.splits), seconds, summary_path
+    )
     if manifest is not None:
         record = manifest.step("backtest")
         record.rows_in, record.rows_out = len(panel), len(result.metrics)

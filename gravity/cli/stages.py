@@ -16,16 +16,15 @@ import pandas as pd
 
 from gravity.cli.manifest import RunManifest
 from gravity.config.schema import ModelConfig, RunConfig
-from gravity.exceptions import ConfigError
+from gravity.estimation.formula import parse_formula
 from gravity.estimation.ols import Ols
 from gravity.estimation.ppml import Ppml, PpmlOptions
 from gravity.estimation.results import FitResult
 from gravity.estimation.table import RegressionTable
+from gravity.exceptions import ConfigError
 from gravity.panel.build import build_panel
 
 log = logging.getLogger("gravity")
-
-STAGES_AVAILABLE = ("panel", "fit")
 
 
 def stage_panel(config: RunConfig, manifest: RunManifest) -> pd.DataFrame:
@@ -61,15 +60,59 @@ def stage_panel(config: RunConfig, manifest: RunManifest) -> pd.DataFrame:
     frame.attrs["gravity_zeros"] = panel.metadata.get("zeros", {}).get("mode", "none")
     if frame.attrs["gravity_zeros"] == "implicit":
         zero_rows = panel.metadata["zeros"]["zero_rows"]
-        log.warning("[panel] zeros are implicit (%s rows): later stages get the observed rows; "
-                    "fill them with Panel.dense(products)", f"{zero_rows:,}")
+        log.warning(
+            "[panel] zeros are implicit (%s rows): later stages get the observed rows; "
+            "fill them with Panel.dense(products)",
+            f"{zero_rows:,}",
+        )
     return frame
 
 
+AGGREGATE_KEYS = ("exporter", "importer", "year")
+
+
+def aggregate_over_products(model: ModelConfig, panel: pd.DataFrame) -> pd.DataFrame:
+    """Sum ``value`` over products within exporter, importer and year.
+
+    The other columns the model reads (regressors, fixed effects, clusters, weights, offset)
+    are carried along and must be constant within those groups: a column that varies across
+    products cannot enter an aggregate model, and that is an error, not a silent choice.
+    """
+    keys = [k for k in AGGREGATE_KEYS if k in panel.columns]
+    formula = parse_formula(model.formula)
+    needed = set(formula.columns()) | {c for b in model.vcov.by for c in b.split("^")}
+    needed |= {c for c in (model.weights, model.offset) if c}
+    carried = sorted(
+        c for c in needed if c in panel.columns and c not in {*keys, "value", "product"}
+    )
+    if "product" in needed:
+        raise ConfigError(
+            "model.aggregate_products sums over products, but the model uses 'product'; "
+            "drop it from the formula or set aggregate_products: false"
+        )
+    grouped = panel.groupby(keys, observed=True, sort=True)
+    out = grouped["value"].sum().reset_index()
+    if carried:
+        low = grouped[carried].min()
+        high = grouped[carried].max()
+        varying = [c for c in carried if not (low[c].fillna(0) == high[c].fillna(0)).all()]
+        if varying:
+            raise ConfigError(
+                f"model.aggregate_products: column(s) {varying} vary across products within "
+                "exporter, importer and year, so they cannot enter the aggregate model"
+            )
+        out = out.merge(low.reset_index(), on=keys, how="left")
+    return out
+
+
 def fit_model(model: ModelConfig, panel: pd.DataFrame) -> FitResult:
-    """Estimate one configured model on the panel."""
+    """Estimate one configured model on the panel (summed over products if asked)."""
+    if model.aggregate_products and "product" in panel.columns:
+        panel = aggregate_over_products(model, panel)
     if model.estimator == "ols":
-        return Ols(model.formula, panel, weights=model.weights, vcov=model.vcov, options=model.solver).fit()
+        return Ols(
+            model.formula, panel, weights=model.weights, vcov=model.vcov, options=model.solver
+        ).fit()
     options = PpmlOptions(irls=model.solver, separation=model.separation)
     return Ppml(
         model.formula,
@@ -98,10 +141,16 @@ def stage_fit(config: RunConfig, panel: pd.DataFrame, manifest: RunManifest) -> 
         record.seconds = round(time.perf_counter() - start, 3)
         log.info(
             "[fit] %s: %s obs, %d iterations, converged=%s (%.1f s)",
-            label, f"{result.nobs:,}", result.iterations, result.converged, record.seconds,
+            label,
+            f"{result.nobs:,}",
+            result.iterations,
+            result.converged,
+            record.seconds,
         )
         results.append(result)
-    write_fit_outputs(results, [m.name for m in models], config.output / "fit", manifest, config.output)
+    write_fit_outputs(
+        results, [m.name for m in models], config.output / "fit", manifest, config.output
+    )
     return results
 
 
@@ -126,7 +175,10 @@ def write_fit_outputs(
     if len(results) > 1:
         summary["compare"] = [r.summary_dict() for r in results[1:]]
     paths["fit"].write_text(json.dumps(summary, indent=2) + "\n")
-    titles = [n or f"({i + 1}) {r.estimator.upper()}" for i, (n, r) in enumerate(zip(names, results, strict=True))]
+    titles = [
+        n or f"({i + 1}) {r.estimator.upper()}"
+        for i, (n, r) in enumerate(zip(names, results, strict=True))
+    ]
     table = RegressionTable.from_results(results, titles)
     paths["table_md"].write_text(table.to_markdown())
     paths["table_tex"].write_text(table.to_latex())

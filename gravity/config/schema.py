@@ -11,7 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+)
 
 from gravity.config.base import StrictModel
 from gravity.estimation.irls import IrlsOptions
@@ -20,6 +27,9 @@ from gravity.estimation.vcov import VcovSpec
 from gravity.panel.options import PanelOptions, SampleOptions
 from gravity.panel.readers.sources import BaciSource, ComtradeSource, GenericSource
 from gravity.panel.synthetic import SyntheticWorldOptions
+from gravity.potential.options import BacktestOptions, PotentialOptions
+from gravity.relatedness.options import RelatednessOptions
+from gravity.report.options import ReportOptions
 
 
 def _resolve(path: Path, info: ValidationInfo) -> Path:
@@ -31,6 +41,7 @@ def _resolve(path: Path, info: ValidationInfo) -> Path:
 
 ConfigPath = Annotated[Path, AfterValidator(_resolve)]
 """A path in a config file: relative paths are resolved against the config file's folder."""
+
 
 def _default_kind(value: object) -> object:
     # data.trade without 'kind' is a generic table, as in the simplest configs
@@ -52,7 +63,8 @@ class SyntheticData(SyntheticWorldOptions):
 
     folder: ConfigPath = Path("data/demo")
     level: Literal["aggregate", "product"] = "aggregate"
-    """Fit on flows summed over products (``aggregate``) or on product-level flows (zeros in)."""
+    """Flows summed over products (``aggregate``) or product-level flows, zeros filled; product
+    level keeps only ``sample.years`` (all 22 years of 200 products are 15.6 million rows)."""
 
 
 class DataConfig(PanelOptions):
@@ -101,11 +113,21 @@ class ModelConfig(StrictModel):
     """Which observations without a finite MLE to drop before PPML."""
     solver: IrlsOptions = IrlsOptions()
     """Convergence settings of IRLS and of the fixed-effect demeaning."""
+    aggregate_products: bool = False
+    """Fit on flows summed over products (within exporter, importer, year), as aggregate gravity
+    does on a product panel; the formula's other columns must not vary across products."""
 
     @field_validator("vcov", mode="before")
     @classmethod
     def _vcov_string(cls, value: object) -> object:
         return {"type": value} if isinstance(value, str) else value
+
+
+class RelatednessConfig(RelatednessOptions):
+    """The ``relatedness:`` section (paths relative to the config file)."""
+
+    population_file: ConfigPath | None = None
+    """``country, year, population`` CSV (for ``presence: rpop`` and ``min_population``)."""
 
 
 class RunConfig(StrictModel):
@@ -123,6 +145,16 @@ class RunConfig(StrictModel):
     """More models shown beside ``model`` in the regression table (e.g. the OLS baseline)."""
     seed: int = 20261125
     """Seed of every random step of the run (recorded in the manifest)."""
+    relatedness: RelatednessConfig | None = None
+    """Product relatedness and complexity (``gravity relatedness``; needs a product panel)."""
+    potential: PotentialOptions | None = None
+    """Export potential and ranked opportunities (``gravity potential``)."""
+    backtest: BacktestOptions | None = None
+    """Out-of-time evaluation of the potential model (``gravity backtest``)."""
+    report: ReportOptions | None = None
+    """The policy report (``gravity report``); defaults apply when omitted."""
+    batch: BatchOptions | None = None
+    """Batch re-estimation over a grid (``gravity batch``)."""
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 
     def model_post_init(self, context: Any) -> None:
@@ -134,3 +166,9 @@ class RunConfig(StrictModel):
     def base_dir(self) -> Path:
         """Folder against which relative paths in the config are resolved."""
         return self._base_dir
+
+
+# BatchOptions embeds ModelConfig (defined above), so it is imported last and the schema rebuilt
+from gravity.batch.options import BatchOptions  # noqa: E402
+
+RunConfig.model_rebuild()

@@ -136,14 +136,14 @@ def _total(frame: pd.DataFrame) -> float:
 
 def _read_step(name: str, result: ReadResult, seconds: float) -> PanelStep:
     logged = dict(result.log)
-    removed = {
-        k: int(v) for k, v in logged.items() if k.startswith(("dropped_", "merged_")) and v
-    }
+    removed = {k: int(v) for k, v in logged.items() if k.startswith(("dropped_", "merged_")) and v}
     info = {
         k: v
         for k, v in logged.items()
-        if k not in removed and not k.startswith(("dropped_", "merged_"))
-        and k not in ("rows_read", "rows_out") and v
+        if k not in removed
+        and not k.startswith(("dropped_", "merged_"))
+        and k not in ("rows_read", "rows_out")
+        and v
     }
     notes = [f"files: {', '.join(Path(f).name for f in result.files)}"]
     if info:
@@ -236,8 +236,10 @@ def _add_domestic(
         )
     keys = [k for k in KEY_COLUMNS if k in frame.columns]
     if "exporter" not in keys or "importer" not in keys:
-        raise DataError(f"{name}: domestic flows need a trade table with exporter and importer "
-                        "columns; map them in data.trade")
+        raise DataError(
+            f"{name}: domestic flows need a trade table with exporter and importer "
+            "columns; map them in data.trade"
+        )
     if [k for k in KEY_COLUMNS if k in domestic.columns] != keys:
         raise DataError(
             f"{name}: domestic flows have keys {[k for k in KEY_COLUMNS if k in domestic]} but "
@@ -274,33 +276,54 @@ def _zeros(
         return frame, None, None, None
     absent = [c for c in ("exporter", "importer", "value") if c not in frame.columns]
     if absent:
-        raise ConfigError(f"zeros: fill needs exporter, importer and value columns; the panel has "
-                          f"no {', '.join(absent)} (map them, or set zeros: none)")
+        raise ConfigError(
+            f"zeros: fill needs exporter, importer and value columns; the panel has "
+            f"no {', '.join(absent)} (map them, or set zeros: none)"
+        )
     start = time.perf_counter()
     universe = universe_of(frame, opts.universe)
     domestic = int((frame["exporter"] == frame["importer"]).sum())
     if "product" in frame.columns and universe.cells() + domestic > opts.max_rows:
         # every row lies in the universe drawn from it: the zeros are the cells not observed
         zero_rows = universe.cells() - (len(frame) - domestic)
-        report = ZeroReport("implicit", opts.universe, universe.cells(), zero_rows,
-                            int((frame["value"] == 0).sum()))
+        report = ZeroReport(
+            "implicit", opts.universe, universe.cells(), zero_rows, int((frame["value"] == 0).sum())
+        )
         note = (
             f"{zero_rows} zero rows kept implicit (the filled panel would have "
             f"{len(frame) + zero_rows} rows > zeros.max_rows={opts.max_rows}); Panel.dense("
             "products) fills them for the products an estimation needs"
         )
-        step = PanelStep("zeros", len(frame), len(frame), seconds=time.perf_counter() - start,
-                         notes=(note,), value_in=_total(frame), value_out=_total(frame))
+        step = PanelStep(
+            "zeros",
+            len(frame),
+            len(frame),
+            seconds=time.perf_counter() - start,
+            notes=(note,),
+            value_in=_total(frame),
+            value_out=_total(frame),
+        )
         return frame, step, report, universe
     out, report = fill_zeros(frame, universe)
-    notes = [f"rectangle: {report.cells} international cells ({opts.universe} universe); "
-             "domestic cells are never filled"]
+    notes = [
+        f"rectangle: {report.cells} international cells ({opts.universe} universe); "
+        "domestic cells are never filled"
+    ]
     if report.empty_columns:
-        notes.append(f"columns empty (NaN) on the zero rows: {', '.join(report.empty_columns)}; "
-                     "supply them as covariates to fill them")
-    step = PanelStep("zeros", len(frame), len(out), added={"zero_flows": report.zero_rows},
-                     seconds=time.perf_counter() - start, notes=tuple(notes),
-                     value_in=_total(frame), value_out=_total(out))
+        notes.append(
+            f"columns empty (NaN) on the zero rows: {', '.join(report.empty_columns)}; "
+            "supply them as covariates to fill them"
+        )
+    step = PanelStep(
+        "zeros",
+        len(frame),
+        len(out),
+        added={"zero_flows": report.zero_rows},
+        seconds=time.perf_counter() - start,
+        notes=tuple(notes),
+        value_in=_total(frame),
+        value_out=_total(out),
+    )
     return out, step, report, universe
 
 
@@ -368,7 +391,8 @@ def build_panel(
         kind = trade.kind
         sources.append({"role": "trade", **result.to_manifest()})
     elif synthetic is not None:
-        frame, step, truth = _synthetic_panel(synthetic)
+        years = filters.options.years if hasattr(filters, "options") else None
+        frame, step, truth = _synthetic_panel(synthetic, years)
         kind = "synthetic"
     else:  # pragma: no cover - the config schema guarantees one source
         raise DataError("no trade data configured: add data.trade or data.synthetic")
@@ -402,24 +426,38 @@ def build_panel(
         start = time.perf_counter()
         rows, value = len(frame), _total(frame)
         frame, report = merge_covariate(frame, table)
-        steps.append(PanelStep(
-            f"covariate {table.name}", rows, len(frame),
-            removed={"no_match": report.dropped_rows} if report.dropped_rows else {},
-            seconds=time.perf_counter() - start, notes=_covariate_notes(table, report),
-            value_in=value,
-            value_out=_total(frame),
-            removed_value={"no_match": report.dropped_value} if report.dropped_rows else {},
-        ))
+        steps.append(
+            PanelStep(
+                f"covariate {table.name}",
+                rows,
+                len(frame),
+                removed={"no_match": report.dropped_rows} if report.dropped_rows else {},
+                seconds=time.perf_counter() - start,
+                notes=_covariate_notes(table, report),
+                value_in=value,
+                value_out=_total(frame),
+                removed_value={"no_match": report.dropped_value} if report.dropped_rows else {},
+            )
+        )
     if options.derived:
         start = time.perf_counter()
         frame, counts = apply_derived(frame, options.derived)
         notes = tuple(
             f"{name}: NaN on {c['missing_input']} rows with a missing input and "
-            f"{c['undefined']} rows where it is undefined" if any(c.values()) else f"{name}: ok"
+            f"{c['undefined']} rows where it is undefined"
+            if any(c.values())
+            else f"{name}: ok"
             for name, c in counts.items()
         )
-        steps.append(PanelStep("derived variables", len(frame), len(frame),
-                               seconds=time.perf_counter() - start, notes=notes))
+        steps.append(
+            PanelStep(
+                "derived variables",
+                len(frame),
+                len(frame),
+                seconds=time.perf_counter() - start,
+                notes=notes,
+            )
+        )
     if frame.empty:
         raise DataError(
             f"every row was removed (the last by step {steps[-1].name!r}: "
@@ -428,22 +466,33 @@ def build_panel(
     frame = _canonical(frame, "panel")
     _check_final(frame)
     metadata = _metadata(frame, kind, options, sources, tables, zeros, universe)
-    return Panel(frame, tuple(steps), tuple(inputs), truth, metadata, zeros, universe,
-                 tuple(tables), tuple(options.derived))
+    return Panel(
+        frame,
+        tuple(steps),
+        tuple(inputs),
+        truth,
+        metadata,
+        zeros,
+        universe,
+        tuple(tables),
+        tuple(options.derived),
+    )
 
 
 def _covariate_notes(table: CovariateTable, report: MergeReport) -> tuple[str, ...]:
     logged = table.source.get("log", {})
-    counts = ", ".join(f"{k}={v}" for k, v in logged.items() if v) if isinstance(
-        logged, dict) else ""
+    counts = (
+        ", ".join(f"{k}={v}" for k, v in logged.items() if v) if isinstance(logged, dict) else ""
+    )
     files = ", ".join(Path(f).name for f in table.files)
     keys = ", ".join(table.keys)
     notes = [f"files: {files}; merged on ({keys})", f"reader counts: {counts}"]
     countries = table.source.get("countries")
     if isinstance(countries, dict) and countries.get("unmatched"):
         unmatched = ", ".join(map(str, countries["unmatched"]))
-        notes.append(f"country codes not resolved to ISO3 (rows dropped from the table): "
-                     f"{unmatched}")
+        notes.append(
+            f"country codes not resolved to ISO3 (rows dropped from the table): {unmatched}"
+        )
     return (*notes, *report.notes())
 
 
@@ -494,18 +543,21 @@ def _metadata(
         "derived": [d.model_dump() for d in options.derived],
         "zeros": zero_info,
         "columns": {
-            str(c): {"dtype": str(frame[c].dtype), "origin": origin.get(str(c), "trade"),
-                     "unit": units.get(str(c))}
+            str(c): {
+                "dtype": str(frame[c].dtype),
+                "origin": origin.get(str(c), "trade"),
+                "unit": units.get(str(c)),
+            }
             for c in frame.columns
         },
     }
 
 
-def _synthetic_panel(section: Any) -> tuple[pd.DataFrame, PanelStep, dict[str, Any]]:
+def _synthetic_panel(
+    section: Any, years: Sequence[int] | None = None
+) -> tuple[pd.DataFrame, PanelStep, dict[str, Any]]:
     start = time.perf_counter()
-    options = SyntheticWorldOptions(
-        **section.model_dump(exclude={"folder", "level"})
-    )
+    options = SyntheticWorldOptions(**section.model_dump(exclude={"folder", "level"}))
     world = load_or_generate_world(Path(section.folder), options)
     covariates = world.pairs
     removed: dict[str, int] = {}
@@ -515,8 +567,18 @@ def _synthetic_panel(section: Any) -> tuple[pd.DataFrame, PanelStep, dict[str, A
         positive = len(frame) - added["zero_flows_filled"]
         removed = {"merged_to_aggregate": len(world.trade) - positive}
     else:
-        frame = world.dense_trade().merge(covariates, on=["exporter", "importer", "year"])
-        added = {"zero_flows_filled": int(len(frame) - len(world.trade))}
+        # only the sample's years are rectangularised: the full world is 15.6 million rows
+        first, last = section.first_year, section.first_year + section.n_years - 1
+        wanted = sorted({int(y) for y in years if first <= int(y) <= last}) if years else None
+        frame = world.dense_trade(years=wanted).merge(
+            covariates, on=["exporter", "importer", "year"]
+        )
+        observed = (
+            len(world.trade) if wanted is None else int(world.trade["year"].isin(wanted).sum())
+        )
+        added = {"zero_flows_filled": int(len(frame) - observed)}
+        if wanted is not None:
+            removed = {"years_outside_sample": len(world.trade) - observed}
     for col in ("exporter", "importer", "product"):
         if col in frame.columns:
             frame[col] = frame[col].astype(str)

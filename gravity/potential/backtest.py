@@ -148,7 +148,10 @@ def run_backtest(
         split = f"train<={t},predict={t + h}"
         splits.append((t, h))
         train = panel[panel["year"] <= t]
-        opts = potential.model_copy(update={"year": t, "horizon": h, "top": None})
+        # every exporter and destination is evaluated, whatever the ranking is restricted to
+        opts = potential.model_copy(
+            update={"year": t, "horizon": h, "top": None, "exporters": None, "importers": None}
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", GravityWarning)
             frame = opportunities(train, opts, relatedness)

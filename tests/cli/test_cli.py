@@ -112,10 +112,45 @@ def test_debug_shows_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "Traceback" in capsys.readouterr().err
 
 
-def test_stage_not_available_is_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_stage_errors_are_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = write_config(tmp_path)
+    # the default ease terms need columns this panel lacks: the message names them and the fix
     assert main(["potential", str(config)]) == 1
-    assert "not available in this version" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("gravity potential: error: export potential: ease term column(s)")
+    assert "potential.ease_terms" in err[-1]
+    # relatedness needs products
+    assert main(["relatedness", str(config)]) == 1
+    assert "relatedness needs a product dimension" in capsys.readouterr().err
+
+
+def test_potential_on_an_aggregate_panel_writes_the_contract(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path, "potential: {ease_terms: ['log(dist)'], horizon: 1, window: 2}\n"
+    )
+    assert main(["potential", str(config), "--quiet"]) == 0
+    frame = pd.read_parquet(tmp_path / "out" / "potential" / "opportunities.parquet")
+    for column in (
+        "exporter",
+        "importer",
+        "year",
+        "actual",
+        "potential",
+        "potential_low",
+        "potential_high",
+        "untapped",
+        "realised_share",
+        "feasibility",
+        "attractiveness",
+        "score",
+        "rank",
+    ):
+        assert column in frame.columns
+    assert (tmp_path / "out" / "potential" / "opportunities.csv").is_file()
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert any(s["name"] == "potential" for s in manifest["steps"])
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

@@ -78,11 +78,15 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
     root = tmp_path / "site"
     baci = root / "DATA_DOWNLOAD" / "baci" / "data"
     baci.mkdir(parents=True)
-    (baci / "BACI_HS92_V202601.zip").write_bytes(zip_bytes({
-        "BACI_HS92_Y2021_V202601.csv": BACI_CSV,
-        "country_codes_V202601.csv": CODES_CSV,
-        "Readme.txt": "BACI fixture",
-    }))
+    (baci / "BACI_HS92_V202601.zip").write_bytes(
+        zip_bytes(
+            {
+                "BACI_HS92_Y2021_V202601.csv": BACI_CSV,
+                "country_codes_V202601.csv": CODES_CSV,
+                "Readme.txt": "BACI fixture",
+            }
+        )
+    )
     distance = root / "distance"
     distance.mkdir()
     (distance / "dist_cepii.zip").write_bytes(zip_bytes({"dist_cepii.xls": "not really xls"}))
@@ -146,8 +150,16 @@ def test_checksums(server: Server, tmp_path: Path, capsys: pytest.CaptureFixture
 def test_unreachable_or_missing_file_is_one_line(
     server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = ["baci", "--release", "199901", "--base-url", server.url, "--dest", str(tmp_path),
-            "--no-progress"]
+    args = [
+        "baci",
+        "--release",
+        "199901",
+        "--base-url",
+        server.url,
+        "--dest",
+        str(tmp_path),
+        "--no-progress",
+    ]
     code, _, err = run(args, capsys)
     assert code == 1
     assert err.startswith("gravity data: error: ")
@@ -161,15 +173,31 @@ def test_wdi_and_geodist(
     server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     dest = tmp_path / "wdi"
-    code, out, err = run(["wdi", "--indicator", "NY.GDP.MKTP.CD", "--indicator", "SP.POP.TOTL",
-                          "--base-url", server.url, "--dest", str(dest)], capsys)  # progress on
+    code, out, err = run(
+        [
+            "wdi",
+            "--indicator",
+            "NY.GDP.MKTP.CD",
+            "--indicator",
+            "SP.POP.TOTL",
+            "--base-url",
+            server.url,
+            "--dest",
+            str(dest),
+        ],
+        capsys,
+    )  # progress on
     assert code == 0, err
-    assert sorted(server.requests) == ["/v2/en/indicator/NY.GDP.MKTP.CD?downloadformat=csv",
-                                       "/v2/en/indicator/SP.POP.TOTL?downloadformat=csv"]
+    assert sorted(server.requests) == [
+        "/v2/en/indicator/NY.GDP.MKTP.CD?downloadformat=csv",
+        "/v2/en/indicator/SP.POP.TOTL?downloadformat=csv",
+    ]
     result = read_wdi(WdiSource(paths=["API_*.zip.unzip/API_*.csv"]), dest)
     assert sorted(set(result.frame["indicator"])) == ["NY.GDP.MKTP.CD", "SP.POP.TOTL"]
-    code, out, err = run(["geodist", "--base-url", server.url, "--dest", str(tmp_path / "geo"),
-                          "--no-progress"], capsys)
+    code, out, err = run(
+        ["geodist", "--base-url", server.url, "--dest", str(tmp_path / "geo"), "--no-progress"],
+        capsys,
+    )
     assert code == 0, err
     assert "dist_cepii.xls" in out and "geo_cepii.xls" in out
 
@@ -178,8 +206,10 @@ def test_default_addresses_are_the_publishers() -> None:
     (baci,) = remote_files("baci", revision="hs17", release="V202401b")
     assert baci.url == "https://www.cepii.fr/DATA_DOWNLOAD/baci/data/BACI_HS17_V202401b.zip"
     geo = remote_files("geodist")
-    assert [f.url for f in geo] == ["https://www.cepii.fr/distance/dist_cepii.zip",
-                                    "https://www.cepii.fr/distance/geo_cepii.xls"]
+    assert [f.url for f in geo] == [
+        "https://www.cepii.fr/distance/dist_cepii.zip",
+        "https://www.cepii.fr/distance/geo_cepii.xls",
+    ]
     (wdi,) = remote_files("wdi", indicators=["SP.POP.TOTL"])
     assert wdi.url == "https://api.worldbank.org/v2/en/indicator/SP.POP.TOTL?downloadformat=csv"
     (mirror,) = remote_files("wdi", base_url="http://127.0.0.1:9/mirror")

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench env clean
+.PHONY: demo test lint bench env browser clean
 
 # Create the virtual environment and install the project with its dependencies (once per change
 # of pyproject.toml).
@@ -19,14 +19,22 @@ env: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/gravity run configs/demo.yaml
 	@echo ""
-	@echo "Demo finished (synthetic data). Outputs are in out/demo/:"
-	@echo "  out/demo/fit/table.md          regression table (PPML vs OLS)"
-	@echo "  out/demo/fit/coefficients.csv  coefficients with standard errors"
-	@echo "  out/demo/fit/fit.json          fit statistics at full precision"
-	@echo "  out/demo/manifest.json         config, input hashes, versions, row counts, timings"
-	@echo "The HTML report stage is not available yet (see the open issues); when it is, it will be out/demo/report/index.html."
+	@echo "Demo finished (SYNTHETIC data). Outputs are in out/demo/:"
+	@echo "  out/demo/fit/table.md                      regression table (PPML vs OLS)"
+	@echo "  out/demo/relatedness/                      RCA, density, ECI/PCI, COG (Parquet)"
+	@echo "  out/demo/potential/opportunities.csv       ranked export opportunities"
+	@echo "  out/demo/backtest/summary.md               out-of-time accuracy"
+	@echo "  out/demo/manifest.json                     config, input hashes, versions, row counts"
+	@echo "Report (open in a browser): $(CURDIR)/out/demo/report/index.html"
 
-test: $(STAMP)
+# Debian's chromium drives the report's browser tests (installed when missing and possible)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not found and cannot be installed here: browser tests will skip"; fi; }
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -17,6 +17,7 @@ from gravity.config.schema import RunConfig
 from gravity.exceptions import ConfigError, DataError
 from gravity.potential.options import BacktestOptions, PotentialOptions
 from gravity.potential.pipeline import RelatednessFn
+from gravity.report.data import ReportNames
 from gravity.report.options import ReportOptions
 
 log = logging.getLogger("gravity")
@@ -67,9 +68,7 @@ def _stage_relatedness(config: RunConfig, panel: pd.DataFrame, manifest: RunMani
     log.info("[relatedness] %d files in %.1f s", len(files), time.perf_counter() - start)
 
 
-def _report_names(config: RunConfig) -> object | None:
-    from gravity.report.data import ReportNames
-
+def _report_names(config: RunConfig) -> ReportNames | None:
     synthetic = config.data.synthetic
     if synthetic is None:
         return None
@@ -83,7 +82,7 @@ def _stage_report(config: RunConfig) -> dict[str, Path]:
     from gravity.cli.stage_report import stage_report
 
     start = time.perf_counter()
-    paths = stage_report(config.report or ReportOptions(), config.output, _report_names(config))  # type: ignore[arg-type]
+    paths = stage_report(config.report or ReportOptions(), config.output, _report_names(config))
     log.info("[report] %s (%.1f s)", paths.get("html", ""), time.perf_counter() - start)
     return paths
 

@@ -65,16 +65,20 @@ class FitResult:
 
     @property
     def df_t(self) -> float:
-        """Degrees of freedom of the t distribution (infinite for PPML: normal inference)."""
-        if self.estimator == "ppml":
-            return float("inf")
+        """Degrees of freedom of the t distribution used for p-values and intervals.
+
+        As R fixest: with clustered errors t with ``G - 1`` (smallest G), for PPML and OLS
+        alike; otherwise the normal for PPML and t with ``n - K`` for OLS.
+        """
         if self.vcov_spec.type == "cluster":
             return float(self.extra.get("min_clusters", self.nobs) - 1)
+        if self.estimator == "ppml":
+            return float("inf")
         return float(self.nobs - self.extra.get("k_total", len(self.coef)))
 
     @property
     def pvalues(self) -> pd.Series:
-        """Two-sided p-values (normal for PPML as fixest and ppmlhdfe; t for OLS)."""
+        """Two-sided p-values (see :attr:`df_t` for the distribution)."""
         stat = np.abs(self.statistic.to_numpy())
         if np.isinf(self.df_t):
             p = 2 * stats.norm.sf(stat)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from gravity.estimation.ols import Ols
 from gravity.estimation.ppml import Ppml
@@ -108,3 +109,23 @@ def test_threeway_panel_with_separation(name: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert res.converged
+
+
+def test_fixest_walkthrough_eurostat_poisson() -> None:
+    # fixest's introduction vignette ("fixest walkthrough"), first model:
+    # fepois(Euros ~ log(dist_km) | Origin + Destination + Product + Year, trade), SEs clustered
+    # by Origin: Estimate -1.52787, Std. Error 0.115678 (printed to 6 significant digits:
+    # tolerances are half a unit of the last digit).
+    data = pd.read_csv(shared_file("fixest_trade/trade.csv"))
+    res = Ppml(
+        "Euros ~ log(dist_km) | Origin + Destination + Product + Year",
+        data,
+        vcov={"type": "cluster", "by": ["Origin"]},
+    ).fit()
+    assert res.nobs == 38_325
+    assert res.coef["log(dist_km)"] == pytest.approx(-1.52787, abs=5e-6)
+    assert res.se["log(dist_km)"] == pytest.approx(0.115678, abs=5e-7)
+    # clustered inference uses the t distribution with G - 1 = 14 degrees of freedom, as fixest
+    assert res.df_t == 14
+    t = res.coef["log(dist_km)"] / res.se["log(dist_km)"]
+    assert res.pvalues["log(dist_km)"] == pytest.approx(2 * stats.t.sf(abs(t), 14), rel=1e-12)

@@ -1,4 +1,4 @@
-"""gravity: forecast export potential with PPML gravity, product relatedness and ranked opportunities."""
+"""gravity: export potential from PPML gravity, product relatedness and ranked opportunities."""
 
 from gravity.exceptions import (
     CollinearityWarning,

@@ -33,7 +33,7 @@ class GravityWarning(UserWarning):
 
 
 class ConvergenceWarning(GravityWarning):
-    """An iterative algorithm stopped before meeting its tolerance; the message gives a diagnosis."""
+    """An iterative algorithm stopped before its tolerance; the message gives a diagnosis."""
 
 
 class SeparationWarning(GravityWarning):

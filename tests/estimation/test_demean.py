@@ -13,7 +13,9 @@ from gravity.estimation.fixed_effects import FixedEffects
 RESIDUAL_ATOL = 1e-8
 
 
-def random_fe(seed: int, n: int, levels: tuple[int, ...]) -> tuple[FixedEffects, np.random.Generator]:
+def random_fe(
+    seed: int, n: int, levels: tuple[int, ...]
+) -> tuple[FixedEffects, np.random.Generator]:
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame({f"f{q}": rng.integers(0, g, n) for q, g in enumerate(levels)})
     return FixedEffects.from_frame(frame, [[c] for c in frame.columns]), rng

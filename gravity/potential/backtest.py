@@ -222,14 +222,21 @@ def _entries(frame: pd.DataFrame, options: BacktestOptions, split: str) -> list[
     itc = _rca(by["itc_potential"].sum())
     candidates = now < 1
     labels = (later[candidates] >= 1).astype(int).to_numpy()
+    density = by["density"].first() if "density" in frame.columns else None
+    # the combined entry score uses every signal known at t: how close the exporter already is
+    # (RCA), how related the product is (density) and what gravity predicts (predicted RCA)
+    signals = [now, predicted] + (
+        [density] if density is not None and density.notna().any() else []
+    )
+    combined = pd.concat([s.rank(pct=True) for s in signals], axis=1).mean(axis=1)
     models = {
-        "combined": by["score"].max()[candidates].to_numpy(),
+        "combined": combined[candidates].to_numpy(),
         "gravity": predicted[candidates].to_numpy(),
         "itc": itc[candidates].to_numpy(),
         "persistence": now[candidates].to_numpy(),
     }
-    if "density" in frame.columns and frame["density"].notna().any():
-        models["density"] = by["density"].first()[candidates].to_numpy(dtype=float)
+    if density is not None and density.notna().any():
+        models["density"] = density[candidates].to_numpy(dtype=float)
     rows: list[dict[str, object]] = []
     for model, scores in models.items():
         rows += _records(

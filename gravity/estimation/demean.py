@@ -206,7 +206,7 @@ def demean(
     inv = _group_weights(fe, w)
     offsets = np.concatenate([[0], np.cumsum([len(v) for v in inv])]).astype(np.int64)
     res, iters, conv = _demean_matrix(
-        mat, fe.code_matrix(), w, np.concatenate(inv), offsets, float(tol), int(maxiter)
+        mat, fe.kernel_codes, w, np.concatenate(inv), offsets, float(tol), int(maxiter)
     )
     return DemeanResult(res[:, 0] if one_d else res, int(iters), bool(conv))
 

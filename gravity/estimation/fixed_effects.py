@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -86,11 +87,17 @@ class FixedEffects:
             levels.append(level[used])
         return FixedEffects(self.names, tuple(codes), tuple(levels))
 
-    def code_matrix(self) -> np.ndarray:
-        """Codes as a C-contiguous ``(n_dims, n)`` int64 array for the compiled kernels."""
+    @cached_property
+    def kernel_codes(self) -> np.ndarray:
+        """Codes as a C-contiguous ``(n_dims, n)`` array for the compiled kernels.
+
+        Built once per sample (IRLS demeans dozens of times) and stored as int32 when the
+        levels allow: the demeaning loop is memory-bound and the codes are most of its reads.
+        """
         if not self.codes:
-            return np.zeros((0, 0), dtype=np.int64)
-        return np.ascontiguousarray(np.vstack(self.codes), dtype=np.int64)
+            return np.zeros((0, 0), dtype=np.int32)
+        dtype = np.int32 if max(self.n_levels) < np.iinfo(np.int32).max else np.int64
+        return np.ascontiguousarray(np.vstack(self.codes), dtype=dtype)
 
 
 def dense_codes(code: np.ndarray, n_levels: int | None = None) -> tuple[np.ndarray, np.ndarray]:

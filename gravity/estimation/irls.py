@@ -34,6 +34,10 @@ from gravity.exceptions import CollinearityWarning, ConvergenceWarning, Estimati
 ETA_CAP = 700.0
 # a step may raise the relative deviance by this much before it is halved (rounding noise)
 DEVIANCE_RISE_TOL = 1e-12
+# the deviance is a sum of n terms of the size of the outcome: changes below this share of the
+# total outcome are rounding noise (they matter when the fit is nearly saturated, deviance ~ 0,
+# where the relative criterion alone would chase noise and step-halving would fail)
+DEVIANCE_NOISE = 1e-11
 
 
 class IrlsOptions(StrictModel):
@@ -152,6 +156,7 @@ def fit_poisson(
     kept = np.arange(k)
     beta = np.zeros(0)
     dev = poisson_deviance(y, mu, w0)
+    noise = DEVIANCE_NOISE * float(np.sum(w0 * y))
     path: list[float] = [dev]
     inner_tol = max(opts.demean_tol, 1e-4) if len(fe) else opts.demean_tol
     converged = False
@@ -195,7 +200,7 @@ def fit_poisson(
         dev_new = poisson_deviance(y, mu_new, w0)
         halvings = 0
         while (
-            not np.isfinite(dev_new) or dev_new > dev * (1 + DEVIANCE_RISE_TOL)
+            not np.isfinite(dev_new) or dev_new > dev * (1 + DEVIANCE_RISE_TOL) + noise
         ) and iteration > 1:
             halvings += 1
             if halvings > opts.max_halvings:
@@ -209,14 +214,15 @@ def fit_poisson(
             mu_new = np.exp(eta_new)
             dev_new = poisson_deviance(y, mu_new, w0)
         change = abs(dev_new - dev) / (0.1 + abs(dev_new))
+        settled = change < opts.tol or abs(dev_new - dev) <= noise
         eta, mu, dev, beta = eta_new, mu_new, dev_new, beta_new
         path.append(dev)
-        if change < opts.tol and inner_tol <= opts.demean_tol * 1.0001:
+        if settled and inner_tol <= opts.demean_tol * 1.0001:
             converged = True
             break
         if len(fe):
             inner_tol = max(opts.demean_tol, min(inner_tol, 0.1 * change))
-            if change < 10 * opts.tol:
+            if settled or change < 10 * opts.tol:
                 inner_tol = opts.demean_tol
     if not converged:
         tail = ", ".join(f"{d:.10g}" for d in path[-4:])

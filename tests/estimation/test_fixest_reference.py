@@ -1,4 +1,4 @@
-"""PPML and OLS against recorded R fixest output (see reference/README.md for provenance)."""
+"""PPML and OLS against recorded R fixest output (see reference/PROVENANCE.md for provenance)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Yotov et al. (2016), Chapter 1, Application 1, run from configs/ (see reference/README.md).
+"""Yotov et al. (2016), Chapter 1, Application 1, run from configs/ (see reference/PROVENANCE.md).
 
 Published in *An Advanced Guide to Trade Policy Analysis* (WTO/UNCTAD 2016), Table 1, columns
 "Fixed effects" (OLS on positive flows) and "PPML": exporter-year and importer-year fixed effects,

@@ -77,14 +77,9 @@ class PotentialOptions(StrictModel):
     weights: ScoreWeights | None = None
     """Custom weights (needs ``preset: custom``)."""
     interval: float = Field(0.9, gt=0, lt=1)
-    """Coverage of the potential interval (``potential_low`` .. ``potential_high``)."""
-    interval_method: Literal["empirical", "bootstrap"] = "empirical"
-    """Empirical quantiles of training residuals by product, or a bootstrap over pairs."""
-    bootstrap_draws: int = Field(30, ge=5, le=2000)
-    n_jobs: int = Field(1, ge=-1)
-    """Parallel workers for the bootstrap (joblib; -1 = all cores)."""
-    seed: int | None = None
-    """Seed of the bootstrap (the run's ``seed`` when omitted)."""
+    """Coverage of the potential interval (``potential_low`` .. ``potential_high``): empirical
+    quantiles of the base-year log residuals of positive flows, by product; the backtest
+    reports the coverage actually achieved."""
     min_flow: float = Field(0.0, ge=0)
     """Flows at or below this value (USD) count as absent."""
     top: int | None = Field(None, ge=1)

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 
 from gravity.estimation.ols import Ols
 from gravity.estimation.ppml import Ppml
@@ -86,8 +87,17 @@ def pair_covariates(panel: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return panel[keys + columns].drop_duplicates(keys).reset_index(drop=True)
 
 
+def _pair_weight(frame: pd.DataFrame, weights: pd.Series) -> np.ndarray:
+    key = frame["exporter"].astype(str) + "^" + frame["importer"].astype(str)
+    return key.map(weights).fillna(0.0).to_numpy(dtype=float)
+
+
 def fit_ease(
-    panel: pd.DataFrame, universe: Universe, options: PotentialOptions, base_year: int
+    panel: pd.DataFrame,
+    universe: Universe,
+    options: PotentialOptions,
+    base_year: int,
+    pair_weights: pd.Series | None = None,
 ) -> tuple[pd.Series, FitResult | None, dict[str, pd.Series], dict[str, int]]:
     """Aggregate PPML over the window; returns ease by pair at the base year, and the fit."""
     counts: dict[str, int] = {}
@@ -114,7 +124,11 @@ def fit_ease(
     rhs = " + ".join(options.ease_terms) if options.ease_terms else "1"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GravityWarning)
-        fit = Ppml(f"value ~ {rhs} | {fe}", agg).fit()
+        weights = None
+        if pair_weights is not None:
+            agg["__pair_weight"] = _pair_weight(agg, pair_weights)
+            weights = "__pair_weight"
+        fit = Ppml(f"value ~ {rhs} | {fe}", agg, weights=weights).fit()
     counts["ease_rows_separated"] = int(fit.nobs_dropped.get("fe_zero", 0))
     for w in caught:
         if not issubclass(w.category, GravityWarning) or "removed before PPML" not in str(
@@ -252,6 +266,7 @@ def fit_potential(
     panel: pd.DataFrame,
     options: PotentialOptions | None = None,
     relatedness: pd.DataFrame | None = None,
+    pair_weights: pd.Series | None = None,
 ) -> PotentialResult:
     """Estimate export potential for every exporter, importer (and product).
 
@@ -288,7 +303,7 @@ def fit_potential(
     counts: dict[str, int] = {
         "domestic_rows_ignored": int((panel["exporter"] == panel["importer"]).sum())
     }
-    ease, ease_fit, ease_fe, ease_counts = fit_ease(panel, universe, opts, base_year)
+    ease, ease_fit, ease_fe, ease_counts = fit_ease(panel, universe, opts, base_year, pair_weights)
     counts.update(ease_counts)
     g_supply, g_importer, g_demand = _growth_rates(panel, universe, opts, has_product)
     if has_product:
@@ -300,8 +315,15 @@ def fit_potential(
         grid = grid[~lacking].reset_index(drop=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", GravityWarning)
+            weights = None
+            if pair_weights is not None:
+                grid["__pair_weight"] = _pair_weight(grid, pair_weights)
+                weights = "__pair_weight"
             product_fit = Ppml(
-                "value ~ 1 | exporter^product + importer^product", grid, offset="ease"
+                "value ~ 1 | exporter^product + importer^product",
+                grid,
+                offset="ease",
+                weights=weights,
             ).fit()
         counts["cells_separated"] = int(product_fit.nobs_dropped.get("fe_zero", 0))
         fe = product_fit.fixed_effects
@@ -366,6 +388,9 @@ def fit_potential(
             grid["potential"] > 0, grid["actual"] / grid["potential"], np.nan
         )
     _add_intervals(grid, opts, has_product)
+    if opts.interval_method == "bootstrap" and pair_weights is None:
+        _bootstrap_intervals(grid, panel, opts, relatedness, has_product)
+    grid = grid.drop(columns=["__pair_weight"], errors="ignore")
     grid.insert(2 + has_product, "base_year", base_year)
     grid.insert(3 + has_product, "year", base_year + opts.horizon)
     return PotentialResult(grid, ease_fit, product_fit, opts, base_year, counts)
@@ -390,6 +415,54 @@ def _add_intervals(grid: pd.DataFrame, opts: PotentialOptions, has_product: bool
         hi_arr = np.full(len(grid), hi)
     grid["potential_low"] = grid["potential"] * np.exp(lo_arr)
     grid["potential_high"] = grid["potential"] * np.exp(hi_arr)
+
+
+def _bootstrap_draw(
+    panel: pd.DataFrame,
+    opts: PotentialOptions,
+    relatedness: pd.DataFrame | None,
+    pairs: pd.Index,
+    seed: int,
+    draw: int,
+    keys: list[str],
+) -> pd.Series:
+    rng = np.random.default_rng([seed, draw])
+    counts = rng.multinomial(len(pairs), np.full(len(pairs), 1.0 / len(pairs)))
+    weights = pd.Series(counts.astype(float), index=pairs)
+    frame = fit_potential(panel, opts, relatedness, pair_weights=weights).frame.set_index(keys)
+    defined = frame["supply"].notna() & frame["demand"].notna() & frame["ease"].notna()
+    return frame["potential"].where(defined)
+
+
+def _bootstrap_intervals(
+    grid: pd.DataFrame,
+    panel: pd.DataFrame,
+    opts: PotentialOptions,
+    relatedness: pd.DataFrame | None,
+    has_product: bool,
+) -> None:
+    """Pairs bootstrap: resample exporter-importer pairs (multinomial frequency weights), refit
+    the ease and product-level models, and take quantiles of each cell's potential.
+    """
+    keys = ["exporter", "importer", *(["product"] if has_product else [])]
+    pairs = pd.Index(sorted(set(grid["exporter"] + "^" + grid["importer"])))
+    plain = opts.model_copy(update={"interval_method": "empirical"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GravityWarning)
+        draws = Parallel(n_jobs=opts.n_jobs)(
+            delayed(_bootstrap_draw)(panel, plain, relatedness, pairs, opts.seed, b, keys)
+            for b in range(opts.bootstrap_draws)
+        )
+    index = pd.MultiIndex.from_frame(grid[keys]) if len(keys) > 1 else pd.Index(grid[keys[0]])
+    values = np.column_stack([d.reindex(index).to_numpy(dtype=float) for d in draws])
+    lo_q, hi_q = (1 - opts.interval) / 2, 1 - (1 - opts.interval) / 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: cells never identified
+        low = np.nanquantile(values, lo_q, axis=1)
+        high = np.nanquantile(values, hi_q, axis=1)
+    ok = np.isfinite(low) & np.isfinite(high)
+    grid.loc[ok, "potential_low"] = np.minimum(low[ok], grid.loc[ok, "potential"])
+    grid.loc[ok, "potential_high"] = np.maximum(high[ok], grid.loc[ok, "potential"])
 
 
 def describe(result: PotentialResult) -> dict[str, Any]:

@@ -80,6 +80,15 @@ class PotentialOptions(StrictModel):
     """Coverage of the potential interval (``potential_low`` .. ``potential_high``): empirical
     quantiles of the base-year log residuals of positive flows, by product; the backtest
     reports the coverage actually achieved."""
+    interval_method: Literal["empirical", "bootstrap"] = "empirical"
+    """``empirical``: quantiles of base-year log residuals by product (fast); ``bootstrap``:
+    quantiles of the potential over refits on resampled exporter-importer pairs."""
+    bootstrap_draws: int = Field(30, ge=5, le=2000)
+    """Number of bootstrap refits."""
+    n_jobs: int = Field(1, ge=-1)
+    """Parallel workers for the bootstrap (joblib processes; -1 = all cores)."""
+    seed: int = 20261125
+    """Seed of the bootstrap draws (draw b uses ``default_rng([seed, b])``)."""
     min_flow: float = Field(0.0, ge=0)
     """Flows at or below this value (USD) count as absent."""
     top: int | None = Field(None, ge=1)

@@ -186,3 +186,25 @@ def test_backtest_runs_and_beats_persistence_on_new_flows() -> None:
     # the structural model knows frictions and supply: it must beat the base-year value
     assert auc["gravity"] > auc["persistence"]
     assert "## new_flow" in result.summary_markdown()
+
+
+def test_bootstrap_intervals_are_seeded_and_bracket_the_estimate() -> None:
+    panel, _ = world_panel()
+    opts = PotentialOptions(
+        window=3, horizon=1, interval_method="bootstrap", bootstrap_draws=6, seed=7
+    )
+    first = fit_potential(panel, opts).frame
+    again = fit_potential(panel, opts).frame
+    pd.testing.assert_frame_equal(first, again)  # same seed, same intervals
+    positive = first["potential"] > 0
+    assert (first.loc[positive, "potential_low"] <= first.loc[positive, "potential"]).all()
+    assert (first.loc[positive, "potential"] <= first.loc[positive, "potential_high"]).all()
+    empirical = fit_potential(panel, opts.model_copy(update={"interval_method": "empirical"}))
+    # same point estimates; the bootstrap reflects estimation error only, so it is narrower
+    # than the empirical band, which also holds the flows' own noise
+    np.testing.assert_allclose(first["potential"], empirical.frame["potential"])
+    width_boot = np.log(first["potential_high"] / first["potential_low"])[positive].median()
+    width_emp = np.log(empirical.frame["potential_high"] / empirical.frame["potential_low"])[
+        positive
+    ].median()
+    assert 0 < width_boot < width_emp

@@ -441,8 +441,10 @@ def _bootstrap_intervals(
     relatedness: pd.DataFrame | None,
     has_product: bool,
 ) -> None:
-    """Pairs bootstrap: resample exporter-importer pairs (multinomial frequency weights), refit
-    the ease and product-level models, and take quantiles of each cell's potential.
+    """Pairs bootstrap of the potential interval.
+
+    Resample exporter-importer pairs (multinomial frequency weights), refit the ease and
+    product-level models, and take quantiles of each cell's potential over the draws.
     """
     keys = ["exporter", "importer", *(["product"] if has_product else [])]
     pairs = pd.Index(sorted(set(grid["exporter"] + "^" + grid["importer"])))

@@ -24,10 +24,6 @@ class EstimationError(GravityError):
     """An estimator cannot proceed (empty sample, no variation, unknown level in predict, ...)."""
 
 
-class StageNotAvailableError(GravityError):
-    """A pipeline stage that this version of gravity does not provide yet was requested."""
-
-
 class GravityWarning(UserWarning):
     """Root of every warning emitted by gravity."""
 

@@ -136,7 +136,6 @@ def encode_interaction(columns: Sequence[pd.Series]) -> tuple[np.ndarray, pd.Ind
         codes = codes - 1
         unique_keys = unique_keys[1:]
     # decode each unique key back into its component labels
-    labels = [""] * len(unique_keys)
     remainder = np.asarray(unique_keys, dtype=np.int64)
     pieces: list[np.ndarray] = []
     for _codes_j, uniques_j in reversed(parts):

@@ -66,8 +66,9 @@ SSC_PRESETS: dict[str, SmallSample] = {
     # R fixest >= 0.10 defaults: ssc(adj = TRUE, fixef.K = "nested", cluster.adj = TRUE,
     # cluster.df = "min")
     "fixest": SmallSample(),
-    # Stata ppmlhdfe / reghdfe: (N-1)/(N-K) * G/(G-1), K without FE nested in clusters, and
-    # the smallest G in multi-way clustering: the same formula, named for users who know Stata
+    # Stata ppmlhdfe / reghdfe as documented: (N-1)/(N-K) * G/(G-1), K without FE nested in
+    # clusters, the smallest G in multi-way clustering -- the same formula as fixest's default.
+    # Not verified against Stata output (none is recorded in ../shared); see the issue note.
     "stata": SmallSample(adj=True, fixef_k="nested", cluster_adj=True, cluster_df="min"),
     # no correction at all (the textbook sandwich)
     "none": SmallSample(adj=False, fixef_k="none", cluster_adj=False),

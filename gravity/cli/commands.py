@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gravity._base import Step
 from gravity.cli.manifest import RunManifest
 from gravity.cli.stage_potential import stage_backtest, stage_potential
 from gravity.cli.stages import stage_fit, stage_panel
@@ -58,11 +59,7 @@ def _stage_relatedness(config: RunConfig, panel: pd.DataFrame, manifest: RunMani
         )
     start = time.perf_counter()
     files = stage_relatedness(config.relatedness, panel, config.output)
-    for step in files.steps:
-        record = manifest.step(f"relatedness: {step.name}")
-        record.rows_in, record.rows_out = step.rows_in, step.rows_out
-        record.removed = dict(step.removed)
-        record.seconds, record.notes = round(step.seconds, 3), list(step.notes)
+    manifest.add_steps(files.steps, "relatedness: ")
     for path in files.values():
         manifest.add_output(path, config.output)
     log.info("[relatedness] %d files in %.1f s", len(files), time.perf_counter() - start)
@@ -221,11 +218,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 config.output,
                 resume=args.resume,
             )
-        record = manifest.step("batch")
-        record.rows_in, record.rows_out = summary.n_jobs, summary.n_done
-        record.removed = {"failed_jobs": summary.n_failed}
-        record.seconds = round(summary.seconds, 3)
-        record.notes = [f"{f.key} {f.label}: {f.error}" for f in summary.failures]
+        step = Step(
+            "batch",
+            summary.n_jobs,
+            summary.n_done,
+            {"failed_jobs": summary.n_failed},
+            seconds=summary.seconds,
+            notes=tuple(f"{f.key} {f.label}: {f.error}" for f in summary.failures),
+        )
+        manifest.add_steps([step])
         manifest.add_output(summary.results_path, config.output)
         manifest.status = "ok" if summary.ok else "failed"
     except BaseException as exc:

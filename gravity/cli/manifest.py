@@ -7,6 +7,7 @@ import json
 import platform
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gravity import __version__
+from gravity._base import Step
 
 PACKAGES = (
     "numpy",
@@ -50,19 +52,6 @@ def package_versions() -> dict[str, str]:
 
 
 @dataclass
-class StepRecord:
-    """One pipeline step: rows in and out, removals by reason, time taken."""
-
-    name: str
-    rows_in: int | None = None
-    rows_out: int | None = None
-    removed: dict[str, int] = field(default_factory=dict)
-    added: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
 class RunManifest:
     """Collects everything ``manifest.json`` records while a run goes on."""
 
@@ -72,7 +61,7 @@ class RunManifest:
     seed: int | None = None
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
-    steps: list[StepRecord] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
     started: float = field(default_factory=time.time)
     status: str = "running"
     error: str | None = None
@@ -92,11 +81,9 @@ class RunManifest:
         """Record an output file (relative to the output folder) with its sha256."""
         self.outputs[str(path.relative_to(root))] = sha256_file(path)
 
-    def step(self, name: str) -> StepRecord:
-        """Start a new step record."""
-        record = StepRecord(name)
-        self.steps.append(record)
-        return record
+    def add_steps(self, steps: Iterable[Step], prefix: str = "") -> None:
+        """Record the steps of a stage (names prefixed, e.g. ``"panel: "``)."""
+        self.steps.extend(step.manifest_dict(prefix) for step in steps)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable content."""
@@ -114,7 +101,7 @@ class RunManifest:
             "seed": self.seed,
             "versions": package_versions(),
             "inputs": self.inputs,
-            "steps": [vars(s) for s in self.steps],
+            "steps": list(self.steps),
             "outputs": self.outputs,
         }
 

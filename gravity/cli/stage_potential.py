@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gravity._base import Step
 from gravity.cli.manifest import RunManifest
 from gravity.potential.backtest import run_backtest
 from gravity.potential.model import describe, fit_potential
@@ -66,10 +67,8 @@ def stage_potential(
         seconds,
     )
     if manifest is not None:
-        record = manifest.step("potential")
-        record.rows_in, record.rows_out = len(panel), len(frame)
-        record.removed = {k: v for k, v in result.counts.items() if v}
-        record.seconds = round(seconds, 3)
+        removed = {k: v for k, v in result.counts.items() if v}
+        manifest.add_steps([Step("potential", len(panel), len(frame), removed, seconds=seconds)])
         for path in paths.values():
             manifest.add_output(path, output)
     return frame
@@ -97,10 +96,9 @@ def stage_backtest(
         "[backtest] %d splits in %.1f s; summary: %s", len(result.splits), seconds, summary_path
     )
     if manifest is not None:
-        record = manifest.step("backtest")
-        record.rows_in, record.rows_out = len(panel), len(result.metrics)
-        record.seconds = round(seconds, 3)
-        record.notes = [f"train<={t} -> {t + h}" for t, h in result.splits]
+        notes = tuple(f"train<={t} -> {t + h}" for t, h in result.splits)
+        step = Step("backtest", len(panel), len(result.metrics), seconds=seconds, notes=notes)
+        manifest.add_steps([step])
         for path in (metrics_path, summary_path):
             manifest.add_output(path, output)
     return result.metrics

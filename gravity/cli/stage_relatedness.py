@@ -35,8 +35,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from gravity._base import Step
 from gravity.exceptions import DataError
-from gravity.relatedness.inputs import FilterStep
 from gravity.relatedness.model import Relatedness
 from gravity.relatedness.options import RelatednessOptions
 from gravity.relatedness.results import YearRelatedness
@@ -90,7 +90,7 @@ SCHEMAS: dict[str, pa.Schema] = {
 class RelatednessStageFiles(dict[str, Path]):
     """The files written, by name, plus :attr:`steps` (row counts for the run manifest)."""
 
-    def __init__(self, paths: Mapping[str, Path], steps: tuple[FilterStep, ...]) -> None:
+    def __init__(self, paths: Mapping[str, Path], steps: tuple[Step, ...]) -> None:
         super().__init__(paths)
         self.steps = steps
 

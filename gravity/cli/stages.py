@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from gravity._base import Step
 from gravity.cli.manifest import RunManifest
-from gravity.config.schema import ModelConfig, RunConfig
-from gravity.estimation.formula import parse_formula
-from gravity.estimation.ols import Ols
-from gravity.estimation.ppml import Ppml, PpmlOptions
+from gravity.config.schema import RunConfig
 from gravity.estimation.results import FitResult
+from gravity.estimation.spec import fit
 from gravity.estimation.table import RegressionTable
 from gravity.exceptions import ConfigError
 from gravity.panel.build import build_panel
@@ -39,13 +38,7 @@ def stage_panel(config: RunConfig, manifest: RunManifest) -> pd.DataFrame:
     panel = build_panel(data.trade, data.synthetic, config.sample, config.base_dir, data)
     for path, role in panel.inputs:
         manifest.add_input(path, role)
-    for step in panel.steps:
-        record = manifest.step(f"panel: {step.name}")
-        record.rows_in, record.rows_out = step.rows_in, step.rows_out
-        record.removed, record.added = dict(step.removed), dict(step.added)
-        value = step.value_note()
-        record.seconds = round(step.seconds, 3)
-        record.notes = [*step.notes, *([value] if value else [])]
+    manifest.add_steps(panel.steps, "panel: ")
     folder = config.output / "panel"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "panel.parquet"
@@ -68,62 +61,6 @@ def stage_panel(config: RunConfig, manifest: RunManifest) -> pd.DataFrame:
     return frame
 
 
-AGGREGATE_KEYS = ("exporter", "importer", "year")
-
-
-def aggregate_over_products(model: ModelConfig, panel: pd.DataFrame) -> pd.DataFrame:
-    """Sum ``value`` over products within exporter, importer and year.
-
-    The other columns the model reads (regressors, fixed effects, clusters, weights, offset)
-    are carried along and must be constant within those groups: a column that varies across
-    products cannot enter an aggregate model, and that is an error, not a silent choice.
-    """
-    keys = [k for k in AGGREGATE_KEYS if k in panel.columns]
-    formula = parse_formula(model.formula)
-    needed = set(formula.columns()) | {c for b in model.vcov.by for c in b.split("^")}
-    needed |= {c for c in (model.weights, model.offset) if c}
-    carried = sorted(
-        c for c in needed if c in panel.columns and c not in {*keys, "value", "product"}
-    )
-    if "product" in needed:
-        raise ConfigError(
-            "model.aggregate_products sums over products, but the model uses 'product'; "
-            "drop it from the formula or set aggregate_products: false"
-        )
-    grouped = panel.groupby(keys, observed=True, sort=True)
-    out = grouped["value"].sum().reset_index()
-    if carried:
-        low = grouped[carried].min()
-        high = grouped[carried].max()
-        varying = [c for c in carried if not (low[c].fillna(0) == high[c].fillna(0)).all()]
-        if varying:
-            raise ConfigError(
-                f"model.aggregate_products: column(s) {varying} vary across products within "
-                "exporter, importer and year, so they cannot enter the aggregate model"
-            )
-        out = out.merge(low.reset_index(), on=keys, how="left")
-    return out
-
-
-def fit_model(model: ModelConfig, panel: pd.DataFrame) -> FitResult:
-    """Estimate one configured model on the panel (summed over products if asked)."""
-    if model.aggregate_products and "product" in panel.columns:
-        panel = aggregate_over_products(model, panel)
-    if model.estimator == "ols":
-        return Ols(
-            model.formula, panel, weights=model.weights, vcov=model.vcov, options=model.solver
-        ).fit()
-    options = PpmlOptions(irls=model.solver, separation=model.separation)
-    return Ppml(
-        model.formula,
-        panel,
-        weights=model.weights,
-        offset=model.offset,
-        vcov=model.vcov,
-        options=options,
-    ).fit()
-
-
 def stage_fit(config: RunConfig, panel: pd.DataFrame, manifest: RunManifest) -> list[FitResult]:
     """Fit ``model`` (and ``compare`` models); write ``OUTPUT/fit/``."""
     if config.model is None:
@@ -132,20 +69,24 @@ def stage_fit(config: RunConfig, panel: pd.DataFrame, manifest: RunManifest) -> 
     results = []
     for i, model in enumerate(models):
         start = time.perf_counter()
-        label = model.name or f"({i + 1}) {model.estimator.upper()}"
+        label = model.title(i + 1)
         log.info("[fit] %s: %s", label, model.formula)
-        result = fit_model(model, panel)
-        record = manifest.step(f"fit: {label}")
-        record.rows_in, record.rows_out = len(panel), result.nobs
-        record.removed = {k: v for k, v in result.nobs_dropped.items()}
-        record.seconds = round(time.perf_counter() - start, 3)
+        result = fit(model, panel)
+        step = Step(
+            f"fit: {label}",
+            len(panel),
+            result.nobs,
+            dict(result.nobs_dropped),
+            seconds=time.perf_counter() - start,
+        )
+        manifest.add_steps([step])
         log.info(
             "[fit] %s: %s obs, %d iterations, converged=%s (%.1f s)",
             label,
             f"{result.nobs:,}",
             result.iterations,
             result.converged,
-            record.seconds,
+            step.seconds,
         )
         results.append(result)
     write_fit_outputs(

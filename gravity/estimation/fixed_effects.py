@@ -11,6 +11,17 @@ import pandas as pd
 
 from gravity.exceptions import EstimationError
 
+INTERACTION = "^"
+"""Joins the columns of an interaction, as in fixest: ``exporter^year``."""
+
+
+def interaction_columns(name: str) -> tuple[str, ...]:
+    """The columns of a fixed effect or cluster name: ``"exporter^year"`` -> exporter, year.
+
+    The one parser of the ``a^b`` notation (formulas, cluster variables, aggregation).
+    """
+    return tuple(c.strip() for c in name.split(INTERACTION))
+
 
 @dataclass(frozen=True)
 class FixedEffects:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from gravity.config.base import StrictModel
+from gravity._base import StrictModel
 from gravity.estimation.demean import demean
 from gravity.estimation.fixed_effects import FixedEffects
 from gravity.exceptions import CollinearityWarning, ConvergenceWarning, EstimationError

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-from gravity.config.base import StrictModel
+from gravity._base import StrictModel, validate_options
 from gravity.estimation.design import Design, build_design
+from gravity.estimation.fixed_effects import interaction_columns
 from gravity.estimation.irls import IrlsOptions, fit_poisson
 from gravity.estimation.results import FitResult, _vcov_matrix
 from gravity.estimation.separation import detect_separation
@@ -78,12 +79,12 @@ class Ppml:
         weights: str | None = None,
         offset: str | None = None,
         vcov: VcovSpec | str | dict[str, Any] | None = None,
-        options: PpmlOptions | None = None,
+        options: PpmlOptions | Mapping[str, Any] | None = None,
         cluster_columns: Sequence[str] = (),
     ) -> None:
         self.vcov = as_vcov_spec(vcov)
-        self.options = options or PpmlOptions()
-        extra = [c.strip() for name in self.vcov.by for c in name.split("^")]
+        self.options = validate_options(PpmlOptions, options, "options")
+        extra = [c for name in self.vcov.by for c in interaction_columns(name)]
         self.design = build_design(
             formula,
             data,
@@ -102,7 +103,7 @@ class Ppml:
         weights: np.ndarray | None = None,
         offset: np.ndarray | None = None,
         vcov: VcovSpec | str | dict[str, Any] | None = None,
-        options: PpmlOptions | None = None,
+        options: PpmlOptions | Mapping[str, Any] | None = None,
         clusters: pd.DataFrame | None = None,
         intercept: bool | None = None,
     ) -> Ppml:

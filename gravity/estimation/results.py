@@ -12,6 +12,7 @@ from scipy import sparse, stats
 from scipy.sparse.linalg import lsqr
 
 from gravity.estimation.design import Design
+from gravity.estimation.fixed_effects import interaction_columns
 from gravity.estimation.vcov import (
     VcovInputs,
     VcovSpec,
@@ -258,7 +259,7 @@ def _vcov_matrix(
     clusters: list[tuple[str, np.ndarray]] = []
     if spec.type == "cluster":
         frame = design.frame
-        needed = {c.strip() for name in spec.by for c in name.split("^")}
+        needed = {c for name in spec.by for c in interaction_columns(name)}
         if frame is None or not needed <= set(frame.columns):
             available = [] if frame is None else sorted(frame.columns)
             raise EstimationError(

@@ -1,6 +1,6 @@
 """Build the canonical gravity panel: read, filter, fill zeros, merge covariates, derive, check.
 
-:func:`build_panel` runs the steps in this order, each recorded as a :class:`PanelStep` (rows and
+:func:`build_panel` runs the steps in this order, each recorded as a :class:`Step` (rows and
 trade value in, out, removed and added), so the run manifest accounts for every row:
 
 1. read the trade source (BACI, Comtrade, generic) or generate the synthetic world, after
@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gravity._base import Step
 from gravity.exceptions import ConfigError, DataError
 from gravity.panel.covariates import (
     CovariateTable,
@@ -42,11 +43,10 @@ from gravity.panel.inputs import check_source_files
 from gravity.panel.options import DerivedVariable, PanelOptions, SampleOptions
 from gravity.panel.readers import ReadResult, read_source
 from gravity.panel.readers.sources import BaciSource, ComtradeSource, GenericSource
-from gravity.panel.steps import PanelStep
 from gravity.panel.synthetic import SyntheticWorldOptions, load_or_generate_world
 from gravity.panel.zeros import Universe, ZeroReport, fill_zeros, universe_of
 
-__all__ = ["KEY_COLUMNS", "Panel", "PanelStep", "SampleFilters", "build_panel"]
+__all__ = ["KEY_COLUMNS", "Panel", "SampleFilters", "build_panel"]
 
 log = logging.getLogger("gravity")
 
@@ -70,7 +70,7 @@ class Panel:
     ----------
     frame : pandas.DataFrame
         The panel; with implicit zeros (see ``zeros``) only the observed rows.
-    steps : tuple of PanelStep
+    steps : tuple of Step
         What each step did, in order.
     inputs : tuple of (Path, str)
         Files read and their role (``trade``, ``domestic``, ``covariate``).
@@ -87,7 +87,7 @@ class Panel:
     """
 
     frame: pd.DataFrame
-    steps: tuple[PanelStep, ...]
+    steps: tuple[Step, ...]
     inputs: tuple[tuple[Path, str], ...]
     truth: dict[str, Any] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -134,7 +134,7 @@ def _total(frame: pd.DataFrame) -> float:
     return float(frame["value"].to_numpy(dtype=float).sum()) if "value" in frame.columns else 0.0
 
 
-def _read_step(name: str, result: ReadResult, seconds: float) -> PanelStep:
+def _read_step(name: str, result: ReadResult, seconds: float) -> Step:
     logged = dict(result.log)
     removed = {k: int(v) for k, v in logged.items() if k.startswith(("dropped_", "merged_")) and v}
     info = {
@@ -159,7 +159,7 @@ def _read_step(name: str, result: ReadResult, seconds: float) -> PanelStep:
             notes.append(f"historical codes renamed: {report.renamed}")
         if report.former_states:
             notes.append(f"former states kept as their own code: {report.former_states}")
-    return PanelStep(
+    return Step(
         name,
         int(logged.get("rows_read", len(result.frame))),
         len(result.frame),
@@ -197,7 +197,7 @@ def _canonical(frame: pd.DataFrame, source: str, require: Sequence[str] = ()) ->
 
 def _read_trade(
     trade: TradeSource, base_dir: Path, inputs: list[tuple[Path, str]]
-) -> tuple[pd.DataFrame, PanelStep, ReadResult]:
+) -> tuple[pd.DataFrame, Step, ReadResult]:
     start = time.perf_counter()
     files = check_source_files(trade, base_dir)
     result = read_source(trade, base_dir)
@@ -216,7 +216,7 @@ def _read_trade(
 
 def _add_domestic(
     frame: pd.DataFrame, source: GenericSource, base_dir: Path, inputs: list[tuple[Path, str]]
-) -> tuple[pd.DataFrame, PanelStep, ReadResult]:
+) -> tuple[pd.DataFrame, Step, ReadResult]:
     start = time.perf_counter()
     files = check_source_files(source, base_dir)
     result = read_source(source, base_dir)
@@ -253,7 +253,7 @@ def _add_domestic(
             f"{name}: the domestic flow ({', '.join(str(row[k]) for k in keys)}) is also in the "
             "trade table; remove it from one of them"
         )
-    step = PanelStep(
+    step = Step(
         "domestic flows",
         len(frame),
         len(combined),
@@ -269,7 +269,7 @@ def _add_domestic(
 
 def _zeros(
     frame: pd.DataFrame, options: PanelOptions, kind: str
-) -> tuple[pd.DataFrame, PanelStep | None, ZeroReport | None, Universe | None]:
+) -> tuple[pd.DataFrame, Step | None, ZeroReport | None, Universe | None]:
     opts = options.zeros
     fill = opts.mode == "fill" or (opts.mode == "auto" and kind in ("baci", "comtrade"))
     if not fill:
@@ -294,7 +294,7 @@ def _zeros(
             f"{len(frame) + zero_rows} rows > zeros.max_rows={opts.max_rows}); Panel.dense("
             "products) fills them for the products an estimation needs"
         )
-        step = PanelStep(
+        step = Step(
             "zeros",
             len(frame),
             len(frame),
@@ -314,7 +314,7 @@ def _zeros(
             f"columns empty (NaN) on the zero rows: {', '.join(report.empty_columns)}; "
             "supply them as covariates to fill them"
         )
-    step = PanelStep(
+    step = Step(
         "zeros",
         len(frame),
         len(out),
@@ -381,7 +381,7 @@ def build_panel(
     """
     options = options or PanelOptions()
     filters = sample if isinstance(sample, SampleFilters) else SampleFilters(sample)
-    steps: list[PanelStep] = []
+    steps: list[Step] = []
     inputs: list[tuple[Path, str]] = []
     sources: list[dict[str, object]] = []
     truth = None
@@ -427,7 +427,7 @@ def build_panel(
         rows, value = len(frame), _total(frame)
         frame, report = merge_covariate(frame, table)
         steps.append(
-            PanelStep(
+            Step(
                 f"covariate {table.name}",
                 rows,
                 len(frame),
@@ -450,7 +450,7 @@ def build_panel(
             for name, c in counts.items()
         )
         steps.append(
-            PanelStep(
+            Step(
                 "derived variables",
                 len(frame),
                 len(frame),
@@ -555,7 +555,7 @@ def _metadata(
 
 def _synthetic_panel(
     section: Any, years: Sequence[int] | None = None
-) -> tuple[pd.DataFrame, PanelStep, dict[str, Any]]:
+) -> tuple[pd.DataFrame, Step, dict[str, Any]]:
     start = time.perf_counter()
     options = SyntheticWorldOptions(**section.model_dump(exclude={"folder", "level"}))
     world = load_or_generate_world(Path(section.folder), options)
@@ -582,7 +582,7 @@ def _synthetic_panel(
     for col in ("exporter", "importer", "product"):
         if col in frame.columns:
             frame[col] = frame[col].astype(str)
-    step = PanelStep(
+    step = Step(
         f"synthetic world ({section.level})",
         rows_in=len(world.trade),
         rows_out=len(frame),

@@ -21,11 +21,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from gravity._base import Step
 from gravity.exceptions import DataError
 from gravity.panel.build import Panel
 from gravity.panel.covariates import CovariateTable
 from gravity.panel.options import DerivedVariable
-from gravity.panel.steps import PanelStep
 from gravity.panel.zeros import Universe, ZeroReport
 
 __all__ = ["METADATA_KEY", "load_panel", "read_panel", "write_panel"]
@@ -131,7 +131,7 @@ def load_panel(path: Path) -> Panel:
             files=tuple(entry.get("files", ())),
         ))
     steps = tuple(
-        PanelStep(s["name"], s["rows_in"], s["rows_out"], s["removed"], s["added"],
+        Step(s["name"], s["rows_in"], s["rows_out"], s["removed"], s["added"],
                   s.get("seconds", 0.0), tuple(s.get("notes", ())), s.get("value_in"),
                   s.get("value_out"), s.get("removed_value", {}), s.get("added_value", {}))
         for s in metadata.get("steps", [])

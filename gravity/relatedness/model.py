@@ -19,6 +19,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from gravity._base import Step
 from gravity.exceptions import DataError
 from gravity.relatedness.complexity import (
     complexity_eigenvectors,
@@ -26,7 +27,7 @@ from gravity.relatedness.complexity import (
     normalize_complexity,
     outlook,
 )
-from gravity.relatedness.inputs import FilterStep, PreparedExports, prepare_exports, read_population
+from gravity.relatedness.inputs import PreparedExports, prepare_exports, read_population
 from gravity.relatedness.options import RelatednessOptions
 from gravity.relatedness.proximity import (
     correlation_proximity,
@@ -171,7 +172,7 @@ class Relatedness:
         self._prepared: PreparedExports = prepare_exports(data, self.options, population)
 
     @property
-    def steps(self) -> tuple[FilterStep, ...]:
+    def steps(self) -> tuple[Step, ...]:
         """Row counts of every preparation and filter step."""
         return self._prepared.steps
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from gravity._base import Step
 from gravity.cli.manifest import RunManifest
 from gravity.cli.stage_relatedness import stage_relatedness
 from gravity.cli.stages import write_fit_outputs
@@ -65,8 +66,7 @@ def _write_run(output: Path) -> RunFolder:
         config={"potential": potential.model_dump(mode="json"), "sample": {"years": None}},
     )
     manifest.add_input(output / "panel" / "panel.parquet", "trade")
-    step = manifest.step("panel: synthetic world (product)")
-    step.rows_in, step.rows_out = len(panel), len(panel)
+    manifest.add_steps([Step("synthetic world (product)", len(panel), len(panel))], "panel: ")
     manifest.status = "ok"
     manifest.write(output)
     products = world.products.assign(

@@ -36,7 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gravity import __version__
+from gravity._version import __version__
 from gravity.batch.jobs import Job
 from gravity.batch.layout import TEMP_PREFIX, job_files_complete, read_record
 from gravity.batch.worker import JobOutcome

@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from gravity import __version__
+from gravity._version import __version__
 from gravity.exceptions import GravityError, GravityWarning
 
 log = logging.getLogger("gravity")

@@ -14,8 +14,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from gravity import __version__
 from gravity._base import Step
+from gravity._version import __version__
 
 PACKAGES = (
     "numpy",

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +37,10 @@ from gravity.panel.covariates import (
     load_covariate,
     merge_covariate,
 )
+from gravity.panel.dataset import Panel
 from gravity.panel.filters import SampleFilters
 from gravity.panel.inputs import check_source_files
-from gravity.panel.options import DerivedVariable, PanelOptions, SampleOptions
+from gravity.panel.options import PanelOptions, SampleOptions
 from gravity.panel.readers import ReadResult, read_source
 from gravity.panel.readers.sources import BaciSource, ComtradeSource, GenericSource
 from gravity.panel.synthetic import SyntheticWorldOptions, load_or_generate_world
@@ -60,74 +60,6 @@ _UNITS = {
     "comtrade": ("USD", "USD as reported by UN Comtrade (FOB exports, or CIF mirror imports)"),
     "synthetic": ("USD", "USD (synthetic data)"),
 }
-
-
-@dataclass(frozen=True)
-class Panel:
-    """The canonical panel (``exporter, importer, [product,] year, value`` plus covariates).
-
-    Attributes
-    ----------
-    frame : pandas.DataFrame
-        The panel; with implicit zeros (see ``zeros``) only the observed rows.
-    steps : tuple of Step
-        What each step did, in order.
-    inputs : tuple of (Path, str)
-        Files read and their role (``trade``, ``domestic``, ``covariate``).
-    truth : dict or None
-        The synthetic world's true parameters (synthetic data only).
-    metadata : dict
-        Units, currency, sources, zeros, covariates and columns (stored with the Parquet file).
-    zeros : ZeroReport or None
-        What zero filling did; ``zeros.mode == "implicit"`` means :meth:`dense` fills them.
-    universe : Universe or None
-        The rectangle zeros are filled over (``None`` when zeros are not filled).
-    covariates, derived
-        Covariate tables and derived variables, kept to complete :meth:`dense` rows.
-    """
-
-    frame: pd.DataFrame
-    steps: tuple[Step, ...]
-    inputs: tuple[tuple[Path, str], ...]
-    truth: dict[str, Any] | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    zeros: ZeroReport | None = None
-    universe: Universe | None = None
-    covariates: tuple[CovariateTable, ...] = ()
-    derived: tuple[DerivedVariable, ...] = ()
-
-    def to_frame(self) -> pd.DataFrame:
-        """The panel rows (observed rows only when zeros are implicit; see :meth:`dense`)."""
-        return self.frame
-
-    def dense(self, products: Sequence[str] | None = None) -> pd.DataFrame:
-        """The panel with every zero row, for all products or only ``products``.
-
-        With zeros already filled (or not requested) this is :attr:`frame` (restricted to
-        ``products``). With implicit zeros the rows are built now, covariates and derived
-        variables included: ask for the products an estimation needs, not for all of them at
-        HS6.
-        """
-        frame = self.frame
-        if self.zeros is None or self.zeros.mode != "implicit" or self.universe is None:
-            if products is None or "product" not in frame.columns:
-                return frame
-            keep = frame["product"].astype("str").isin([str(p) for p in products])
-            return frame.loc[keep.to_numpy()].reset_index(drop=True)
-        added = {c for t in self.covariates for c in t.columns()}
-        added |= {f"{d.name}{s}" for d in self.derived for s in ("", "_o", "_d")}
-        base = frame[[c for c in frame.columns if c not in added]]
-        dense, _ = fill_zeros(base, self.universe, products)
-        for table in self.covariates:
-            dense, _ = merge_covariate(dense, table)
-        dense, _ = apply_derived(dense, self.derived)
-        return dense[[c for c in frame.columns if c in dense.columns]]
-
-    def to_parquet(self, path: Path) -> list[Path]:
-        """Write the panel and its metadata (see :func:`gravity.panel.io.write_panel`)."""
-        from gravity.panel.io import write_panel
-
-        return write_panel(self, path)
 
 
 def _total(frame: pd.DataFrame) -> float:

@@ -24,7 +24,7 @@ from gravity.batch.options import BatchOptions
 from gravity.estimation.spec import ModelSpec
 from gravity.panel.options import PanelOptions, SampleOptions
 from gravity.panel.readers.sources import BaciSource, ComtradeSource, GenericSource
-from gravity.panel.synthetic import SyntheticWorldOptions
+from gravity.panel.synthetic import SyntheticSource
 from gravity.potential.options import BacktestOptions, PotentialOptions
 from gravity.relatedness.options import RelatednessOptions
 from gravity.report.options import ReportOptions
@@ -56,7 +56,7 @@ TradeSourceConfig = Annotated[
 """``data.trade``: a BACI, Comtrade or generic (CSV/Parquet/Stata/Excel) trade source."""
 
 
-class SyntheticData(SyntheticWorldOptions):
+class SyntheticData(SyntheticSource):
     """The embedded synthetic demo world (generated with a seed, cached in ``folder``)."""
 
     folder: ConfigPath = Path("data/demo")

@@ -43,7 +43,7 @@ from gravity.panel.inputs import check_source_files
 from gravity.panel.options import PanelOptions, SampleOptions
 from gravity.panel.readers import ReadResult, read_source
 from gravity.panel.readers.sources import BaciSource, ComtradeSource, GenericSource
-from gravity.panel.synthetic import SyntheticWorldOptions, load_or_generate_world
+from gravity.panel.synthetic import SyntheticSource, SyntheticWorldOptions, load_or_generate_world
 from gravity.panel.zeros import Universe, ZeroReport, fill_zeros, universe_of
 
 __all__ = ["KEY_COLUMNS", "Panel", "SampleFilters", "build_panel"]
@@ -279,7 +279,7 @@ def _check_final(frame: pd.DataFrame) -> None:
 
 def build_panel(
     trade: TradeSource | None,
-    synthetic: Any | None,
+    synthetic: SyntheticSource | None,
     sample: SampleOptions | SampleFilters,
     base_dir: Path,
     options: PanelOptions | None = None,
@@ -290,8 +290,8 @@ def build_panel(
     ----------
     trade : BaciSource, ComtradeSource or GenericSource, optional
         A trade file source (paths relative to ``base_dir``).
-    synthetic : SyntheticData, optional
-        The demo-world section of the config (``folder``, ``level`` and the world options).
+    synthetic : SyntheticSource, optional
+        The demo world (``folder``, ``level`` and the world options).
     sample : SampleOptions or SampleFilters
         The sample section.
     base_dir : pathlib.Path
@@ -486,7 +486,7 @@ def _metadata(
 
 
 def _synthetic_panel(
-    section: Any, years: Sequence[int] | None = None
+    section: SyntheticSource, years: Sequence[int] | None = None
 ) -> tuple[pd.DataFrame, Step, dict[str, Any]]:
     start = time.perf_counter()
     options = SyntheticWorldOptions(**section.model_dump(exclude={"folder", "level"}))

@@ -47,6 +47,14 @@ class FixedEffects:
         return tuple(len(lv) for lv in self.levels)
 
     @property
+    def dof(self) -> int:
+        """Parameters the fixed effects absorb: all levels less one per extra dimension.
+
+        The count fixest uses (``fixef.K = "full"``) before any nesting in clusters is removed.
+        """
+        return sum(self.n_levels) - max(len(self.names) - 1, 0) if self.names else 0
+
+    @property
     def nobs(self) -> int:
         """Number of observations coded."""
         return 0 if not self.codes else int(self.codes[0].shape[0])

@@ -18,9 +18,8 @@ from gravity._base import validate_options
 from gravity.estimation.demean import demean
 from gravity.estimation.design import Design, build_design
 from gravity.estimation.fixed_effects import interaction_columns
-from gravity.estimation.irls import IrlsOptions, _select_columns
-from gravity.estimation.ppml import _keep_columns
-from gravity.estimation.results import FitResult, _vcov_matrix
+from gravity.estimation.irls import IrlsOptions, select_columns
+from gravity.estimation.results import OlsResult, vcov_matrix
 from gravity.estimation.vcov import VcovInputs, VcovSpec, as_vcov_spec
 from gravity.exceptions import CollinearityWarning, ConvergenceWarning, EstimationError
 
@@ -45,7 +44,8 @@ class Ols:
     options : IrlsOptions, optional
         Only the demeaning and collinearity tolerances are used.
     cluster_columns : sequence of str
-        Extra columns to keep for later clustering.
+        Columns copied with the fit for later clustering (any other column of ``data`` is read
+        from it when ``with_vcov`` names it).
     """
 
     def __init__(
@@ -67,15 +67,15 @@ class Ols:
             data,
             weights=weights,
             offset=offset,
-            keep_columns=_keep_columns(data, [*extra, *cluster_columns]),
+            keep_columns=(*extra, *cluster_columns),
         )
 
-    def fit(self) -> FitResult:
-        """Estimate by least squares; returns a new frozen :class:`FitResult`."""
+    def fit(self) -> OlsResult:
+        """Estimate by least squares; returns a new frozen :class:`OlsResult`."""
         return fit_ols_design(self.design, self.vcov, self.options)
 
 
-def fit_ols_design(d: Design, vcov: VcovSpec, options: IrlsOptions) -> FitResult:
+def fit_ols_design(d: Design, vcov: VcovSpec, options: IrlsOptions) -> OlsResult:
     """Least squares on a prepared design (shared by :class:`Ols` and the diagnostics)."""
     n = d.y.shape[0]
     w = np.ones(n) if d.weights is None else d.weights
@@ -95,7 +95,7 @@ def fit_ols_design(d: Design, vcov: VcovSpec, options: IrlsOptions) -> FitResult
             stacklevel=2,
         )
     yd, Xd = solved.residuals[:, 0], solved.residuals[:, 1:]
-    kept, dropped = _select_columns(Xd, d.X, w, options.collinearity_tol)
+    kept, dropped = select_columns(Xd, d.X, w, options.collinearity_tol)
     if dropped:
         warnings.warn(
             "regressor(s) "
@@ -117,7 +117,6 @@ def fit_ols_design(d: Design, vcov: VcovSpec, options: IrlsOptions) -> FitResult
     tss_within = float(np.sum(w * yd**2))
     ybar = np.average(y, weights=w)
     tss = float(np.sum(w * (y - ybar) ** 2))
-    fe_dof = sum(d.fe.n_levels) - max(len(d.fe) - 1, 0) if len(d.fe) else 0
     inputs = VcovInputs(
         bread=bread,
         scores=Xk * (w * resid)[:, None],
@@ -125,13 +124,12 @@ def fit_ols_design(d: Design, vcov: VcovSpec, options: IrlsOptions) -> FitResult
         n_coef=len(names),
         fixed_effects=d.fe if len(d.fe) else None,
     )
-    matrix, extra = _vcov_matrix(vcov, inputs, d)
+    matrix, n_clusters = vcov_matrix(vcov, inputs, d)
     loglik = -0.5 * n * (np.log(2 * np.pi) + np.log(rss / n) + 1)
     loglik_null = -0.5 * n * (np.log(2 * np.pi) + np.log(tss / n) + 1)
     fitted = d.y - resid  # the offset included
     coef = pd.Series(beta, index=pd.Index(names, name="term"), name="estimate")
-    return FitResult(
-        estimator="ols",
+    return OlsResult(
         formula=d.formula.text,
         coef=coef,
         vcov=pd.DataFrame(matrix, index=coef.index, columns=coef.index),
@@ -151,10 +149,7 @@ def fit_ols_design(d: Design, vcov: VcovSpec, options: IrlsOptions) -> FitResult
         _design=d,
         _vcov_inputs=inputs,
         _linear_fe=fitted - off - d.X[:, kept] @ beta,
-        extra={
-            **extra,
-            "r2": 1 - rss / tss if tss > 0 else float("nan"),
-            "r2_within": 1 - rss / tss_within if tss_within > 0 else float("nan"),
-            "k_total": len(names) + fe_dof,
-        },
+        n_clusters=n_clusters,
+        r2=1 - rss / tss if tss > 0 else float("nan"),
+        r2_within=1 - rss / tss_within if tss_within > 0 else float("nan"),
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gravity.estimation.results import FitResult
+from gravity.estimation.results import FitResult, OlsResult
 
 STARS = ((0.01, "***"), (0.05, "**"), (0.1, "*"))
 
@@ -68,7 +68,7 @@ class RegressionTable:
         stats["Pseudo R²"] = [
             f"{r.pseudo_r2:.4f}" if r.estimator == "ppml" else "" for r in results
         ]
-        stats["R²"] = [f"{r.extra['r2']:.4f}" if "r2" in r.extra else "" for r in results]
+        stats["R²"] = [f"{r.r2:.4f}" if isinstance(r, OlsResult) else "" for r in results]
         table = pd.DataFrame(stats, index=list(titles)).T
         note = "Standard errors in parentheses. *** p<0.01, ** p<0.05, * p<0.1."
         return cls(titles, coef, err, table, note)

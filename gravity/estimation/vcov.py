@@ -164,8 +164,7 @@ def cluster_codes(frame: pd.DataFrame, names: Sequence[str]) -> list[tuple[str, 
 def _fe_dof(fe: FixedEffects | None, clusters: Sequence[np.ndarray], mode: str) -> int:
     if fe is None or len(fe) == 0 or mode == "none":
         return 0
-    sizes = np.array(fe.n_levels)
-    total = int(sizes.sum()) - (len(sizes) - 1)
+    total = fe.dof
     if mode == "full" or not clusters:
         return total
     for code, n_lev in zip(fe.codes, fe.n_levels, strict=True):

@@ -30,6 +30,7 @@ from gravity.potential.backtest import BacktestResult, run_backtest
 from gravity.potential.features import relatedness_features
 from gravity.potential.options import BacktestOptions, PotentialOptions
 from gravity.potential.pipeline import RelatednessFn, opportunities
+from gravity.relatedness.inputs import population_for
 from gravity.relatedness.model import Relatedness
 from gravity.relatedness.options import RelatednessOptions
 from gravity.relatedness.results import RelatednessResult
@@ -255,7 +256,8 @@ def relatedness(
     options : RelatednessOptions or mapping, optional
         Conventions and sample filters (a config file's ``relatedness:`` section).
     population : pandas.DataFrame, optional
-        ``country, year, population`` (for ``presence="rpop"`` and ``min_population``).
+        ``country, year, population`` (for ``presence="rpop"`` and ``min_population``); by
+        default ``options.population_file`` is read when set.
 
     Returns
     -------
@@ -272,7 +274,7 @@ def relatedness(
     ['coi', 'country', 'diversity']
     """
     opts = validate_options(RelatednessOptions, options, "options")
-    return Relatedness(data, opts, population).fit()
+    return Relatedness(data, opts, population_for(opts, population)).fit()
 
 
 def _features(

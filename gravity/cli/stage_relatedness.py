@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from gravity._base import Step
 from gravity.exceptions import DataError
+from gravity.relatedness.inputs import population_for
 from gravity.relatedness.model import Relatedness
 from gravity.relatedness.options import RelatednessOptions
 from gravity.relatedness.results import YearRelatedness
@@ -188,7 +189,11 @@ def stage_relatedness(
             f"{list(panel.columns)}. For the synthetic world set data.synthetic.level: product"
         )
     # years are streamed, so one proximity matrix at a time is kept whatever keep_proximity says
-    model = Relatedness(panel, options.model_copy(update={"keep_proximity": True}), population)
+    model = Relatedness(
+        panel,
+        options.model_copy(update={"keep_proximity": True}),
+        population_for(options, population),
+    )
     folder = output / "relatedness"
     folder.mkdir(parents=True, exist_ok=True)
     writers = _Writers(folder)

@@ -35,6 +35,7 @@ __all__ = [
     "PreparedExports",
     "YearExports",
     "label_codes",
+    "population_for",
     "prepare_exports",
     "read_population",
 ]
@@ -148,6 +149,19 @@ def _codes(series: pd.Series, name: str, what: str) -> tuple[np.ndarray, np.ndar
             f"column '{name}' of the {what} has {int((codes < 0).sum())} missing labels"
         )
     return codes, labels
+
+
+def population_for(
+    options: RelatednessOptions, population: pd.DataFrame | None = None
+) -> pd.DataFrame | None:
+    """The population table to use: ``population`` if given, else ``options.population_file``.
+
+    Reading happens here, at the edge, so that :class:`~gravity.relatedness.model.Relatedness`
+    itself never touches a file.
+    """
+    if population is None and options.population_file is not None:
+        return read_population(options.population_file)
+    return population
 
 
 def read_population(path: str | Path) -> pd.DataFrame:

@@ -20,6 +20,7 @@ RANK = {
     "gravity._version": 0,
     "gravity.exceptions": 0,
     "gravity._base": 1,
+    "gravity.layout": 1,
     "gravity.panel": 2,
     "gravity.estimation": 3,
     "gravity.relatedness": 3,

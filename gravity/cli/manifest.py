@@ -7,7 +7,7 @@ import json
 import platform
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -16,6 +16,7 @@ from typing import Any
 
 from gravity._base import Step
 from gravity._version import __version__
+from gravity.layout import OutputLayout
 
 PACKAGES = (
     "numpy",
@@ -51,6 +52,21 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class StageOutput:
+    """What one CLI stage did: the files it wrote (by name), its steps, the files it read.
+
+    Every stage returns one; :meth:`RunManifest.record` turns it into manifest entries.
+    """
+
+    files: Mapping[str, Path]
+    steps: tuple[Step, ...] = ()
+    inputs: tuple[tuple[Path, str], ...] = ()
+    """Files read, with their role (``trade``, ``covariate``, ...)."""
+    console: str | None = None
+    """Text the command prints when the stage is done (e.g. the regression table)."""
+
+
 @dataclass
 class RunManifest:
     """Collects everything ``manifest.json`` records while a run goes on."""
@@ -81,6 +97,14 @@ class RunManifest:
         """Record an output file (relative to the output folder) with its sha256."""
         self.outputs[str(path.relative_to(root))] = sha256_file(path)
 
+    def record(self, output: StageOutput, root: Path, prefix: str = "") -> None:
+        """Record a stage's inputs, steps (names prefixed) and files written under ``root``."""
+        for path, role in output.inputs:
+            self.add_input(path, role)
+        self.add_steps(output.steps, prefix)
+        for path in output.files.values():
+            self.add_output(path, root)
+
     def add_steps(self, steps: Iterable[Step], prefix: str = "") -> None:
         """Record the steps of a stage (names prefixed, e.g. ``"panel: "``)."""
         self.steps.extend(step.manifest_dict(prefix) for step in steps)
@@ -108,6 +132,6 @@ class RunManifest:
     def write(self, folder: Path) -> Path:
         """Write ``manifest.json`` into ``folder``."""
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "manifest.json"
+        path = OutputLayout(folder).manifest
         path.write_text(json.dumps(self.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
         return path

@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from gravity._base import Step
 from gravity.exceptions import DataError
+from gravity.layout import OutputLayout
 from gravity.relatedness.inputs import population_for
 from gravity.relatedness.model import Relatedness
 from gravity.relatedness.options import RelatednessOptions
@@ -194,7 +195,7 @@ def stage_relatedness(
         options.model_copy(update={"keep_proximity": True}),
         population_for(options, population),
     )
-    folder = output / "relatedness"
+    folder = OutputLayout(output).relatedness_dir
     folder.mkdir(parents=True, exist_ok=True)
     writers = _Writers(folder)
     year_rows = _rows_by_year(panel) if model.bilateral else {}

@@ -1,8 +1,10 @@
-"""Regression tables: built once as data, then rendered to text, Markdown, LaTeX or HTML."""
+"""Regression tables: built once as data, then rendered to text, Markdown, LaTeX, HTML or CSV."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -117,6 +119,14 @@ class RegressionTable:
             rule,
         ]
         return "\n".join([*out, self.note]) + "\n"
+
+    def to_csv(self) -> str:
+        """The cells as CSV text (header row first), for readers that want the table as data."""
+        header, body, _ = self._cells()
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerows([header, *body])
+        return buffer.getvalue()
 
     def to_markdown(self) -> str:
         """GitHub-flavoured Markdown table."""

@@ -19,6 +19,7 @@ from gravity.cli.manifest import RunManifest
 from gravity.cli.stage_relatedness import stage_relatedness
 from gravity.cli.stages import write_fit_outputs
 from gravity.estimation.ppml import Ppml
+from gravity.layout import OutputLayout
 from gravity.panel.synthetic import SyntheticWorldOptions, generate_world
 from gravity.potential.backtest import run_backtest
 from gravity.potential.options import BacktestOptions, PotentialOptions
@@ -56,7 +57,7 @@ def _write_run(output: Path) -> RunFolder:
     aggregate = world.aggregate_trade().merge(world.pairs, on=["exporter", "importer", "year"])
     for column in ("exporter", "importer"):
         aggregate[column] = aggregate[column].astype(str)
-    write_fit_outputs([Ppml(FORMULA, aggregate).fit()], ["PPML"], output / "fit")
+    write_fit_outputs([Ppml(FORMULA, aggregate).fit()], ["PPML"], OutputLayout(output))
     stage_relatedness(None, panel, output)
     backtest = run_backtest(panel, potential, BacktestOptions(horizon=2))
     (output / "backtest").mkdir()

@@ -111,6 +111,7 @@ JS = r"""
     var year = document.getElementById("f-year");
     var group = document.getElementById("f-group");
     var dest = document.getElementById("f-dest");
+    var list = document.getElementById("f-list");
     var search = document.getElementById("f-search");
     var count = document.getElementById("opportunity-count");
 
@@ -121,6 +122,7 @@ JS = r"""
         var ok = (!year.value || tr.getAttribute("data-year") === year.value) &&
           (!group.value || tr.getAttribute("data-group") === group.value) &&
           (!dest.value || tr.getAttribute("data-dest") === dest.value) &&
+          (!list.value || tr.getAttribute("data-list") === list.value) &&
           (!query || tr.getAttribute("data-text").indexOf(query) !== -1);
         tr.hidden = !ok;
         if (ok) { shown += 1; }
@@ -129,10 +131,11 @@ JS = r"""
         rows.length.toLocaleString("en-US") + " opportunities in the table";
     }
 
-    [year, group, dest].forEach(function (el) { el.addEventListener("change", apply); });
+    [year, group, dest, list].forEach(function (el) { el.addEventListener("change", apply); });
     search.addEventListener("input", apply);
     document.getElementById("f-reset").addEventListener("click", function () {
-      year.value = ""; group.value = ""; dest.value = ""; search.value = ""; apply();
+      year.value = ""; group.value = ""; dest.value = ""; list.value = "";
+      search.value = ""; apply();
     });
 
     var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);

@@ -18,24 +18,17 @@ from pydantic import ValidationError
 
 from gravity.exceptions import DataError
 from gravity.potential.options import PotentialOptions
-from gravity.report.charts import (
-    Chart,
-    destinations_chart,
-    history_chart,
-    scatter_chart,
-    untapped_chart,
-)
+from gravity.report.charts import Chart, history_chart
 from gravity.report.data import ReportInputs, ReportNames
-from gravity.report.formatting import format_int, format_number, format_usd
+from gravity.report.formatting import format_int, format_money, format_number
+from gravity.report.opportunity import opportunity_parts
 from gravity.report.options import ReportOptions
 from gravity.report.profile import BilateralProfile, bilateral_profile
 from gravity.report.tables import (
     Column,
     ReportTable,
-    aggregate_table,
     coefficient_table,
     metrics_table,
-    opportunity_table,
     profile_tables,
 )
 
@@ -53,6 +46,8 @@ class Report:
     exporter: str | None = None
     partner: str | None = None
     year: int | None = None
+    currency: str | None = None
+    """ISO code of every amount (``None``: the data do not state it)."""
     names: ReportNames = field(default_factory=ReportNames)
     opportunities: ReportTable | None = None
     """The best-ranked ``table_rows`` opportunities of the exporter (the web page's table)."""
@@ -132,6 +127,17 @@ def _scoring(inputs: ReportInputs, rows: pd.DataFrame) -> dict[str, Any] | None:
     return out or None
 
 
+def _interval_level(inputs: ReportInputs) -> float | None:
+    """Nominal coverage of the potential interval, as the run's ``potential:`` section set it."""
+    section = ((inputs.manifest or {}).get("config") or {}).get("potential")
+    if not isinstance(section, dict):
+        return None
+    try:
+        return float(PotentialOptions.model_validate(section).interval)
+    except ValidationError:
+        return None
+
+
 def _fit_facts(fit: dict[str, Any]) -> ReportTable:
     dropped = fit.get("nobs_dropped") or {}
     facts: list[tuple[str, str]] = [
@@ -156,7 +162,7 @@ def _fit_facts(fit: dict[str, Any]) -> ReportTable:
     )
 
 
-def _data_table(panel: pd.DataFrame, source: str) -> ReportTable:
+def _data_table(panel: pd.DataFrame, source: str, currency: str | None) -> ReportTable:
     years = sorted(int(y) for y in panel["year"].unique())
     countries = set(panel["exporter"]) | set(panel["importer"])
     last = panel[panel["year"] == years[-1]]
@@ -171,7 +177,8 @@ def _data_table(panel: pd.DataFrame, source: str) -> ReportTable:
             else "aggregate flows (no product detail)",
         ),
         ("Rows of the panel", format_int(len(panel))),
-        (f"Trade in {years[-1]}", format_usd(last["value"].sum())),
+        (f"Trade in {years[-1]}", format_money(last["value"].sum(), currency)),
+        ("Currency", currency or "not stated (set data.metadata.currency or report.currency)"),
     ]
     frame = pd.DataFrame(facts, columns=["item", "value"])
     return ReportTable(
@@ -250,84 +257,6 @@ def _method_tables(manifest: dict[str, Any]) -> dict[str, ReportTable]:
     return tables
 
 
-def _opportunity_parts(
-    inputs: ReportInputs,
-    options: ReportOptions,
-    names: ReportNames,
-    exporter: str | None,
-    source: str,
-    notes: list[str],
-) -> tuple[
-    ReportTable | None, int, dict[str, ReportTable], dict[str, Chart], dict[str, Any] | None
-]:
-    opps = inputs.opportunities
-    if opps is None:
-        notes.append("No opportunity table: " + inputs.notes.get("opportunities", "") + ".")
-        return None, 0, {}, {}, None
-    rows = opps[opps["exporter"] == exporter] if exporter is not None else opps.iloc[0:0]
-    if rows.empty:
-        ranked = ", ".join(sorted(opps["exporter"].unique())[:8])
-        notes.append(
-            f"The opportunity table has no rows for {names.country(exporter)} "
-            f"(exporters ranked: {ranked})."
-        )
-        return None, 0, {}, {}, None
-    who = names.country(exporter)
-    all_rows = opportunity_table(rows, names, title=f"Export opportunities of {who}")
-    shown = opportunity_table(
-        rows.sort_values("rank", kind="stable").head(options.table_rows),
-        names,
-        title=f"Export opportunities of {who}",
-    )
-    latest = rows[rows["year"] == rows["year"].max()]
-    year = int(latest["year"].iloc[0])
-    where = f"gravity export-potential estimates for {year}; data: {source}"
-    tables = {
-        "opportunities": all_rows,
-        "destinations": aggregate_table(
-            latest,
-            "importer",
-            names,
-            "destinations",
-            f"Destinations ranked by untapped potential, {year}",
-        ),
-    }
-    charts = {
-        "markets": untapped_chart(
-            latest,
-            "importer",
-            names,
-            options.top_n,
-            f"Untapped potential of {who} by market, {year}",
-            where,
-        ),
-        "destinations": destinations_chart(
-            latest,
-            names,
-            options.top_n,
-            f"Destinations of {who} ranked by potential, {year}",
-            where,
-        ),
-    }
-    if "product" in rows.columns:
-        tables["products"] = aggregate_table(
-            latest, "product", names, "products", f"Products ranked by untapped potential, {year}"
-        )
-        charts["products"] = untapped_chart(
-            latest,
-            "product",
-            names,
-            options.top_n,
-            f"Untapped potential of {who} by product, {year}",
-            where,
-        )
-    if {"feasibility", "attractiveness", "score"} <= set(rows.columns):
-        charts["scatter"] = scatter_chart(
-            latest, names, f"Feasibility and attractiveness of {who}'s opportunities, {year}", where
-        )
-    return shown, len(rows), tables, charts, _scoring(inputs, rows)
-
-
 def build_report(
     inputs: ReportInputs, options: ReportOptions, names: ReportNames | None = None
 ) -> Report:
@@ -352,6 +281,8 @@ def build_report(
         ``options.exporter``, ``options.partner`` or ``options.year`` is not in the data.
     """
     names = names or ReportNames()
+    # the synthetic world is denominated in USD (as the panel builder records it)
+    currency = options.currency or inputs.currency or ("USD" if inputs.synthetic else None)
     notes: dict[str, list[str]] = {k: [] for k in ("opportunities", "profile", "model", "method")}
     panel = inputs.panel
     year = options.year
@@ -359,9 +290,21 @@ def build_report(
         year = int(panel["year"].max())
     exporter = _choose_exporter(inputs, options, year)
     source = _data_label(inputs)
-    shown, total, tables, charts, scoring = _opportunity_parts(
-        inputs, options, names, exporter, source, notes["opportunities"]
+    level = _interval_level(inputs)
+    parts = opportunity_parts(
+        inputs.opportunities,
+        inputs.notes.get("opportunities", ""),
+        options,
+        names,
+        exporter,
+        source,
+        currency,
+        level,
     )
+    notes["opportunities"].extend(parts.notes)
+    tables, charts = dict(parts.tables), dict(parts.charts)
+    shown, total = parts.shown, parts.total
+    scoring = _scoring(inputs, parts.rows) if parts.rows is not None else None
     profile = None
     partner = options.partner
     if panel is None:
@@ -381,12 +324,13 @@ def build_report(
                 inputs.country,
                 inputs.opportunities,
             )
-            tables.update(profile_tables(profile, names))
+            tables.update(profile_tables(profile, names, currency))
             charts["history"] = history_chart(
                 profile.history,
                 names.country(exporter),
                 names.country(partner),
                 f"{source} (panel/panel.parquet)",
+                currency,
             )
             notes["profile"].extend(n[0].upper() + n[1:] + "." for n in profile.notes)
             for name, what in (
@@ -421,7 +365,7 @@ def build_report(
     else:
         notes["model"].append("No backtest: " + inputs.notes["metrics"] + ".")
     if panel is not None:
-        tables["data"] = _data_table(panel, source)
+        tables["data"] = _data_table(panel, source, currency)
     if inputs.manifest is not None:
         tables.update(_method_tables(inputs.manifest))
     else:
@@ -434,6 +378,7 @@ def build_report(
         exporter=exporter,
         partner=partner,
         year=year,
+        currency=currency,
         names=names,
         opportunities=shown,
         opportunities_total=total,

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from gravity.report.data import ReportNames
-from gravity.report.formatting import format_share, format_usd
+from gravity.report.formatting import CURRENCY_SYMBOLS, format_money, format_share, money_label
 
 __all__ = [
     "Chart",
@@ -76,7 +76,13 @@ def _layout(title: str, x_title: str, y_title: str, source: str, height: int) ->
     }
 
 
-USD_AXIS = {"tickprefix": "$", "exponentformat": "B", "separatethousands": True}
+def money_axis(currency: str | None) -> dict[str, object]:
+    """Axis settings for amounts in ``currency``: its symbol as a tick prefix when it has one."""
+    axis: dict[str, object] = {"exponentformat": "B", "separatethousands": True}
+    symbol = CURRENCY_SYMBOLS.get((currency or "").upper())
+    if symbol is not None:
+        axis["tickprefix"] = symbol
+    return axis
 
 
 def _label(name: str, code: str) -> str:
@@ -84,22 +90,32 @@ def _label(name: str, code: str) -> str:
 
 
 def untapped_chart(
-    rows: pd.DataFrame, by: str, names: ReportNames, top_n: int, title: str, source: str
+    rows: pd.DataFrame,
+    by: str,
+    names: ReportNames,
+    top_n: int,
+    title: str,
+    source: str,
+    currency: str | None = None,
 ) -> Chart:
-    """Horizontal bars of untapped potential (USD) summed by ``product`` or ``importer``."""
+    """Horizontal bars of untapped potential summed by ``product`` or ``importer``."""
     sums = rows.groupby(by, observed=True)[["untapped", "potential", "actual"]].sum()
     sums = sums.sort_values("untapped", ascending=False, kind="stable").head(top_n)
     lookup = names.product if by == "product" else names.country
     labels = [plotly_text(_label(lookup(c), str(c))) for c in sums.index]
     hover = [
-        [format_usd(u), format_usd(p), format_usd(a)]
+        [format_money(u, currency), format_money(p, currency), format_money(a, currency)]
         for u, p, a in sums[["untapped", "potential", "actual"]].to_numpy()
     ]
     what = "Product" if by == "product" else "Destination market"
     layout = _layout(
-        title, "Untapped export potential (USD)", what, source, height=140 + 28 * max(len(sums), 1)
+        title,
+        money_label("Untapped export potential", currency),
+        what,
+        source,
+        height=140 + 28 * max(len(sums), 1),
     )
-    layout["xaxis"].update(USD_AXIS)
+    layout["xaxis"].update(money_axis(currency))
     layout["yaxis"].update({"autorange": "reversed", "type": "category"})
     return {
         "data": [
@@ -120,7 +136,12 @@ def untapped_chart(
 
 
 def destinations_chart(
-    rows: pd.DataFrame, names: ReportNames, top_n: int, title: str, source: str
+    rows: pd.DataFrame,
+    names: ReportNames,
+    top_n: int,
+    title: str,
+    source: str,
+    currency: str | None = None,
 ) -> Chart:
     """Destinations ranked by potential: stacked bars of actual exports and untapped potential."""
     sums = rows.groupby("importer", observed=True)[["potential", "actual", "untapped"]].sum()
@@ -129,19 +150,24 @@ def destinations_chart(
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(sums["potential"] > 0, sums["actual"] / sums["potential"], np.nan)
     hover = [
-        [format_usd(a), format_usd(u), format_usd(p), format_share(s)]
+        [
+            format_money(a, currency),
+            format_money(u, currency),
+            format_money(p, currency),
+            format_share(s),
+        ]
         for a, u, p, s in zip(
             sums["actual"], sums["untapped"], sums["potential"], share, strict=True
         )
     ]
     layout = _layout(
         title,
-        "Exports and potential (USD)",
+        money_label("Exports and potential", currency),
         "Destination market",
         source,
         height=160 + 28 * max(len(sums), 1),
     )
-    layout["xaxis"].update(USD_AXIS)
+    layout["xaxis"].update(money_axis(currency))
     layout["yaxis"].update({"autorange": "reversed", "type": "category"})
     layout["barmode"] = "stack"
     layout["legend"] = {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}
@@ -169,8 +195,10 @@ def destinations_chart(
     return {"data": traces, "layout": layout}
 
 
-def scatter_chart(rows: pd.DataFrame, names: ReportNames, title: str, source: str) -> Chart:
-    """Feasibility against attractiveness; bubble area proportional to untapped USD."""
+def scatter_chart(
+    rows: pd.DataFrame, names: ReportNames, title: str, source: str, currency: str | None = None
+) -> Chart:
+    """Feasibility against attractiveness; bubble area proportional to the untapped amount."""
     top = rows.sort_values("rank", kind="stable").head(SCATTER_POINTS)
     untapped = top["untapped"].astype(float).to_numpy()
     peak = float(untapped.max()) if len(untapped) and untapped.max() > 0 else 1.0
@@ -183,7 +211,7 @@ def scatter_chart(rows: pd.DataFrame, names: ReportNames, title: str, source: st
             [
                 plotly_text(what),
                 plotly_text(market),
-                format_usd(row["untapped"]),
+                format_money(row["untapped"], currency),
                 str(int(row["rank"])),
             ]
         )
@@ -227,8 +255,10 @@ def scatter_chart(rows: pd.DataFrame, names: ReportNames, title: str, source: st
     }
 
 
-def history_chart(history: pd.DataFrame, exporter: str, partner: str, source: str) -> Chart:
-    """Exports, imports and the balance of a pair over the years (USD)."""
+def history_chart(
+    history: pd.DataFrame, exporter: str, partner: str, source: str, currency: str | None = None
+) -> Chart:
+    """Exports, imports and the balance of a pair over the years (in ``currency``)."""
     years = history["year"].astype(int).tolist()
     a, b = plotly_text(exporter), plotly_text(partner)
     traces = []
@@ -245,15 +275,19 @@ def history_chart(history: pd.DataFrame, exporter: str, partner: str, source: st
                 "name": label,
                 "x": years,
                 "y": values.tolist(),
-                "customdata": [format_usd(v) for v in values],
+                "customdata": [format_money(v, currency) for v in values],
                 "line": {"dash": dash},
                 "hovertemplate": "%{x}: %{customdata}<extra>" + label + "</extra>",
             }
         )
     layout = _layout(
-        f"Trade between {exporter} and {partner}", "Year", "Value (USD)", source, height=420
+        f"Trade between {exporter} and {partner}",
+        "Year",
+        money_label("Value", currency),
+        source,
+        height=420,
     )
-    # no "$" prefix: plotly would write "$-10B" for a deficit; the axis title gives the unit
+    # no currency prefix: plotly would write "$-10B" for a deficit; the axis title gives the unit
     layout["yaxis"].update({"exponentformat": "B", "zerolinecolor": "#888888"})
     layout["xaxis"].update({"dtick": 1 if len(years) <= 15 else None, "tickformat": "d"})
     layout["legend"] = {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}

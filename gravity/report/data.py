@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from gravity.exceptions import DataError
 from gravity.layout import OutputLayout
+from gravity.panel.dataset import METADATA_KEY
 
 __all__ = ["INPUT_FILES", "ReportInputs", "ReportNames", "load_inputs"]
 
@@ -161,12 +163,21 @@ class ReportInputs:
     opportunities: pd.DataFrame | None = None
     metrics: pd.DataFrame | None = None
     manifest: dict[str, Any] | None = None
+    panel_metadata: dict[str, Any] | None = None
+    """The panel's metadata (units, currency, sources), from its Parquet schema."""
     notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def synthetic(self) -> bool:
         """Whether the data are the synthetic demo world (its truth file is present)."""
         return self.truth is not None
+
+    @property
+    def currency(self) -> str | None:
+        """The trade value's currency as the panel metadata state it (``None``: not stated)."""
+        value = (self.panel_metadata or {}).get("value") or {}
+        currency = value.get("currency") if isinstance(value, dict) else None
+        return str(currency) if currency else None
 
     @property
     def has_product(self) -> bool:
@@ -190,6 +201,17 @@ def _read(path: Path, name: str) -> Any:
             f"cannot read {path} ({name}): {type(exc).__name__}: {exc}; "
             "re-run the stage that writes it, or delete it to leave it out of the report"
         ) from exc
+
+
+def _panel_metadata(path: Path) -> dict[str, Any] | None:
+    # the panel writer stores its metadata as JSON under one key of the Parquet schema metadata
+    try:
+        meta = pq.read_schema(path).metadata or {}
+        text = meta.get(METADATA_KEY)
+        value = json.loads(text) if text else None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read the metadata of {path}: {exc}") from exc
+    return value if isinstance(value, dict) else None
 
 
 def _conform(frame: pd.DataFrame, name: str, path: Path) -> pd.DataFrame:
@@ -237,4 +259,6 @@ def load_inputs(output: Path) -> ReportInputs:
         elif name in ("truth", "fit", "manifest") and not isinstance(value, dict):
             raise DataError(f"{path}: expected a JSON object, found {type(value).__name__}")
         values[name] = value
+        if name == "panel":
+            values["panel_metadata"] = _panel_metadata(path)
     return ReportInputs(folder=output, notes=notes, **values)

@@ -1,11 +1,15 @@
-"""Numbers formatted for people: USD with T/B/M/K suffixes, percentages, changes, ranks."""
+"""Numbers formatted for people: money with T/B/M/K suffixes, percentages, changes, ranks.
+
+The currency is the data's (the panel metadata or ``report.currency``), never assumed: a value of
+unknown currency is shown as a plain number and labelled "value units".
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Literal
 
-Kind = Literal["text", "usd", "share", "change", "score", "number", "int", "year", "pvalue"]
+Kind = Literal["text", "money", "share", "change", "score", "number", "int", "year", "pvalue"]
 """How a value is shown (and which spreadsheet number format it gets)."""
 
 SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
@@ -32,18 +36,51 @@ def _three_digits(number: float) -> str:
     return f"{number:.2f}"
 
 
-def format_usd(value: object) -> str:
-    """USD with a suffix, three significant digits: ``$1.23B``, ``$45.6M``, ``−$812K``, ``$950``."""
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "\u20ac", "GBP": "\u00a3", "JPY": "\u00a5"}
+"""Currencies written with a symbol before the number; others get their code after it."""
+UNKNOWN_UNIT = "value units"
+"""Label of values whose currency the data do not state."""
+
+
+def currency_label(currency: str | None) -> str:
+    """What a money column's header names: the ISO code, or :data:`UNKNOWN_UNIT`."""
+    return currency or UNKNOWN_UNIT
+
+
+def money_label(what: str, currency: str | None) -> str:
+    """A header with its unit: ``money_label("Potential", "EUR")`` -> ``Potential (EUR)``."""
+    return f"{what} ({currency_label(currency)})"
+
+
+def format_money(value: object, currency: str | None) -> str:
+    """Money with a suffix, three significant digits: ``€1.23B``, ``$45.6M``, ``−812K CHF``.
+
+    Parameters
+    ----------
+    value : object
+        The amount (missing or non-finite values give an en dash).
+    currency : str or None
+        ISO code of the data's currency; ``None`` shows the bare number (unknown currency).
+
+    Returns
+    -------
+    str
+    """
     number = _finite(value)
     if number is None:
         return MISSING
     sign = MINUS if number < 0 else ""
     size = abs(number)
+    text = f"{size:.0f}"
     for scale, suffix in SUFFIXES:
         # 999.6K rounds to "1000K": promote such values to the next suffix
         if size >= scale * 0.9995:
-            return f"{sign}${_three_digits(size / scale)}{suffix}"
-    return f"{sign}${size:.0f}"
+            text = f"{_three_digits(size / scale)}{suffix}"
+            break
+    symbol = CURRENCY_SYMBOLS.get((currency or "").upper())
+    if symbol is not None:
+        return f"{sign}{symbol}{text}"
+    return f"{sign}{text} {currency}" if currency else f"{sign}{text}"
 
 
 def format_share(value: object, digits: int = 1) -> str:
@@ -89,8 +126,11 @@ def format_pvalue(value: object) -> str:
     return "<0.001" if number < 0.001 else f"{number:.3f}"
 
 
-def format_value(value: object, kind: Kind) -> str:
-    """Format ``value`` as ``kind`` (text is returned as is; missing values as an en dash)."""
+def format_value(value: object, kind: Kind, currency: str | None = None) -> str:
+    """Format ``value`` as ``kind`` (text is returned as is; missing values as an en dash).
+
+    ``currency`` is the ISO code of ``money`` values (``None``: unknown, a bare number).
+    """
     if kind == "text":
         return (
             MISSING
@@ -100,8 +140,9 @@ def format_value(value: object, kind: Kind) -> str:
     if kind == "year":
         number = _finite(value)
         return MISSING if number is None else str(round(number))
+    if kind == "money":
+        return format_money(value, currency)
     formatter = {
-        "usd": format_usd,
         "share": format_share,
         "change": format_change,
         "score": lambda v: format_number(v, 2),

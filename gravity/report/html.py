@@ -16,7 +16,7 @@ from plotly.offline import get_plotlyjs
 from gravity._version import __version__
 from gravity.report.assets import CSS, JS
 from gravity.report.build import Report
-from gravity.report.formatting import format_usd, format_value
+from gravity.report.formatting import format_money, format_value
 from gravity.report.markup import Child, Markup, el, join, safe_json
 from gravity.report.tables import ReportTable
 from gravity.report.text import (
@@ -27,16 +27,21 @@ from gravity.report.text import (
 
 __all__ = ["render_html", "render_table"]
 
-NUMERIC = {"usd", "share", "change", "score", "number", "int", "year", "pvalue"}
+NUMERIC = {"money", "share", "change", "score", "number", "int", "year", "pvalue"}
 TABLE_KEYS = (
     "rank",
+    "list",
     "product_name",
     "group",
     "importer_name",
+    "base_year",
     "year",
     "actual",
     "potential",
+    "potential_low",
+    "potential_high",
     "untapped",
+    "entry_probability",
     "realised_share",
     "feasibility",
     "attractiveness",
@@ -136,7 +141,7 @@ def _options(values: Iterable[tuple[str, str]], everything: str) -> list[Markup]
     ]
 
 
-def _opportunity_table(table: ReportTable) -> Markup:
+def _opportunity_table(table: ReportTable, currency: str | None) -> Markup:
     frame = table.frame
     cols = [c for c in table.columns if c.key in TABLE_KEYS]
     index = [next(i for i, c in enumerate(table.columns) if c.key == col.key) for col in cols]
@@ -178,8 +183,8 @@ def _opportunity_table(table: ReportTable) -> Markup:
                 )
             elif table.columns[i].key == "potential" and "potential_low" in record:
                 tip = (
-                    f"{format_usd(record['potential_low'])} to "
-                    f"{format_usd(record['potential_high'])}"
+                    f"{format_money(record['potential_low'], currency)} to "
+                    f"{format_money(record['potential_high'], currency)}"
                 )
                 tds.append(
                     el("td", {"class": "num", "data-v": repr(raw[i]), "title": tip}, cells[i])
@@ -193,6 +198,7 @@ def _opportunity_table(table: ReportTable) -> Markup:
                     "data-year": format_value(record.get("year"), "year"),
                     "data-group": record.get("group", ""),
                     "data-dest": record.get("importer", ""),
+                    "data-list": record.get("list", ""),
                     "data-text": text.lower(),
                 },
                 tds,
@@ -248,6 +254,19 @@ def _controls(table: ReportTable) -> Markup:
         el(
             "label",
             {},
+            "List",
+            el(
+                "select",
+                {"id": "f-list", "disabled": "list" not in frame.columns},
+                _options(
+                    (("existing", "More of what is exported"), ("new", "New products")),
+                    "Both lists",
+                ),
+            ),
+        ),
+        el(
+            "label",
+            {},
             "Search product or market",
             el("input", {"id": "f-search", "type": "search", "placeholder": "name or code"}),
         ),
@@ -286,9 +305,34 @@ def _opportunities(report: Report) -> Markup:
     if table is None:
         return join([*parts, _missing(report.note("opportunities"))])
     who = report.names.country(report.exporter)
-    latest = report.tables["destinations"]
+    money = report.currency
     top = table.frame.iloc[0]
     what = f"{top.get('product_name', '')} to " if "product_name" in table.frame else ""
+    latest = report.tables.get("destinations")
+    period = report.tables["opportunities"].title.rpartition("(")[2].rstrip(")")
+    cards: list[Child] = []
+    if latest is not None:
+        cards += [
+            _card(
+                "Untapped potential, products already exported",
+                format_money(latest.frame["untapped"].sum(), money),
+                f"sum over destinations; {period}",
+            ),
+            _card(
+                "Potential exports, products already exported",
+                format_money(latest.frame["potential"].sum(), money),
+                period,
+            ),
+        ]
+    new = report.tables.get("new_products")
+    if new is not None:
+        cards.append(
+            _card(
+                "New products",
+                f"{len(new):,} shown",
+                "listed apart, with their entry probability; not in the totals",
+            )
+        )
     parts += [
         el(
             "p",
@@ -296,15 +340,11 @@ def _opportunities(report: Report) -> Markup:
             f"Where {who} could export more: opportunities ranked by score (1 = best). ",
             scoring_sentence(report.scoring),
         ),
+        _missing(report.note("opportunities")),
         el(
             "div",
             {"class": "cards"},
-            _card(
-                "Untapped potential",
-                format_usd(latest.frame["untapped"].sum()),
-                f"sum over destinations, {format_value(table.frame['year'].max(), 'year')}",
-            ),
-            _card("Potential exports", format_usd(latest.frame["potential"].sum())),
+            cards,
             _card("Opportunities", f"{report.opportunities_total:,}"),
             _card("Best-ranked opportunity", f"{what}{top['importer_name']}", words=True),
         ),
@@ -314,7 +354,7 @@ def _opportunities(report: Report) -> Markup:
             {"id": "opportunity-count", "class": "note", "aria-live": "polite"},
             f"Showing {len(table):,} of {len(table):,} opportunities in the table",
         ),
-        _opportunity_table(table),
+        _opportunity_table(table, money),
     ]
     parts.append(
         el(
@@ -338,8 +378,9 @@ def _opportunities(report: Report) -> Markup:
         el(
             "p",
             {"class": "note"},
-            "The controls filter the table. The charts show the latest year of all of "
-            f"{who}'s opportunities. Hover a potential to see its interval.",
+            "The controls filter the table. The charts show the latest year of "
+            f"{who}'s opportunities in products it already exports; new products are listed "
+            "apart below, with the probability that the flow starts.",
         )
     )
     parts.append(
@@ -349,9 +390,9 @@ def _opportunities(report: Report) -> Markup:
             [_chart(n, report) for n in ("products", "markets", "scatter", "destinations")],
         )
     )
-    parts.append(render_table(latest))
-    if "products" in report.tables:
-        parts.append(render_table(report.tables["products"]))
+    for name in ("destinations", "products", "new_products"):
+        if name in report.tables:
+            parts.append(render_table(report.tables[name]))
     return join(parts)
 
 
@@ -360,7 +401,9 @@ def _profile(report: Report) -> Markup:
     profile = report.profile
     if profile is None:
         return join([*parts, _missing(report.note("profile"))])
-    parts.append(el("p", {"class": "lead"}, profile_sentences(profile, report.names)))
+    parts.append(
+        el("p", {"class": "lead"}, profile_sentences(profile, report.names, report.currency))
+    )
     keys = (
         "total",
         "exports",

@@ -54,6 +54,10 @@ class ReportOptions(StrictModel):
     product_names: NamesPath = None
     """CSV with columns ``product, name`` and optionally ``group`` (or ``sector``) for the
     product-group control (default group: the first two digits of HS-like codes)."""
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    """ISO 4217 code of the trade values (e.g. ``EUR``); default: the panel metadata's
+    ``value.currency`` (``data.metadata.currency``); without either, amounts are shown as plain
+    numbers labelled 'value units'."""
     chromium: Path = Path("/usr/bin/chromium")
     """Chromium (or Chrome) executable used to print ``report.pdf``."""
 

@@ -214,8 +214,8 @@ def _flow_figures(history: pd.DataFrame, year: int) -> list[Figure]:
         return float(by_year.at[when, column]) if when in by_year.index else None
 
     labels = {"exports": "Exports", "imports": "Imports", "total": "Total trade"}
-    figures = [Figure(key, labels[key], value(key, year), "usd", str(year)) for key in labels]
-    figures.append(Figure("balance", "Trade balance", value("balance", year), "usd", str(year)))
+    figures = [Figure(key, labels[key], value(key, year), "money", str(year)) for key in labels]
+    figures.append(Figure("balance", "Trade balance", value("balance", year), "money", str(year)))
     for key, label in labels.items():
         prev = value(key, year - 1)
         note = "" if prev is not None else f"no data for {year - 1}"

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from gravity.report.data import ReportNames
-from gravity.report.formatting import Kind, format_value
+from gravity.report.formatting import Kind, format_value, money_label
 from gravity.report.profile import BilateralProfile
 
 __all__ = [
@@ -49,6 +49,8 @@ class ReportTable:
     columns: tuple[Column, ...]
     frame: pd.DataFrame
     note: str = ""
+    currency: str | None = None
+    """ISO code of the ``money`` columns (``None``: the data do not state it)."""
 
     def __post_init__(self) -> None:
         keys = [c.key for c in self.columns]
@@ -64,7 +66,7 @@ class ReportTable:
         """Every cell formatted for people, row by row."""
         columns = [(c.key, c.kind) for c in self.columns]
         return [
-            [format_value(row[key], kind) for key, kind in columns]
+            [format_value(row[key], kind, self.currency) for key, kind in columns]
             for row in self.frame.to_dict("records")
         ]
 
@@ -105,37 +107,94 @@ def _named(frame: pd.DataFrame, names: ReportNames) -> pd.DataFrame:
     return out
 
 
-OPPORTUNITY_COLUMNS = (
-    Column("rank", "Rank", "int", "1 = the best opportunity of the exporter (highest score)"),
-    Column("product_name", "Product", "text"),
-    Column("product", "Product code", "text"),
-    Column("group", "Product group", "text"),
-    Column("importer_name", "Destination", "text"),
-    Column("importer", "Destination code", "text"),
-    Column("year", "Year", "year", "year the potential refers to (base year + horizon)"),
-    Column("actual", "Actual exports (USD)", "usd", "exports in the base year"),
-    Column("potential", "Potential (USD)", "usd", "exports the model expects at the horizon"),
-    Column("potential_low", "Potential, low (USD)", "usd", "lower end of the interval"),
-    Column("potential_high", "Potential, high (USD)", "usd", "upper end of the interval"),
-    Column("untapped", "Untapped (USD)", "usd", "potential minus actual, when positive"),
-    Column("realised_share", "Realised share", "share", "actual exports over potential"),
-    Column("feasibility", "Feasibility", "score", "0 to 1: how close the exporter already is"),
-    Column("attractiveness", "Attractiveness", "score", "0 to 1: how much the market offers"),
-    Column("score", "Score", "score", "0 to 1: weighted mean of the ranked components"),
-)
+def opportunity_columns(currency: str | None, level: float | None = None) -> tuple[Column, ...]:
+    """Every column an opportunity row may have, labelled with the data's currency.
+
+    ``level`` is the nominal coverage of the potential interval (e.g. 0.9), named in the
+    interval's headers when known.
+    """
+    nominal = f"{level:.0%} interval" if level is not None else "interval"
+    return (
+        Column("rank", "Rank", "int", "1 = the best opportunity of the exporter (highest score)"),
+        Column("product_name", "Product", "text"),
+        Column("product", "Product code", "text"),
+        Column("group", "Product group", "text"),
+        Column("importer_name", "Destination", "text"),
+        Column("importer", "Destination code", "text"),
+        Column(
+            "list",
+            "List",
+            "text",
+            "existing: more of what the exporter already sells; new: a new product",
+        ),
+        Column(
+            "year", "Potential year", "year", "year the potential refers to (base year + horizon)"
+        ),
+        Column("base_year", "Exports year", "year", "year of the actual exports"),
+        Column(
+            "actual", money_label("Actual exports", currency), "money", "exports in the base year"
+        ),
+        Column(
+            "potential",
+            money_label("Potential", currency),
+            "money",
+            "exports the model expects at the horizon",
+        ),
+        Column(
+            "potential_low",
+            money_label(f"Potential, low ({nominal})", currency),
+            "money",
+            "lower end of the interval",
+        ),
+        Column(
+            "potential_high",
+            money_label(f"Potential, high ({nominal})", currency),
+            "money",
+            "upper end of the interval",
+        ),
+        Column(
+            "untapped",
+            money_label("Untapped", currency),
+            "money",
+            "potential minus actual, when positive",
+        ),
+        Column(
+            "entry_probability",
+            "Entry probability",
+            "share",
+            "chance the exporter starts this flow by the potential year",
+        ),
+        Column("realised_share", "Realised share", "share", "actual exports over potential"),
+        Column("feasibility", "Feasibility", "score", "0 to 1: how close the exporter already is"),
+        Column("attractiveness", "Attractiveness", "score", "0 to 1: how much the market offers"),
+        Column("score", "Score", "score", "0 to 1: weighted mean of the ranked components"),
+    )
 
 
 def opportunity_table(
-    rows: pd.DataFrame, names: ReportNames, name: str = "opportunities", title: str = ""
+    rows: pd.DataFrame,
+    names: ReportNames,
+    name: str = "opportunities",
+    title: str = "",
+    currency: str | None = None,
+    level: float | None = None,
+    note: str = "",
+    ordered: bool = False,
 ) -> ReportTable:
-    """The exporter's opportunities, best first, with names beside the codes."""
-    frame = _named(rows.sort_values(["year", "rank"], kind="stable"), names)
-    columns = tuple(c for c in OPPORTUNITY_COLUMNS if c.key in frame.columns)
-    return ReportTable(name, title or "Opportunities", columns, frame)
+    """The exporter's opportunities with names beside the codes: best first unless ``ordered``."""
+    frame = _named(rows if ordered else rows.sort_values(["year", "rank"], kind="stable"), names)
+    columns = tuple(c for c in opportunity_columns(currency, level) if c.key in frame.columns)
+    return ReportTable(name, title or "Opportunities", columns, frame, note, currency)
 
 
 def aggregate_table(
-    rows: pd.DataFrame, by: str, names: ReportNames, name: str, title: str, note: str = ""
+    rows: pd.DataFrame,
+    by: str,
+    names: ReportNames,
+    name: str,
+    title: str,
+    note: str = "",
+    currency: str | None = None,
 ) -> ReportTable:
     """Opportunities summed by ``by`` (``importer`` or ``product``), largest untapped first."""
     sums = rows.groupby(by, observed=True).agg(
@@ -165,14 +224,14 @@ def aggregate_table(
     columns = (
         Column("position", "Position", "int"),
         *first,
-        Column("untapped", "Untapped (USD)", "usd"),
-        Column("potential", "Potential (USD)", "usd"),
-        Column("actual", "Actual exports (USD)", "usd"),
+        Column("untapped", money_label("Untapped", currency), "money"),
+        Column("potential", money_label("Potential", currency), "money"),
+        Column("actual", money_label("Actual exports", currency), "money"),
         Column("realised_share", "Realised share", "share"),
         Column("opportunities", "Opportunities", "int"),
         Column("best_rank", "Best rank", "int"),
     )
-    return ReportTable(name, title, columns, frame, note)
+    return ReportTable(name, title, columns, frame, note, currency)
 
 
 def coefficient_table(coefficients: pd.DataFrame) -> ReportTable:
@@ -234,7 +293,9 @@ def _products_frame(frame: pd.DataFrame, names: ReportNames) -> pd.DataFrame:
     return frame.assign(product_name=[names.product(p) for p in frame["product"]])
 
 
-def profile_tables(profile: BilateralProfile, names: ReportNames) -> dict[str, ReportTable]:
+def profile_tables(
+    profile: BilateralProfile, names: ReportNames, currency: str | None = None
+) -> dict[str, ReportTable]:
     """The profile's figures and product lists as tables (keyed by table name)."""
     a, b = names.country(profile.exporter), names.country(profile.partner)
     ways = {"exports": (a, b), "imports": (b, a)}
@@ -242,7 +303,7 @@ def profile_tables(profile: BilateralProfile, names: ReportNames) -> dict[str, R
         {
             "label": [f.label for f in profile.figures],
             "value": [f.value for f in profile.figures],
-            "shown": [format_value(f.value, f.kind) for f in profile.figures],
+            "shown": [format_value(f.value, f.kind, currency) for f in profile.figures],
             "period": [f.period for f in profile.figures],
             "note": [f.note for f in profile.figures],
         }
@@ -259,6 +320,7 @@ def profile_tables(profile: BilateralProfile, names: ReportNames) -> dict[str, R
                 Column("value", "Value (raw)", "number"),
             ),
             figures,
+            currency=currency,
         )
     }
     for way, frame in profile.top_products.items():
@@ -269,7 +331,7 @@ def profile_tables(profile: BilateralProfile, names: ReportNames) -> dict[str, R
             (
                 Column("product_name", "Product"),
                 Column("product", "Product code"),
-                Column("value", "Value (USD)", "usd"),
+                Column("value", money_label("Value", currency), "money"),
                 Column("share", "Share of total", "share"),
                 Column("yoy", "Change on a year earlier", "change"),
                 Column(
@@ -280,6 +342,7 @@ def profile_tables(profile: BilateralProfile, names: ReportNames) -> dict[str, R
                 ),
             ),
             _products_frame(frame, names),
+            currency=currency,
         )
     for way, frame in profile.contributors.items():
         src, dst = ways[way]
@@ -289,9 +352,9 @@ def profile_tables(profile: BilateralProfile, names: ReportNames) -> dict[str, R
             (
                 Column("product_name", "Product"),
                 Column("product", "Product code"),
-                Column("value_prev", f"{profile.year - 1} (USD)", "usd"),
-                Column("value", f"{profile.year} (USD)", "usd"),
-                Column("change", "Change (USD)", "usd"),
+                Column("value_prev", money_label(str(profile.year - 1), currency), "money"),
+                Column("value", money_label(str(profile.year), currency), "money"),
+                Column("change", money_label("Change", currency), "money"),
                 Column(
                     "contribution",
                     "Contribution to growth",
@@ -300,6 +363,7 @@ def profile_tables(profile: BilateralProfile, names: ReportNames) -> dict[str, R
                 ),
             ),
             _products_frame(frame, names),
+            currency=currency,
         )
     for way, frame in profile.potential.items():
         src, dst = ways[way]
@@ -312,12 +376,16 @@ def profile_tables(profile: BilateralProfile, names: ReportNames) -> dict[str, R
                 else ()
             ),
             Column("year", "Year", "year"),
-            Column("untapped", "Untapped (USD)", "usd"),
-            Column("potential", "Potential (USD)", "usd"),
-            Column("actual", "Actual (USD)", "usd"),
+            Column("untapped", money_label("Untapped", currency), "money"),
+            Column("potential", money_label("Potential", currency), "money"),
+            Column("actual", money_label("Actual", currency), "money"),
             Column("rank", "Rank", "int", f"rank among all of {src}'s opportunities"),
         )
         tables[f"potential_{way}"] = ReportTable(
-            f"potential_{way}", f"Top export potential, {src} to {dst}", tuple(cols), shown
+            f"potential_{way}",
+            f"Top export potential, {src} to {dst}",
+            tuple(cols),
+            shown,
+            currency=currency,
         )
     return tables

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gravity.report.data import ReportNames
-from gravity.report.formatting import format_change, format_share, format_usd
+from gravity.report.formatting import format_change, format_money, format_share
 from gravity.report.profile import CAGR_YEARS, BilateralProfile
 
 __all__ = ["FORMULAS", "ordinal", "profile_sentences", "scoring_sentence"]
@@ -112,8 +112,14 @@ def scoring_sentence(scoring: dict[str, Any] | None) -> str:
     return " ".join(parts)
 
 
-def profile_sentences(profile: BilateralProfile, names: ReportNames) -> str:
-    """The profile's headline figures as a short narrative (plain text)."""
+def profile_sentences(
+    profile: BilateralProfile, names: ReportNames, currency: str | None = None
+) -> str:
+    """The profile's headline figures as a short narrative (plain text), in ``currency``."""
+
+    def money(amount: object) -> str:
+        return format_money(amount, currency)
+
     a, b, t = names.country(profile.exporter), names.country(profile.partner), profile.year
 
     def value(key: str) -> float | None:
@@ -123,12 +129,12 @@ def profile_sentences(profile: BilateralProfile, names: ReportNames) -> str:
         value(k) for k in ("exports", "imports", "total", "balance")
     )
     out = [
-        f"In {t}, {a} exported {format_usd(exports)} of goods to {b} and imported "
-        f"{format_usd(imports)} from it, a total trade of {format_usd(total)}"
+        f"In {t}, {a} exported {money(exports)} of goods to {b} and imported "
+        f"{money(imports)} from it, a total trade of {money(total)}"
     ]
     if balance is not None and balance != 0:
         kind = "surplus" if balance > 0 else "deficit"
-        out[0] += f" and a trade {kind} of {format_usd(abs(balance))} for {a}."
+        out[0] += f" and a trade {kind} of {money(abs(balance))} for {a}."
     else:
         out[0] += "."
     yoy, cagr = value("total_yoy"), value(f"total_cagr{CAGR_YEARS}")
@@ -155,7 +161,7 @@ def profile_sentences(profile: BilateralProfile, names: ReportNames) -> str:
         row = top.iloc[0]
         out.append(
             f"{a}'s largest export to {b} is {names.product(row['product'])} "
-            f"({format_usd(row['value'])}, {format_share(row['share'])} of the total)."
+            f"({money(row['value'])}, {format_share(row['share'])} of the total)."
         )
     for role, who in (("exporter", a), ("partner", b)):
         try:

@@ -21,7 +21,8 @@ from gravity.report.tables import ReportTable
 __all__ = ["NUMBER_FORMATS", "SHEET_NAMES", "render_csv", "render_xlsx"]
 
 NUMBER_FORMATS: dict[Kind, str] = {
-    "usd": '"$"#,##0',
+    # the currency is in the column header (the data's, not assumed)
+    "money": "#,##0",
     "share": "0.0%",
     "change": "+0.0%;-0.0%;0.0%",
     "score": "0.00",
@@ -34,6 +35,7 @@ SHEET_NAMES = {
     "opportunities": "Opportunities",
     "destinations": "Destinations",
     "products": "Products",
+    "new_products": "New products",
     "profile": "Bilateral profile",
     "top_exports": "Top exports",
     "top_imports": "Top imports",

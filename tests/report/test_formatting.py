@@ -15,9 +15,9 @@ from gravity.report.data import ReportNames
 from gravity.report.formatting import (
     format_change,
     format_int,
+    format_money,
     format_pvalue,
     format_share,
-    format_usd,
     format_value,
 )
 from gravity.report.markup import Markup, el, safe_json
@@ -41,7 +41,21 @@ from gravity.report.text import ordinal
     ],
 )
 def test_usd(value: object, text: str) -> None:
-    assert format_usd(value) == text
+    assert format_money(value, "USD") == text
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "text"),
+    [
+        (1_234_000_000, "EUR", "\u20ac1.23B"),
+        (-2_500_000, "GBP", "\u2212\u00a32.50M"),
+        (45_600_000, "CHF", "45.6M CHF"),  # no symbol: the code after the number
+        (812_000, None, "812K"),  # currency not stated: a bare number, never a "$"
+    ],
+)
+def test_money_in_the_data_currency(value: object, currency: str | None, text: str) -> None:
+    assert format_money(value, currency) == text
+    assert format_value(value, "money", currency) == text
 
 
 def test_shares_changes_counts_pvalues() -> None:

@@ -241,7 +241,7 @@ def test_the_narrative_states_the_figures() -> None:
     from gravity.report.text import profile_sentences
 
     names = ReportNames(countries={"A": "Aland", "B": "Borduria"}, products={"p1": "Wheat"})
-    text = profile_sentences(profile(), names)
+    text = profile_sentences(profile(), names, "USD")
     assert text.startswith(
         "In 2016, Aland exported $150 of goods to Borduria and imported $60 from it, a total "
         "trade of $210 and a trade surplus of $90 for Aland."

@@ -21,6 +21,7 @@ from gravity.potential.options import PotentialOptions
 from gravity.report.charts import Chart, history_chart
 from gravity.report.data import ReportInputs, ReportNames
 from gravity.report.formatting import format_int, format_money, format_number
+from gravity.report.names import default_names
 from gravity.report.opportunity import opportunity_parts
 from gravity.report.options import ReportOptions
 from gravity.report.profile import BilateralProfile, bilateral_profile
@@ -125,6 +126,20 @@ def _scoring(inputs: ReportInputs, rows: pd.DataFrame) -> dict[str, Any] | None:
             return out or None
         out.update(preset=potential.preset, weights=potential.score_weights())
     return out or None
+
+
+def _shipped_names(inputs: ReportInputs) -> ReportNames:
+    """Names of the data's codes from the tables gravity ships (given names take precedence)."""
+    countries: set[str] = set()
+    products: set[str] = set()
+    for frame in (inputs.panel, inputs.opportunities):
+        if frame is None:
+            continue
+        for column in ("exporter", "importer"):
+            countries |= set(frame[column].unique())
+        if "product" in frame.columns:
+            products |= set(frame["product"].unique())
+    return default_names(countries, products)
 
 
 def _interval_level(inputs: ReportInputs) -> float | None:
@@ -280,7 +295,7 @@ def build_report(
     DataError
         ``options.exporter``, ``options.partner`` or ``options.year`` is not in the data.
     """
-    names = names or ReportNames()
+    names = (names or ReportNames()).merged(_shipped_names(inputs))
     # the synthetic world is denominated in USD (as the panel builder records it)
     currency = options.currency or inputs.currency or ("USD" if inputs.synthetic else None)
     notes: dict[str, list[str]] = {k: [] for k in ("opportunities", "profile", "model", "method")}

@@ -85,7 +85,9 @@ class ReportNames:
         countries : pandas.DataFrame, optional
             Columns ``country`` and ``name`` (e.g. ``SyntheticWorld.countries``).
         products : pandas.DataFrame, optional
-            Columns ``product`` and ``name``, optionally ``group`` or ``sector``.
+            Columns ``product`` and ``name``, optionally ``group`` or ``sector``; BACI's
+            ``product_codes_*.csv`` (``code, description``) and Comtrade's descriptions
+            (``cmdCode, cmdDesc``) are read as they are.
 
         Returns
         -------
@@ -96,10 +98,12 @@ class ReportNames:
         DataError
             A table lacks its code or ``name`` column.
         """
+        key = _first_column(products, PRODUCT_KEYS) or "product"
+        name = _first_column(products, PRODUCT_NAMES) or "name"
         return cls(
             countries=_mapping(countries, "country", "name", "country names"),
-            products=_mapping(products, "product", "name", "product names"),
-            groups=_mapping(products, "product", _group_column(products), "product names"),
+            products=_mapping(products, key, name, "product names"),
+            groups=_mapping(products, key, _group_column(products), "product names"),
         )
 
     @classmethod
@@ -115,6 +119,18 @@ class ReportNames:
             products={**other.products, **self.products},
             groups={**other.groups, **self.groups},
         )
+
+
+PRODUCT_KEYS = ("product", "code", "cmdCode")
+"""Code column of a product names table: ours, BACI's ``product_codes_*.csv``, Comtrade's."""
+PRODUCT_NAMES = ("name", "description", "cmdDesc", "cmdDescE")
+"""Name column of a product names table, in the same order of sources."""
+
+
+def _first_column(frame: pd.DataFrame | None, candidates: tuple[str, ...]) -> str | None:
+    if frame is None:
+        return None
+    return next((c for c in candidates if c in frame.columns), None)
 
 
 def _group_column(frame: pd.DataFrame | None) -> str | None:

@@ -53,7 +53,9 @@ class ReportOptions(StrictModel):
     """CSV with columns ``country, name`` (codes shown where a name is missing)."""
     product_names: NamesPath = None
     """CSV with columns ``product, name`` and optionally ``group`` (or ``sector``) for the
-    product-group control (default group: the first two digits of HS-like codes)."""
+    product-group control; BACI's ``product_codes_*.csv`` (``code, description``) and Comtrade's
+    descriptions (``cmdCode, cmdDesc``) work as they are. Default names: HS chapter titles and
+    HS sections (as groups) for HS-like codes; countries from gravity's country table."""
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
     """ISO 4217 code of the trade values (e.g. ``EUR``); default: the panel metadata's
     ``value.currency`` (``data.metadata.currency``); without either, amounts are shown as plain

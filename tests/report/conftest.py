@@ -91,3 +91,45 @@ def run(run_template: RunFolder, tmp_path: Path) -> RunFolder:
     output = tmp_path / "out"
     shutil.copytree(run_template.output, output)
     return RunFolder(output, run_template.panel, run_template.opportunities, run_template.names)
+
+
+EU_EXPORTER = "PT"
+EU_NAMES = {str(k): f"Product group {k:02d}" for k in range(1, 21)}
+"""A names table for the 20 product groups of the Eurostat data (the data ship codes only)."""
+
+
+@pytest.fixture(scope="session")
+def eu_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``gravity run`` on the Eurostat EU15 panel (euros): panel, relatedness, potential, report.
+
+    The config states the currency as the data's metadata (``data.metadata.currency: EUR``) and
+    gives a names table; Portugal is the report's exporter. Skips without ../shared/data.
+    """
+    from gravity.cli.main import main
+    from tests.conftest import shared_file
+
+    trade = shared_file("fixest_trade/trade.csv")
+    folder = tmp_path_factory.mktemp("eu_run")
+    names = folder / "names.csv"
+    pd.DataFrame({"product": list(EU_NAMES), "name": list(EU_NAMES.values())}).to_csv(
+        names, index=False
+    )
+    config = folder / "eu.yaml"
+    config.write_text(
+        f"""
+output: out
+data:
+  trade:
+    path: {trade}
+    columns: {{exporter: Origin, importer: Destination, product: Product, year: Year,
+               value: Euros}}
+  zeros: fill
+  metadata: {{currency: EUR, unit: EUR}}
+relatedness: {{}}
+potential: {{ease_terms: [], pair_effects: true, horizon: 3, window: 4}}
+report: {{exporter: {EU_EXPORTER}, product_names: names.csv, formats: [html, xlsx, csv]}}
+""",
+        encoding="utf-8",
+    )
+    assert main(["run", str(config), "--quiet"]) == 0
+    return folder / "out"

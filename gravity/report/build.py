@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from gravity.exceptions import DataError
 from gravity.potential.options import PotentialOptions
+from gravity.report.accuracy import accuracy
 from gravity.report.charts import Chart, history_chart
 from gravity.report.data import ReportInputs, ReportNames
 from gravity.report.formatting import format_int, format_money, format_number
@@ -60,8 +61,11 @@ class Report:
     profile: BilateralProfile | None = None
     scoring: dict[str, Any] | None = None
     """``preset``, ``weights``, ``horizon``, ``base_year`` of the opportunity scores."""
+    accuracy: tuple[str, ...] = ()
+    """The backtest in plain sentences, one per task (see :mod:`gravity.report.accuracy`)."""
     notes: dict[str, list[str]] = field(default_factory=dict)
-    """Per section (``opportunities``, ``profile``, ``model``, ``method``): what is missing."""
+    """Per section (``opportunities``, ``accuracy``, ``profile``, ``model``, ``method``): what is
+    missing."""
     manifest: dict[str, Any] | None = None
     fit: dict[str, Any] | None = None
 
@@ -151,6 +155,13 @@ def _interval_level(inputs: ReportInputs) -> float | None:
         return float(PotentialOptions.model_validate(section).interval)
     except ValidationError:
         return None
+
+
+def _backtest_level(inputs: ReportInputs, potential_level: float | None) -> float | None:
+    """Nominal coverage of the backtest's intervals: backtest.interval, else the potential's."""
+    section = ((inputs.manifest or {}).get("config") or {}).get("backtest")
+    value = section.get("interval") if isinstance(section, dict) else None
+    return float(value) if isinstance(value, int | float) else potential_level
 
 
 def _fit_facts(fit: dict[str, Any]) -> ReportTable:
@@ -298,7 +309,9 @@ def build_report(
     names = (names or ReportNames()).merged(_shipped_names(inputs))
     # the synthetic world is denominated in USD (as the panel builder records it)
     currency = options.currency or inputs.currency or ("USD" if inputs.synthetic else None)
-    notes: dict[str, list[str]] = {k: [] for k in ("opportunities", "profile", "model", "method")}
+    notes: dict[str, list[str]] = {
+        k: [] for k in ("opportunities", "accuracy", "profile", "model", "method")
+    }
     panel = inputs.panel
     year = options.year
     if panel is not None and year is None:
@@ -375,10 +388,24 @@ def build_report(
                 frame,
                 "Standard errors in parentheses. *** p<0.01, ** p<0.05, * p<0.1.",
             )
+    sentences: tuple[str, ...] = ()
     if inputs.metrics is not None:
         tables["backtest"] = metrics_table(inputs.metrics)
+        checked = accuracy(inputs.metrics, _backtest_level(inputs, level))
+        sentences = checked.sentences
+        if len(checked.table):
+            tables["accuracy"] = checked.table
+        else:
+            notes["accuracy"].append(
+                "The backtest has no model to compare with a naive rule (metrics.csv lists "
+                f"models {sorted(set(inputs.metrics['model'].astype(str)))})."
+            )
     else:
         notes["model"].append("No backtest: " + inputs.notes["metrics"] + ".")
+        notes["accuracy"].append(
+            "Not available: no backtest was run (" + inputs.notes["metrics"] + "); run "
+            "`gravity backtest` to measure how the forecasts did on past years."
+        )
     if panel is not None:
         tables["data"] = _data_table(panel, source, currency)
     if inputs.manifest is not None:
@@ -401,6 +428,7 @@ def build_report(
         charts=charts,
         profile=profile,
         scoring=scoring,
+        accuracy=sentences,
         notes=notes,
         manifest=inputs.manifest,
         fit=inputs.fit,

@@ -35,8 +35,10 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "country_product": ("year", "country", "product", "rca"),
     "country": ("year", "country", "eci"),
     "opportunities": ("exporter", "importer", "year", "actual", "potential", "untapped", "rank"),
-    "metrics": ("target", "model", "metric", "value"),
+    "metrics": ("model", "metric", "value"),
 }
+ONE_OF_COLUMNS: dict[str, tuple[str, ...]] = {"metrics": ("target", "task")}
+"""Inputs written in two layouts: one of these columns names what was predicted."""
 KEY_COLUMNS = ("exporter", "importer", "product", "country")
 HS_CODE = re.compile(r"^\d{4,}$")
 
@@ -232,6 +234,9 @@ def _panel_metadata(path: Path) -> dict[str, Any] | None:
 
 def _conform(frame: pd.DataFrame, name: str, path: Path) -> pd.DataFrame:
     missing = [c for c in REQUIRED_COLUMNS.get(name, ()) if c not in frame.columns]
+    either = ONE_OF_COLUMNS.get(name, ())
+    if either and not any(c in frame.columns for c in either):
+        missing.append(" or ".join(either))
     if missing:
         raise DataError(
             f"{path}: missing column(s) {missing} (columns: {list(frame.columns)}); "

@@ -50,6 +50,7 @@ TABLE_KEYS = (
 INLINE = {"product_name": "product", "importer_name": "importer"}
 SECTIONS = (
     ("opportunities", "Opportunities"),
+    ("accuracy", "How accurate is this?"),
     ("profile", "Bilateral profile"),
     ("model", "Model"),
     ("method", "Data and method"),
@@ -396,6 +397,23 @@ def _opportunities(report: Report) -> Markup:
     return join(parts)
 
 
+def _accuracy(report: Report) -> Markup:
+    parts: list[Child] = [el("h2", {}, "How accurate is this?"), _missing(report.note("accuracy"))]
+    if report.accuracy:
+        parts.append(
+            el(
+                "p",
+                {"class": "lead"},
+                "The model was trained on data up to a past year and its forecasts compared "
+                "with what happened later, against simple rules that need no model.",
+            )
+        )
+        parts.append(el("ul", {"class": "verdicts"}, [el("li", {}, s) for s in report.accuracy]))
+    if "accuracy" in report.tables:
+        parts.append(render_table(report.tables["accuracy"]))
+    return join(parts)
+
+
 def _profile(report: Report) -> Markup:
     parts: list[Child] = [el("h2", {}, "Bilateral profile")]
     profile = report.profile
@@ -556,6 +574,7 @@ def render_html(report: Report, inline_plotly: bool = True) -> str:
                 el("section", {"id": key}, render())
                 for key, render in (
                     ("opportunities", lambda: _opportunities(report)),
+                    ("accuracy", lambda: _accuracy(report)),
                     ("profile", lambda: _profile(report)),
                     ("model", lambda: _model(report)),
                     ("method", lambda: _method(report)),

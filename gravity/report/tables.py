@@ -266,14 +266,25 @@ METRIC_LABELS: dict[str, tuple[str, Kind, str]] = {
 
 def metrics_table(metrics: pd.DataFrame) -> ReportTable:
     """Backtest metrics averaged over splits: a row per target and model, a column per metric."""
+    if "target" not in metrics.columns:
+        # the forecast backtest's layout: task and horizon; its "mean" rows average the origins
+        metrics = metrics.rename(columns={"task": "target"})
+        if "origin" in metrics.columns:
+            metrics = metrics[metrics["origin"].astype(str) != "mean"].rename(
+                columns={"origin": "split"}
+            )
+    index = ["target", "horizon", "model"] if "horizon" in metrics.columns else ["target", "model"]
     wide = metrics.pivot_table(
-        index=["target", "model"], columns="metric", values="value", aggfunc="mean", sort=False
+        index=index, columns="metric", values="value", aggfunc="mean", sort=False
     )
     wide.columns = [str(c) for c in wide.columns]
     wide = wide.reset_index()
     splits = metrics["split"].nunique() if "split" in metrics.columns else 1
-    columns = [Column("target", "Target"), Column("model", "Model")]
-    for metric in wide.columns[2:]:
+    columns = [Column("target", "Target")]
+    if "horizon" in index:
+        columns.append(Column("horizon", "Years ahead", "int"))
+    columns.append(Column("model", "Model"))
+    for metric in wide.columns[len(index) :]:
         label = metric.replace("precision_at_", "Precision@").replace("_", " ")
         help_ = "share of the k best-ranked candidates that happened" if "@" in label else ""
         kind: Kind = "number"

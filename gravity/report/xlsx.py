@@ -36,6 +36,7 @@ SHEET_NAMES = {
     "destinations": "Destinations",
     "products": "Products",
     "new_products": "New products",
+    "accuracy": "Accuracy",
     "profile": "Bilateral profile",
     "top_exports": "Top exports",
     "top_imports": "Top imports",

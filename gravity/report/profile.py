@@ -14,9 +14,10 @@ products; A's imports from B are B's exports to A as the panel records them):
 - top products each way, with their share of the direction's total, their year-on-year change
   and the sender's revealed comparative advantage (Balassa RCA: the product's share in the
   sender's exports over its share in world exports);
-- the products that contributed most to the change in each direction from ``t - 1`` to ``t``
-  (contribution = the product's change over the direction's ``t - 1`` total, so contributions
-  add up to the direction's growth rate);
+- the products that moved trade most in each direction from ``t - 1`` to ``t``: the largest
+  increases and the largest decreases (contribution = the product's change over the
+  direction's ``t - 1`` total, so the contributions of all products add up to the direction's
+  growth rate);
 - the Economic Complexity Index of both economies and their ranks (1 = most complex);
 - the top export-potential products each way (largest untapped potential).
 """
@@ -62,7 +63,8 @@ class BilateralProfile:
     top_products: dict[str, pd.DataFrame] = field(default_factory=dict)
     """By direction: ``product, value, share, yoy, rca`` (largest first)."""
     contributors: dict[str, pd.DataFrame] = field(default_factory=dict)
-    """By direction: ``product, value_prev, value, change, contribution``."""
+    """By direction: ``product, value_prev, value, change, contribution, move`` (``increase``
+    rows, largest first, then ``decrease`` rows, largest fall first)."""
     eci: pd.DataFrame | None = None
     """``country, year, eci, rank, of`` for the two economies."""
     potential: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -166,10 +168,12 @@ def _contributors(flows: pd.DataFrame, year: int, top_n: int) -> pd.DataFrame:
     both["change"] = both["value"] - both["value_prev"]
     base = both["value_prev"].sum()
     both["contribution"] = both["change"] / base if base > 0 else np.nan
-    rising = both["change"].sum() >= 0
-    # the products that moved the total the way it went, largest first
-    moved = both[both["change"] > 0] if rising else both[both["change"] < 0]
-    moved = moved.sort_values("change", ascending=not rising, kind="stable").head(top_n)
+    # both ways: the largest increases (largest first), then the largest decreases
+    up = both[both["change"] > 0].sort_values("change", ascending=False, kind="stable")
+    down = both[both["change"] < 0].sort_values("change", ascending=True, kind="stable")
+    moved = pd.concat(
+        [up.head(top_n).assign(move="increase"), down.head(top_n).assign(move="decrease")]
+    )
     return (
         moved.rename_axis("product")
         .reset_index()

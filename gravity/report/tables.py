@@ -359,8 +359,10 @@ def profile_tables(
         src, dst = ways[way]
         tables[f"growth_{way}"] = ReportTable(
             f"growth_{way}",
-            f"Products that moved trade most, {src} to {dst}, {profile.year - 1} to {profile.year}",
+            f"Products that moved trade most, up and down, {src} to {dst}, "
+            f"{profile.year - 1} to {profile.year}",
             (
+                Column("move", "Increase or decrease"),
                 Column("product_name", "Product"),
                 Column("product", "Product code"),
                 Column("value_prev", money_label(str(profile.year - 1), currency), "money"),

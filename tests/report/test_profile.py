@@ -132,10 +132,12 @@ def test_growth_contributors() -> None:
     np.testing.assert_allclose(exports["change"], [25, 20], rtol=RTOL)
     np.testing.assert_allclose(exports["contribution"], [25 / 105, 20 / 105], rtol=RTOL)
     np.testing.assert_allclose(exports["contribution"].sum(), value("exports_yoy"), rtol=RTOL)
+    assert exports["move"].tolist() == ["increase", "increase"]  # nothing fell
     imports = result.contributors["imports"]
-    # p1 0, p2 -10, p3 +10: the total did not fall, so the risers are listed
-    assert imports["product"].tolist() == ["p3"]
-    np.testing.assert_allclose(imports["contribution"], [10 / 60], rtol=RTOL)
+    # p1 0, p2 -10, p3 +10: the riser first, then the faller; an unchanged product is neither
+    assert imports["product"].tolist() == ["p3", "p2"]
+    assert imports["move"].tolist() == ["increase", "decrease"]
+    np.testing.assert_allclose(imports["contribution"], [10 / 60, -10 / 60], rtol=RTOL)
 
 
 def test_falling_trade_lists_the_products_that_fell() -> None:
@@ -145,6 +147,7 @@ def test_falling_trade_lists_the_products_that_fell() -> None:
     ] = [10.0, 20.0]
     moved = bilateral_profile(panel, "A", "B", 2016).contributors["exports"]
     assert moved["product"].tolist() == ["p1", "p2"]  # -70, -5
+    assert moved["move"].tolist() == ["decrease", "decrease"]
     np.testing.assert_allclose(moved["contribution"], [-70 / 105, -5 / 105], rtol=RTOL)
 
 

@@ -26,6 +26,7 @@ from gravity.report.names import default_names
 from gravity.report.opportunity import opportunity_parts
 from gravity.report.options import ReportOptions
 from gravity.report.profile import BilateralProfile, bilateral_profile
+from gravity.report.steps import reason_words, step_sentence
 from gravity.report.tables import (
     Column,
     ReportTable,
@@ -164,6 +165,26 @@ def _backtest_level(inputs: ReportInputs, potential_level: float | None) -> floa
     return float(value) if isinstance(value, int | float) else potential_level
 
 
+def _ease_table(summary: dict[str, Any] | None) -> ReportTable | None:
+    """The potential stage's ease (trade-cost) model: its coefficients, when it had terms."""
+    coefficients = (summary or {}).get("ease_coefficients") or {}
+    if not isinstance(coefficients, dict) or not coefficients:
+        return None
+    frame = pd.DataFrame(
+        {"term": [str(k) for k in coefficients], "estimate": list(coefficients.values())}
+    )
+    base = (summary or {}).get("base_year")
+    when = f" of {base}" if base is not None else ""
+    return ReportTable(
+        "ease_coefficients",
+        "Trade costs in the export-potential model",
+        (Column("term", "Term"), Column("estimate", "Estimate", "number")),
+        frame,
+        f"PPML of aggregate bilateral trade{when} with exporter and importer effects; the "
+        "fitted trade costs ('ease') of each pair enter every product's potential.",
+    )
+
+
 def _fit_facts(fit: dict[str, Any]) -> ReportTable:
     dropped = fit.get("nobs_dropped") or {}
     facts: list[tuple[str, str]] = [
@@ -243,11 +264,13 @@ def _method_tables(manifest: dict[str, Any]) -> dict[str, ReportTable]:
         frame = pd.DataFrame(
             [
                 {
+                    "what": step_sentence(s),
                     "step": s.get("name", ""),
                     "rows_in": s.get("rows_in"),
                     "rows_out": s.get("rows_out"),
-                    "removed": ", ".join(
-                        f"{k}: {v:,}" for k, v in (s.get("removed") or {}).items()
+                    "removed": "; ".join(
+                        f"{reason_words(str(k))}: {v:,}"
+                        for k, v in (s.get("removed") or {}).items()
                     ),
                     "notes": "; ".join(map(str, s.get("notes") or [])),
                 }
@@ -259,6 +282,7 @@ def _method_tables(manifest: dict[str, Any]) -> dict[str, ReportTable]:
             "Processing steps and row counts",
             (
                 Column("step", "Step"),
+                Column("what", "What happened"),
                 Column("rows_in", "Rows in", "int"),
                 Column("rows_out", "Rows out", "int"),
                 Column("removed", "Removed"),
@@ -369,10 +393,18 @@ def build_report(
                     notes["profile"].append(
                         f"No relatedness output ({inputs.notes[name]}): {what}."
                     )
+    ease = _ease_table(inputs.potential_summary)
     if inputs.coefficients is not None:
         tables["coefficients"] = coefficient_table(inputs.coefficients)
-    else:
+    elif ease is None:
         notes["model"].append("No regression results: " + inputs.notes["coefficients"] + ".")
+    else:
+        notes["model"].append(
+            "No results of `gravity fit` (" + inputs.notes["coefficients"] + "); below, the "
+            "trade-cost model the potential stage estimated."
+        )
+    if ease is not None:
+        tables["ease_coefficients"] = ease
     if inputs.fit is not None:
         tables["model_facts"] = _fit_facts(inputs.fit)
     if inputs.models is not None and len(inputs.models):

@@ -181,6 +181,8 @@ class ReportInputs:
     opportunities: pd.DataFrame | None = None
     metrics: pd.DataFrame | None = None
     manifest: dict[str, Any] | None = None
+    potential_summary: dict[str, Any] | None = None
+    """``potential/summary.json``: base year, counts and the ease model's coefficients."""
     panel_metadata: dict[str, Any] | None = None
     """The panel's metadata (units, currency, sources), from its Parquet schema."""
     notes: dict[str, str] = field(default_factory=dict)
@@ -282,4 +284,10 @@ def load_inputs(output: Path) -> ReportInputs:
         values[name] = value
         if name == "panel":
             values["panel_metadata"] = _panel_metadata(path)
+    summary = layout.potential_summary
+    if summary.is_file():
+        value = _read(summary, "potential_summary")
+        if not isinstance(value, dict):
+            raise DataError(f"{summary}: expected a JSON object, found {type(value).__name__}")
+        values["potential_summary"] = value
     return ReportInputs(folder=output, notes=notes, **values)

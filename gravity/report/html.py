@@ -459,7 +459,7 @@ def _profile(report: Report) -> Markup:
 
 def _model(report: Report) -> Markup:
     parts: list[Child] = [el("h2", {}, "Model"), _missing(report.note("model"))]
-    if report.fit is not None:
+    if report.fit is not None or "ease_coefficients" in report.tables:
         parts.append(
             el(
                 "p",
@@ -471,7 +471,7 @@ def _model(report: Report) -> Markup:
                 "agreement, exp(b) \u2212 1 is the difference it makes.",
             )
         )
-    for name in ("model_facts", "coefficients", "models", "backtest"):
+    for name in ("model_facts", "coefficients", "ease_coefficients", "models", "backtest"):
         if name in report.tables:
             parts.append(render_table(report.tables[name]))
     if "backtest" in report.tables:

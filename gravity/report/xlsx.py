@@ -37,6 +37,7 @@ SHEET_NAMES = {
     "products": "Products",
     "new_products": "New products",
     "accuracy": "Accuracy",
+    "ease_coefficients": "Ease model",
     "profile": "Bilateral profile",
     "top_exports": "Top exports",
     "top_imports": "Top imports",

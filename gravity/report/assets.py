@@ -1,8 +1,9 @@
 """The page's stylesheet and script, inlined into ``index.html`` (no file or network access).
 
 The script never builds markup from data: it reads the report's JSON with ``JSON.parse``, draws
-the charts with plotly, and sorts or hides the table rows that the server already rendered
-(escaped). Text it writes goes through ``textContent``.
+the charts with plotly, and renders the opportunity rows in view (a virtualised table over the
+compact columns of :func:`gravity.report.interactive.table_payload`), filtering and sorting all
+rows and redrawing the charts for the filters. Text it writes goes through ``textContent``.
 """
 
 from __future__ import annotations
@@ -58,10 +59,21 @@ th button::after { content: " \\2195"; color: #9aa7ad; font-weight: 400; }
 th[aria-sort="ascending"] button::after { content: " \\2191"; color: var(--ink); }
 th[aria-sort="descending"] button::after { content: " \\2193"; color: var(--ink); }
 .code { color: var(--muted); font-size: 12px; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr));
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(520px, 100%), 1fr));
           gap: 16px; margin-top: 16px; }
-.chart { min-height: 300px; border: 1px solid var(--line); border-radius: 6px; }
-.two { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 16px; }
+.chart { min-height: 300px; min-width: 0; border: 1px solid var(--line); border-radius: 6px; }
+.two { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(560px, 100%), 1fr));
+       gap: 16px; }
+#opportunity-table td { white-space: nowrap; height: 31px; overflow: hidden; }
+#opportunity-table tr.spacer td, #opportunity-table tr.spacer { padding: 0; border: 0; }
+@media (max-width: 600px) {
+  main { padding: 0 8px 24px; }
+  section { padding: 4px 10px 16px; }
+  header.top { padding: 8px 10px; }
+  .controls select, .controls input { min-width: 0; width: 100%; }
+  .controls label { flex: 1 1 140px; }
+  .note, .missing { overflow-wrap: anywhere; }
+}
 dl.formulas dt { font-weight: 700; margin-top: 10px; }
 dl.formulas dd { margin: 2px 0 0 0; max-width: 75em; }
 code { background: #f2f4f4; padding: 1px 4px; border-radius: 3px; font-size: 13px; }
@@ -89,85 +101,289 @@ JS = r"""
 (function () {
   "use strict";
   var payload = JSON.parse(document.getElementById("report-data").textContent);
+  var MINUS = "\u2212", DASH = "\u2013";
+  var T = payload.table;
+
+  // numbers for people, as gravity.report.formatting writes them
+  function three(x) { return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2); }
+  function money(v) {
+    if (v === null || v === undefined || !isFinite(v)) { return DASH; }
+    var sign = v < 0 ? MINUS : "", size = Math.abs(v), text = size.toFixed(0);
+    var scales = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "K"]];
+    for (var i = 0; i < scales.length; i++) {
+      if (size >= scales[i][0] * 0.9995) {
+        text = three(size / scales[i][0]) + scales[i][1];
+        break;
+      }
+    }
+    if (T && T.symbol) { return sign + T.symbol + text; }
+    return sign + text + (T && T.currency ? " " + T.currency : "");
+  }
+  function format(v, kind) {
+    if (kind === "text") { return v === null || v === undefined ? DASH : String(v); }
+    if (v === null || v === undefined || !isFinite(v)) { return DASH; }
+    if (kind === "money") { return money(v); }
+    if (kind === "year") { return String(Math.round(v)); }
+    if (kind === "int") { return Math.round(v).toLocaleString("en-US").replace("-", MINUS); }
+    if (kind === "share" || kind === "change") {
+      var t = (Math.abs(v) * 100).toFixed(1) + "%";
+      if (kind === "change" && v > 0 && t !== "0.0%") { return "+" + t; }
+      return v < 0 && t !== "0.0%" ? MINUS + t : t;
+    }
+    var digits = kind === "score" ? 2 : 3;
+    var s = Math.abs(v).toLocaleString("en-US",
+      { minimumFractionDigits: digits, maximumFractionDigits: digits });
+    return v < 0 ? MINUS + s : s;
+  }
 
   function drawCharts() {
     var divs = document.querySelectorAll("[data-chart]");
     if (typeof Plotly === "undefined") {
       divs.forEach(function (div) { div.textContent = "Charts need JavaScript (plotly)."; });
-      return;
+      return false;
     }
     var config = { displaylogo: false, responsive: true };
     divs.forEach(function (div) {
       var figure = payload.charts[div.getAttribute("data-chart")];
       if (figure) { Plotly.newPlot(div, figure.data, figure.layout, config); }
     });
+    return true;
   }
 
-  function setupTable() {
+  function setupTable(plotted) {
     var table = document.getElementById("opportunity-table");
-    if (!table) { return; }
+    if (!table || !T) { return; }
+    var wrap = document.getElementById("opportunity-wrap");
     var body = table.tBodies[0];
-    var rows = Array.prototype.slice.call(body.rows);
-    var year = document.getElementById("f-year");
-    var group = document.getElementById("f-group");
-    var dest = document.getElementById("f-dest");
-    var list = document.getElementById("f-list");
-    var search = document.getElementById("f-search");
+    var D = T.data, n = T.n, kinds = {}, i;
+    T.columns.forEach(function (c) { kinds[c.key] = c.kind; });
+    function get(key, r) {
+      var col = D[key];
+      if (!col) { return null; }
+      if (col.codes) { var c = col.codes[r]; return c < 0 ? null : col.dict[c]; }
+      return col[r];
+    }
+    var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
+    var keys = heads.map(function (th) { return th.getAttribute("data-key"); });
+    var text = new Array(n);
+    for (i = 0; i < n; i++) {
+      text[i] = [get("product_name", i), get("product", i), get("importer_name", i),
+                 get("importer", i)].join(" ").toLowerCase();
+    }
+    var ctl = {};
+    ["year", "list", "group", "dest", "region", "search"].forEach(function (k) {
+      ctl[k] = document.getElementById("f-" + k);
+    });
     var count = document.getElementById("opportunity-count");
+    var order = [], ROW = 31, WINDOW = 40, last = -1;
 
-    function apply() {
-      var query = search.value.trim().toLowerCase();
-      var shown = 0;
-      rows.forEach(function (tr) {
-        var ok = (!year.value || tr.getAttribute("data-year") === year.value) &&
-          (!group.value || tr.getAttribute("data-group") === group.value) &&
-          (!dest.value || tr.getAttribute("data-dest") === dest.value) &&
-          (!list.value || tr.getAttribute("data-list") === list.value) &&
-          (!query || tr.getAttribute("data-text").indexOf(query) !== -1);
-        tr.hidden = !ok;
-        if (ok) { shown += 1; }
+    function matches(r) {
+      var q = ctl.search.value.trim().toLowerCase();
+      return (!ctl.year.value || String(get("year", r)) === ctl.year.value) &&
+        (!ctl.list.value || get("list", r) === ctl.list.value) &&
+        (!ctl.group.value || get("group", r) === ctl.group.value) &&
+        (!ctl.dest.value || get("importer", r) === ctl.dest.value) &&
+        (!ctl.region.value || get("region", r) === ctl.region.value) &&
+        (!q || text[r].indexOf(q) !== -1);
+    }
+    function spacer(height) {
+      var tr = document.createElement("tr");
+      tr.className = "spacer";
+      tr.style.height = height + "px";
+      return tr;
+    }
+    function render(force) {
+      var first = Math.max(0, Math.floor(wrap.scrollTop / ROW) - 5);
+      if (!force && first === last) { return; }
+      last = first;
+      var end = Math.min(order.length, first + WINDOW);
+      var frag = document.createDocumentFragment();
+      frag.appendChild(spacer(first * ROW));
+      for (var k = first; k < end; k++) {
+        var r = order[k], tr = document.createElement("tr");
+        keys.forEach(function (key) {
+          var td = document.createElement("td"), kind = kinds[key];
+          td.textContent = format(get(key, r), kind);
+          if (kind !== "text") { td.className = "num"; }
+          if (key === "product_name" && D.product) {
+            td.className = "name";
+            var code = document.createElement("span");
+            code.className = "code";
+            code.textContent = " " + get("product", r);
+            td.appendChild(code);
+          }
+          if (key === "potential" && D.potential_low) {
+            td.title = money(get("potential_low", r)) + " to " + money(get("potential_high", r));
+          }
+          tr.appendChild(td);
+        });
+        frag.appendChild(tr);
+      }
+      frag.appendChild(spacer(Math.max(0, order.length - end) * ROW));
+      body.replaceChildren(frag);
+      table.setAttribute("data-shown", String(order.length));
+    }
+    var sortKey = "rank", sortDir = 1;
+    function sortOrder() {
+      var kind = kinds[sortKey], numeric = kind !== "text";
+      order.sort(function (a, b) {
+        var x = get(sortKey, a), y = get(sortKey, b);
+        if (x === null || x === undefined) { return y === null || y === undefined ? a - b : 1; }
+        if (y === null || y === undefined) { return -1; }
+        if (numeric) { return sortDir * (x - y) || a - b; }
+        x = String(x).toLowerCase(); y = String(y).toLowerCase();
+        return sortDir * (x < y ? -1 : x > y ? 1 : 0) || a - b;
       });
-      count.textContent = "Showing " + shown.toLocaleString("en-US") + " of " +
-        rows.length.toLocaleString("en-US") + " opportunities in the table";
+    }
+    function apply() {
+      order = [];
+      for (var r = 0; r < n; r++) { if (matches(r)) { order.push(r); } }
+      sortOrder();
+      count.textContent = "Showing " + order.length.toLocaleString("en-US") + " of " +
+        n.toLocaleString("en-US") + " opportunities";
+      wrap.scrollTop = 0;
+      render(true);
+      if (plotted) { updateCharts(); }
     }
 
-    [year, group, dest, list].forEach(function (el) { el.addEventListener("change", apply); });
-    search.addEventListener("input", apply);
-    document.getElementById("f-reset").addEventListener("click", function () {
-      year.value = ""; group.value = ""; dest.value = ""; list.value = "";
-      search.value = ""; apply();
-    });
-
-    var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
-    headers.forEach(function (th, col) {
-      var button = th.querySelector("button");
-      if (!button) { return; }
-      button.addEventListener("click", function () {
-        var numeric = th.getAttribute("data-type") !== "text";
-        var dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
-        headers.forEach(function (h) { h.setAttribute("aria-sort", "none"); });
-        th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
-        function key(tr) {
-          var v = tr.cells[col].getAttribute("data-v");
-          if (numeric) { return v === null || v === "" ? NaN : parseFloat(v); }
-          return (v === null ? tr.cells[col].textContent : v).toLowerCase();
+    // the charts follow the filters: the year chosen (else the latest), the list chosen (else
+    // products already exported), every other filter as set
+    function chartRows(anyList) {
+      var year = ctl.year.value, latest = -Infinity, out = [];
+      var list = ctl.list.value || (anyList ? "" : "existing");
+      order.forEach(function (r) { var y = get("year", r); if (y > latest) { latest = y; } });
+      order.forEach(function (r) {
+        if ((year || get("year", r) === latest) && (!D.list || !list || get("list", r) === list)) {
+          out.push(r);
         }
-        rows.sort(function (a, b) {
-          var x = key(a), y = key(b);
-          if (numeric) {
-            if (isNaN(x)) { return isNaN(y) ? 0 : 1; }
-            if (isNaN(y)) { return -1; }
-            return dir * (x - y);
-          }
-          return dir * (x < y ? -1 : x > y ? 1 : 0);
-        });
-        rows.forEach(function (tr) { body.appendChild(tr); });
+      });
+      return out;
+    }
+    function sums(rows, key, top, by) {
+      var acc = {}, names = {};
+      rows.forEach(function (r) {
+        var k = get(key, r);
+        if (!acc[k]) { acc[k] = { untapped: 0, potential: 0, actual: 0 }; }
+        acc[k].untapped += get("untapped", r) || 0;
+        acc[k].potential += get("potential", r) || 0;
+        acc[k].actual += get("actual", r) || 0;
+        names[k] = get(key === "product" ? "product_name" : "importer_name", r);
+      });
+      var list = Object.keys(acc).sort(function (a, b) { return acc[b][by] - acc[a][by]; });
+      return list.slice(0, top).map(function (k) {
+        var name = names[k];
+        return { label: name === k ? k : name + " (" + k + ")", v: acc[k] };
+      });
+    }
+    function updateBars(id, key) {
+      var div = document.getElementById("chart-" + id);
+      if (!div || !div.data) { return; }
+      var top = (payload.charts[id].data[0].y || []).length || 10;
+      var s = sums(chartRows(), key, Math.max(top, 10), "untapped");
+      Plotly.restyle(div, {
+        x: [s.map(function (e) { return e.v.untapped; })],
+        y: [s.map(function (e) { return e.label; })],
+        customdata: [s.map(function (e) {
+          return [money(e.v.untapped), money(e.v.potential), money(e.v.actual)];
+        })]
+      }, [0]);
+    }
+    function updateDestinations() {
+      var div = document.getElementById("chart-destinations");
+      if (!div || !div.data) { return; }
+      var s = sums(chartRows(), "importer", 10, "potential");
+      var labels = s.map(function (e) { return e.label; });
+      var custom = s.map(function (e) {
+        var share = e.v.potential > 0 ? e.v.actual / e.v.potential : null;
+        return [money(e.v.actual), money(e.v.untapped), money(e.v.potential),
+                format(share, "share")];
+      });
+      Plotly.restyle(div, {
+        x: [s.map(function (e) { return e.v.actual; }),
+            s.map(function (e) { return e.v.untapped; })],
+        y: [labels, labels], customdata: [custom, custom]
+      }, [0, 1]);
+    }
+    function updateIntervals() {
+      var div = document.getElementById("chart-intervals");
+      if (!div || !div.data) { return; }
+      var rows = chartRows().slice(0, (payload.charts.intervals.data[0].y || []).length || 10);
+      rows.sort(function (a, b) { return get("rank", a) - get("rank", b); });
+      Plotly.restyle(div, {
+        x: [rows.map(function (r) { return get("potential", r); })],
+        y: [rows.map(function (r) {
+          return (D.product_name ? get("product_name", r) + " to " : "") + get("importer_name", r);
+        })],
+        "error_x.array": [rows.map(function (r) {
+          return Math.max(0, (get("potential_high", r) || 0) - (get("potential", r) || 0));
+        })],
+        "error_x.arrayminus": [rows.map(function (r) {
+          return Math.max(0, (get("potential", r) || 0) - (get("potential_low", r) || 0));
+        })],
+        customdata: [rows.map(function (r) {
+          return [money(get("potential", r)), money(get("potential_low", r)),
+                  money(get("potential_high", r))];
+        })]
+      }, [0]);
+    }
+    function updateScatter() {
+      var div = document.getElementById("chart-scatter");
+      if (!div || !div.data) { return; }
+      var rows = chartRows(true).slice().sort(function (a, b) {
+        return get("rank", a) - get("rank", b);
+      }).slice(0, 400);
+      Plotly.restyle(div, {
+        x: [rows.map(function (r) { return get("feasibility", r); })],
+        y: [rows.map(function (r) { return get("attractiveness", r); })],
+        "marker.size": [rows.map(function (r) { return get("untapped", r) || 0; })],
+        "marker.color": [rows.map(function (r) { return get("score", r); })],
+        customdata: [rows.map(function (r) {
+          return [get("product_name", r) || "", get("importer_name", r) || "",
+                  money(get("untapped", r)), String(get("rank", r))];
+        })]
+      }, [0]);
+    }
+    function updateCharts() {
+      updateBars("markets", "importer");
+      if (D.product) { updateBars("products", "product"); }
+      updateDestinations();
+      updateIntervals();
+      updateScatter();
+    }
+
+    ["year", "list", "group", "dest", "region"].forEach(function (k) {
+      ctl[k].addEventListener("change", apply);
+    });
+    ctl.search.addEventListener("input", apply);
+    wrap.addEventListener("scroll", function () { render(false); }, { passive: true });
+    document.getElementById("f-reset").addEventListener("click", function () {
+      ["year", "list", "group", "dest", "region", "search"].forEach(function (k) {
+        ctl[k].value = "";
+      });
+      apply();
+    });
+    heads.forEach(function (th) {
+      th.querySelector("button").addEventListener("click", function () {
+        var key = th.getAttribute("data-key");
+        sortDir = sortKey === key && sortDir === 1 ? -1 : 1;
+        sortKey = key;
+        heads.forEach(function (h) { h.setAttribute("aria-sort", "none"); });
+        th.setAttribute("aria-sort", sortDir === 1 ? "ascending" : "descending");
+        sortOrder();
+        wrap.scrollTop = 0;
+        render(true);
       });
     });
-    apply();
+    order = [];
+    for (i = 0; i < n; i++) { order.push(i); }
+    sortOrder();
+    count.textContent = "Showing " + n.toLocaleString("en-US") + " of " +
+      n.toLocaleString("en-US") + " opportunities";
+    render(true);
+    window.__gravityTable = { apply: apply, shown: function () { return order.length; } };
   }
 
-  setupTable();
-  drawCharts();
+  var plotted = drawCharts();
+  setupTable(plotted);
 })();
 """

@@ -22,7 +22,7 @@ from gravity.report.accuracy import accuracy
 from gravity.report.charts import Chart, history_chart
 from gravity.report.data import ReportInputs, ReportNames
 from gravity.report.formatting import format_int, format_money, format_number
-from gravity.report.names import default_names
+from gravity.report.names import default_names, regions
 from gravity.report.opportunity import opportunity_parts
 from gravity.report.options import ReportOptions
 from gravity.report.profile import BilateralProfile, bilateral_profile
@@ -51,6 +51,10 @@ class Report:
     year: int | None = None
     currency: str | None = None
     """ISO code of every amount (``None``: the data do not state it)."""
+    level: float | None = None
+    """Nominal coverage of the potential intervals (``None``: not recorded)."""
+    regions: dict[str, str] = field(default_factory=dict)
+    """Country code to region or group (EU, OECD, rest of the world) for the region filter."""
     names: ReportNames = field(default_factory=ReportNames)
     opportunities: ReportTable | None = None
     """The best-ranked ``table_rows`` opportunities of the exporter (the web page's table)."""
@@ -453,6 +457,10 @@ def build_report(
         partner=partner,
         year=year,
         currency=currency,
+        level=level,
+        regions=regions(
+            inputs.opportunities["importer"].unique() if inputs.opportunities is not None else []
+        ),
         names=names,
         opportunities=shown,
         opportunities_total=total,

@@ -195,6 +195,69 @@ def destinations_chart(
     return {"data": traces, "layout": layout}
 
 
+def interval_chart(
+    rows: pd.DataFrame,
+    names: ReportNames,
+    top_n: int,
+    title: str,
+    source: str,
+    currency: str | None = None,
+    level: float | None = None,
+) -> Chart:
+    """The best-ranked opportunities' potential with its interval as error bars."""
+    top = rows.sort_values("rank", kind="stable").head(top_n)
+    potential = top["potential"].astype(float)
+    low = top["potential_low"].astype(float).fillna(potential)
+    high = top["potential_high"].astype(float).fillna(potential)
+    has_product = "product" in top.columns
+    labels = [
+        plotly_text((f"{names.product(p)} to " if has_product else "") + names.country(i))
+        for p, i in zip(
+            top["product"] if has_product else top["importer"], top["importer"], strict=True
+        )
+    ]
+    nominal = f"{level:.0%} interval" if level is not None else "interval"
+    layout = _layout(
+        title,
+        money_label(f"Potential, with its {nominal}", currency),
+        "Opportunity",
+        source,
+        height=160 + 28 * max(len(top), 1),
+    )
+    layout["xaxis"].update(money_axis(currency))
+    layout["yaxis"].update({"autorange": "reversed", "type": "category"})
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": potential.tolist(),
+                "y": labels,
+                "error_x": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (high - potential).clip(lower=0).tolist(),
+                    "arrayminus": (potential - low).clip(lower=0).tolist(),
+                    "color": "#333333",
+                },
+                "customdata": [
+                    [
+                        format_money(p, currency),
+                        format_money(lo, currency),
+                        format_money(h, currency),
+                    ]
+                    for p, lo, h in zip(potential, low, high, strict=True)
+                ],
+                "marker": {"color": BAR_COLOR},
+                "name": "Potential",
+                "hovertemplate": "<b>%{y}</b><br>Potential: %{customdata[0]}"
+                f"<br>{nominal}: " + "%{customdata[1]} to %{customdata[2]}<extra></extra>",
+            }
+        ],
+        "layout": layout,
+    }
+
+
 def scatter_chart(
     rows: pd.DataFrame, names: ReportNames, title: str, source: str, currency: str | None = None
 ) -> Chart:

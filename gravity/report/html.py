@@ -17,6 +17,7 @@ from gravity._version import __version__
 from gravity.report.assets import CSS, JS
 from gravity.report.build import Report
 from gravity.report.formatting import format_money, format_value
+from gravity.report.interactive import controls, opportunity_skeleton, table_payload
 from gravity.report.markup import Child, Markup, el, join, safe_json
 from gravity.report.tables import ReportTable
 from gravity.report.text import (
@@ -28,25 +29,6 @@ from gravity.report.text import (
 __all__ = ["render_html", "render_table"]
 
 NUMERIC = {"money", "share", "change", "score", "number", "int", "year", "pvalue"}
-TABLE_KEYS = (
-    "rank",
-    "list",
-    "product_name",
-    "group",
-    "importer_name",
-    "base_year",
-    "year",
-    "actual",
-    "potential",
-    "potential_low",
-    "potential_high",
-    "untapped",
-    "entry_probability",
-    "realised_share",
-    "feasibility",
-    "attractiveness",
-    "score",
-)
 INLINE = {"product_name": "product", "importer_name": "importer"}
 SECTIONS = (
     ("opportunities", "Opportunities"),
@@ -136,145 +118,6 @@ def render_table(
     return join(parts)
 
 
-def _options(values: Iterable[tuple[str, str]], everything: str) -> list[Markup]:
-    return [el("option", {"value": ""}, everything)] + [
-        el("option", {"value": v}, label) for v, label in values
-    ]
-
-
-def _opportunity_table(table: ReportTable, currency: str | None) -> Markup:
-    frame = table.frame
-    cols = [c for c in table.columns if c.key in TABLE_KEYS]
-    index = [next(i for i, c in enumerate(table.columns) if c.key == col.key) for col in cols]
-    head = el(
-        "tr",
-        {},
-        [
-            el(
-                "th",
-                {
-                    "class": "num" if c.kind in NUMERIC else None,
-                    "title": c.help or None,
-                    "data-type": "number" if c.kind in NUMERIC else "text",
-                    "aria-sort": "none",
-                },
-                el("button", {"type": "button"}, c.label),
-            )
-            for c in cols
-        ],
-    )
-    body = []
-    records = frame.to_dict("records")
-    for cells, raw, record in zip(table.cells(), table.raw(), records, strict=True):
-        text = " ".join(
-            str(record.get(k, "")) for k in ("product_name", "product", "importer_name", "importer")
-        )
-        tds = []
-        for i in index:
-            kind = table.columns[i].kind
-            if table.columns[i].key == "product_name" and "product" in record:
-                tds.append(
-                    el(
-                        "td",
-                        {"class": "name", "data-v": cells[i]},
-                        cells[i],
-                        " ",
-                        el("span", {"class": "code"}, str(record["product"])),
-                    )
-                )
-            elif table.columns[i].key == "potential" and "potential_low" in record:
-                tip = (
-                    f"{format_money(record['potential_low'], currency)} to "
-                    f"{format_money(record['potential_high'], currency)}"
-                )
-                tds.append(
-                    el("td", {"class": "num", "data-v": repr(raw[i]), "title": tip}, cells[i])
-                )
-            else:
-                tds.append(_cell(cells[i], raw[i], kind))
-        body.append(
-            el(
-                "tr",
-                {
-                    "data-year": format_value(record.get("year"), "year"),
-                    "data-group": record.get("group", ""),
-                    "data-dest": record.get("importer", ""),
-                    "data-list": record.get("list", ""),
-                    "data-text": text.lower(),
-                },
-                tds,
-            )
-        )
-    return el(
-        "div",
-        {"class": "table-wrap"},
-        el("table", {"id": "opportunity-table"}, el("thead", {}, head), el("tbody", {}, body)),
-    )
-
-
-def _controls(table: ReportTable) -> Markup:
-    frame = table.frame
-    years = sorted({format_value(y, "year") for y in frame["year"]}, reverse=True)
-    groups = sorted(set(frame["group"])) if "group" in frame.columns else []
-    dests = (
-        frame[["importer", "importer_name"]]
-        .drop_duplicates()
-        .sort_values("importer_name", kind="stable")
-    )
-    return el(
-        "div",
-        {"class": "controls"},
-        el(
-            "label",
-            {},
-            "Year",
-            el("select", {"id": "f-year"}, _options(((y, y) for y in years), "All years")),
-        ),
-        el(
-            "label",
-            {},
-            "Product group",
-            el(
-                "select",
-                {"id": "f-group", "disabled": not groups},
-                _options(((g, g) for g in groups), "All groups"),
-            ),
-        ),
-        el(
-            "label",
-            {},
-            "Destination",
-            el(
-                "select",
-                {"id": "f-dest"},
-                _options(
-                    zip(dests["importer"], dests["importer_name"], strict=True), "All destinations"
-                ),
-            ),
-        ),
-        el(
-            "label",
-            {},
-            "List",
-            el(
-                "select",
-                {"id": "f-list", "disabled": "list" not in frame.columns},
-                _options(
-                    (("existing", "More of what is exported"), ("new", "New products")),
-                    "Both lists",
-                ),
-            ),
-        ),
-        el(
-            "label",
-            {},
-            "Search product or market",
-            el("input", {"id": "f-search", "type": "search", "placeholder": "name or code"}),
-        ),
-        el("button", {"id": "f-reset", "type": "button"}, "Reset filters"),
-    )
-
-
 def _card(label: str, value: str, period: str = "", words: bool = False) -> Markup:
     return el(
         "div",
@@ -349,20 +192,20 @@ def _opportunities(report: Report) -> Markup:
             _card("Opportunities", f"{report.opportunities_total:,}"),
             _card("Best-ranked opportunity", f"{what}{top['importer_name']}", words=True),
         ),
-        _controls(table),
+        controls(table, report.regions),
         el(
             "p",
             {"id": "opportunity-count", "class": "note", "aria-live": "polite"},
-            f"Showing {len(table):,} of {len(table):,} opportunities in the table",
+            f"{len(table):,} opportunities",
         ),
-        _opportunity_table(table, money),
+        opportunity_skeleton(table),
     ]
     parts.append(
         el(
             "p",
             {"class": "note print-only"},
-            "Printed, the table lists at most 50 opportunities (in the order shown on screen); "
-            "opportunities.xlsx holds them all.",
+            "Printed, the table lists the opportunities in view; opportunities.xlsx holds them "
+            "all.",
         )
     )
     if report.opportunities_total > len(table):
@@ -379,16 +222,22 @@ def _opportunities(report: Report) -> Markup:
         el(
             "p",
             {"class": "note"},
-            "The controls filter the table. The charts show the latest year of "
-            f"{who}'s opportunities in products it already exports; new products are listed "
-            "apart below, with the probability that the flow starts.",
+            "The controls filter the table and the charts; click a header to sort. Without a "
+            "year or list chosen, the charts show the latest year of "
+            f"{who}'s opportunities in products it already exports. Intervals: "
+            + (f"{report.level:.0%}" if report.level is not None else "nominal")
+            + " level; new products are listed apart below, with the probability that the "
+            "flow starts.",
         )
     )
     parts.append(
         el(
             "div",
             {"class": "charts"},
-            [_chart(n, report) for n in ("products", "markets", "scatter", "destinations")],
+            [
+                _chart(n, report)
+                for n in ("products", "markets", "intervals", "scatter", "destinations")
+            ],
         )
     )
     for name in ("destinations", "products", "new_products"):
@@ -590,7 +439,14 @@ def render_html(report: Report, inline_plotly: bool = True) -> str:
         Markup(f"<script>{get_plotlyjs()}</script>") if inline_plotly else None,
         Markup(
             '<script type="application/json" id="report-data">'
-            + safe_json({"charts": report.charts})
+            + safe_json(
+                {
+                    "charts": report.charts,
+                    "table": table_payload(report.opportunities, report.currency, report.regions)
+                    if report.opportunities is not None
+                    else None,
+                }
+            )
             + "</script>"
         ),
         Markup(f"<script>{JS}</script>"),

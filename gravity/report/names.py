@@ -23,7 +23,18 @@ from gravity.panel.countries import country_table, resolve_code
 from gravity.panel.products import HS_SECTIONS
 from gravity.report.data import ReportNames
 
-__all__ = ["default_names", "hs_chapter_names", "hs_section_name"]
+__all__ = ["EU27", "OECD", "default_names", "hs_chapter_names", "hs_section_name", "regions"]
+
+EU27 = frozenset(
+    "AUT BEL BGR HRV CYP CZE DNK EST FIN FRA DEU GRC HUN IRL ITA LVA LTU LUX MLT NLD POL PRT "
+    "ROU SVK SVN ESP SWE".split()
+)
+"""Members of the European Union since 1 February 2020 (europa.eu, 'EU countries')."""
+OECD = frozenset(
+    "AUS AUT BEL CAN CHL COL CRI CZE DNK EST FIN FRA DEU GRC HUN ISL IRL ISR ITA JPN KOR LVA "
+    "LTU LUX MEX NLD NZL NOR POL PRT SVK SVN ESP SWE CHE TUR GBR USA".split()
+)
+"""The 38 OECD members since Costa Rica joined in May 2021 (oecd.org, 'Members and partners')."""
 
 HS_LONG = re.compile(r"^\d{4,}$")
 HS_CHAPTER = re.compile(r"^\d{2}$")
@@ -95,3 +106,31 @@ def default_names(countries: Iterable[object], products: Iterable[object]) -> Re
         if section is not None:
             groups[code] = section
     return ReportNames(countries=country_names, products=product_names, groups=groups)
+
+
+def regions(countries: Iterable[object]) -> dict[str, str]:
+    """Each country code's group for the region filter: EU, OECD outside the EU, or the rest.
+
+    Parameters
+    ----------
+    countries : iterable
+        Country codes of the data.
+
+    Returns
+    -------
+    dict of str to str
+        ``"EU"``, ``"OECD, outside the EU"`` or ``"Rest of the world"`` for codes the country
+        table resolves; other codes (e.g. synthetic ones) are left out.
+    """
+    out: dict[str, str] = {}
+    for code in {str(c) for c in countries}:
+        iso3 = resolve_code(code)
+        if iso3 is None:
+            continue
+        if iso3 in EU27:
+            out[code] = "EU"
+        elif iso3 in OECD:
+            out[code] = "OECD, outside the EU"
+        else:
+            out[code] = "Rest of the world"
+    return out

@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from gravity.report.charts import Chart, destinations_chart, scatter_chart, untapped_chart
+from gravity.report.charts import (
+    Chart,
+    destinations_chart,
+    interval_chart,
+    scatter_chart,
+    untapped_chart,
+)
 from gravity.report.data import ReportNames
 from gravity.report.options import ReportOptions
 from gravity.report.tables import ReportTable, aggregate_table, opportunity_table
@@ -246,6 +252,16 @@ def opportunity_parts(
             f"Untapped potential of {who} by product, {headline} ({label})",
             where,
             currency,
+        )
+    if {"potential_low", "potential_high"} <= set(rows.columns):
+        charts["intervals"] = interval_chart(
+            existing,
+            names,
+            options.top_n,
+            f"Best-ranked opportunities of {who} in products it already exports ({label})",
+            where,
+            currency,
+            level,
         )
     if {"feasibility", "attractiveness", "score"} <= set(rows.columns):
         charts["scatter"] = scatter_chart(

@@ -43,8 +43,9 @@ class ReportOptions(StrictModel):
     """Year of the bilateral profile (default: the latest year of the panel)."""
     top_n: int = Field(10, ge=1, le=100)
     """Rows of every 'top' list and bars of every ranked chart."""
-    table_rows: int = Field(1000, ge=1, le=100_000)
-    """Best-ranked opportunities shown in the web page (the spreadsheet and CSV hold them all)."""
+    table_rows: int = Field(1_000_000, ge=1, le=1_000_000)
+    """Best-ranked opportunities in the web page's table (default: all of them; the page embeds
+    them as compact data and renders the rows in view; the spreadsheet and CSV hold them all)."""
     formats: list[ReportFormat] = Field(default_factory=lambda: list(DEFAULT_FORMATS))
     """Files to write; ``pdf`` needs Chromium (see ``chromium``)."""
     title: str = Field("Export opportunities report", min_length=1, max_length=200)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from gravity.cli.stage_report import stage_report
 from gravity.report.formatting import format_money
 from gravity.report.options import ReportOptions
-from tests.report.conftest import XSS_COUNTRY, XSS_PRODUCT, RunFolder
+from tests.report.conftest import EU_EXPORTER, EU_NAMES, XSS_COUNTRY, XSS_PRODUCT, RunFolder
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -151,3 +152,89 @@ def test_hostile_names_are_shown_as_text_and_never_run(page: tuple) -> None:
         == 1
     )
     assert problems == []
+
+
+@pytest.fixture
+def eu_page(browser: object, eu_run: Path) -> Iterator[tuple[object, list[str]]]:
+    """The Portugal report on the Eurostat EU15 data (euros, names table), loaded offline."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on(
+        "console",
+        lambda m: (
+            problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None
+        ),
+    )
+    tab.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    tab.on(
+        "request",
+        lambda r: problems.append(f"request: {r.url}") if not r.url.startswith("file:") else None,
+    )
+    tab.goto((eu_run / "report" / "index.html").resolve().as_uri())
+    tab.wait_for_function("window.__gravityTiming !== undefined")
+    yield tab, problems
+    context.close()
+
+
+def _eu_rows(eu_run: Path) -> pd.DataFrame:
+    frame = pd.read_parquet(eu_run / "potential" / "opportunities.parquet")
+    return frame[frame["exporter"] == EU_EXPORTER]
+
+
+def _ticks(tab: object, chart: str) -> list[str]:
+    return tab.locator(f"#chart-{chart} .ytick text").all_text_contents()  # type: ignore[attr-defined]
+
+
+def test_real_report_shows_names_and_euros_never_usd(eu_page: tuple, eu_run: Path) -> None:
+    tab, problems = eu_page
+    text = tab.evaluate("document.body.innerText")
+    assert "USD" not in text and "$" not in text
+    assert "Portugal" in text and "Spain" in text and EU_NAMES["9"] in text
+    assert "\u20ac" in text and "(EUR)" in text
+    assert "exports 2016 \u2192 potential 2019" in text
+    for chart in ("products", "markets", "intervals", "destinations"):
+        assert "(EUR)" in tab.locator(f"#chart-{chart} .xtitle").text_content(), chart
+    headers = tab.locator("#opportunity-table th").all_inner_texts()
+    assert "Potential, low (90% interval) (EUR)" in headers
+    # intervals are visible: columns in the table and error bars in the chart
+    assert tab.locator("#chart-intervals .errorbar").count() >= 1
+    assert visible_rows(tab) == len(_eu_rows(eu_run))
+    assert problems == []
+
+
+def test_real_filters_change_rows_and_charts(eu_page: tuple, eu_run: Path) -> None:
+    tab, problems = eu_page
+    rows = _eu_rows(eu_run)
+    before = _ticks(tab, "markets")
+    assert len(before) > 1
+    tab.select_option("#f-dest", "ES")
+    assert visible_rows(tab) == int((rows["importer"] == "ES").sum())
+    assert _ticks(tab, "markets") == ["Spain (ES)"]
+    tab.select_option("#f-list", "new")
+    new = (rows["importer"] == "ES") & (rows["supply_source"] != "observed")
+    assert visible_rows(tab) == int(new.sum())
+    shown_products = set(_ticks(tab, "products"))
+    expected = {f"{EU_NAMES[p]} ({p})" for p in rows.loc[new, "product"]}
+    assert shown_products and shown_products <= expected
+    tab.click("#f-reset")
+    assert visible_rows(tab) == len(rows)
+    assert _ticks(tab, "markets") == before
+    tab.select_option("#f-region", "EU")
+    assert visible_rows(tab) == int((rows["importer"] != "GB").sum())  # the UK is not in the EU
+    assert problems == []
+
+
+def test_real_report_is_usable_at_420_px(browser: object, eu_run: Path) -> None:
+    context = browser.new_context(viewport={"width": 420, "height": 900})  # type: ignore[attr-defined]
+    tab = context.new_page()
+    tab.goto((eu_run / "report" / "index.html").resolve().as_uri())
+    tab.wait_for_function("window.__gravityTiming !== undefined")
+    # nothing wider than the screen but the scrolling table: no sideways scrolling of the page
+    assert tab.evaluate("document.documentElement.scrollWidth") <= 420
+    widths = tab.evaluate(
+        "Array.from(document.querySelectorAll('[data-chart] svg.main-svg'))"
+        ".map(s => s.getBoundingClientRect().right)"
+    )
+    assert widths and max(widths) <= 420
+    context.close()

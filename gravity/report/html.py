@@ -287,7 +287,7 @@ def _profile(report: Report) -> Markup:
         cards.append(
             _card(
                 fig.label,
-                format_value(fig.value, fig.kind),
+                format_value(fig.value, fig.kind, report.currency),
                 " ".join(filter(None, (fig.period, fig.note))),
             )
         )

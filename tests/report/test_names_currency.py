@@ -87,6 +87,8 @@ def test_real_report_in_euros_with_names(eu_run: Path) -> None:
     assert "Portugal" in text and "Spain" in text
     assert EU_NAMES["9"] in text
     assert "exports 2016 \u2192 potential 2019" in text
+    # the profile's cards carry the unit too
+    assert re.search(r'"label">Total trade</div><div class="value">\u20ac[0-9.]+[KMB]<', html)
     opportunities = pd.read_csv(report / "csv" / "opportunities.csv")
     money = [c for c in opportunities.columns if "(EUR)" in c]
     assert {"Actual exports (EUR)", "Potential (EUR)", "Untapped (EUR)"} <= set(money)

@@ -26,6 +26,7 @@ from gravity.report.names import default_names, regions
 from gravity.report.opportunity import opportunity_parts
 from gravity.report.options import ReportOptions
 from gravity.report.profile import BilateralProfile, bilateral_profile
+from gravity.report.profile_sections import profile_sections
 from gravity.report.steps import reason_words, step_sentence
 from gravity.report.tables import (
     Column,
@@ -66,6 +67,8 @@ class Report:
     profile: BilateralProfile | None = None
     scoring: dict[str, Any] | None = None
     """``preset``, ``weights``, ``horizon``, ``base_year`` of the opportunity scores."""
+    profile_lines: tuple[str, ...] = ()
+    """The pair's agreements in force, and one line per profile section without data."""
     accuracy: tuple[str, ...] = ()
     """The backtest in plain sentences, one per task (see :mod:`gravity.report.accuracy`)."""
     notes: dict[str, list[str]] = field(default_factory=dict)
@@ -362,6 +365,7 @@ def build_report(
     shown, total = parts.shown, parts.total
     scoring = _scoring(inputs, parts.rows) if parts.rows is not None else None
     profile = None
+    profile_lines: list[str] = []
     partner = options.partner
     if panel is None:
         notes["profile"].append("No bilateral profile: " + inputs.notes.get("panel", "") + ".")
@@ -381,6 +385,12 @@ def build_report(
                 inputs.opportunities,
             )
             tables.update(profile_tables(profile, names, currency))
+            more = profile_sections(
+                panel, inputs.opportunities, exporter, partner, year, options.top_n, names, currency
+            )
+            tables.update(more.tables)
+            charts.update(more.charts)
+            profile_lines = more.lines
             charts["history"] = history_chart(
                 profile.history,
                 names.country(exporter),
@@ -469,6 +479,7 @@ def build_report(
         profile=profile,
         scoring=scoring,
         accuracy=sentences,
+        profile_lines=tuple(profile_lines),
         notes=notes,
         manifest=inputs.manifest,
         fit=inputs.fit,

@@ -355,3 +355,55 @@ def history_chart(
     layout["xaxis"].update({"dtick": 1 if len(years) <= 15 else None, "tickformat": "d"})
     layout["legend"] = {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}
     return {"data": traces, "layout": layout}
+
+
+def forecast_chart(path: pd.DataFrame, exporter: str, partner: str, currency: str | None) -> Chart:
+    """Exports by year, then the potential at the horizon with its band as an error bar."""
+    actual = path[path["kind"] == "actual"]
+    potential = path[path["kind"] == "potential"]
+    value = potential["value"].astype(float)
+    above = (potential["high"].astype(float) - value).clip(lower=0).fillna(0)
+    below = (value - potential["low"].astype(float)).clip(lower=0).fillna(0)
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "Exports",
+            "x": actual["year"].astype(int).tolist(),
+            "y": actual["value"].astype(float).tolist(),
+            "customdata": [format_money(v, currency) for v in actual["value"]],
+            "hovertemplate": "%{x}: %{customdata}<extra>Exports</extra>",
+        },
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": "Potential (with its band)",
+            "x": potential["year"].astype(int).tolist(),
+            "y": value.tolist(),
+            "error_y": {
+                "type": "data",
+                "symmetric": False,
+                "array": above.tolist(),
+                "arrayminus": below.tolist(),
+            },
+            "marker": {"size": 10, "color": BAR_COLOR},
+            "customdata": [
+                [format_money(v, currency), format_money(lo, currency), format_money(h, currency)]
+                for v, lo, h in zip(value, potential["low"], potential["high"], strict=True)
+            ],
+            "hovertemplate": "%{x}: %{customdata[0]} (%{customdata[1]} to %{customdata[2]})"
+            "<extra>Potential</extra>",
+        },
+    ]
+    a, b = plotly_text(exporter), plotly_text(partner)
+    layout = _layout(
+        f"Exports of {a} to {b} and the potential at the horizon",
+        "Year",
+        money_label("Value", currency),
+        "panel and the opportunity table",
+        height=400,
+    )
+    layout["yaxis"].update(money_axis(currency))
+    layout["xaxis"].update({"tickformat": "d"})
+    layout["legend"] = {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}
+    return {"data": traces, "layout": layout}

@@ -19,6 +19,7 @@ from gravity.report.build import Report
 from gravity.report.formatting import format_money, format_value
 from gravity.report.interactive import controls, opportunity_skeleton, table_payload
 from gravity.report.markup import Child, Markup, el, join, safe_json
+from gravity.report.profile_sections import MORE_TABLES
 from gravity.report.tables import ReportTable
 from gravity.report.text import (
     FORMULAS,
@@ -303,6 +304,10 @@ def _profile(report: Report) -> Markup:
         found = [render_table(report.tables[g]) for g in group if g in report.tables]
         if found:
             parts.append(el("div", {"class": "two"}, [el("div", {}, f) for f in found]))
+    parts.append(el("h3", {}, "More about the pair"))
+    parts.append(el("ul", {"class": "verdicts"}, [el("li", {}, x) for x in report.profile_lines]))
+    parts.append(el("div", {"class": "charts"}, _chart("forecast", report)))
+    parts.extend(render_table(report.tables[n]) for n in MORE_TABLES if n in report.tables)
     return join(parts)
 
 

@@ -111,3 +111,21 @@ def test_headline_sums_only_the_existing_list(eu_run: Path) -> None:
         existing["untapped"].sum(), rel=SUM_RTOL
     )
     assert destinations["Untapped (EUR)"].sum() < rows["untapped"].sum()
+
+
+def test_real_profile_shows_every_section_or_says_why(eu_run: Path) -> None:
+    html = (eu_run / "report" / "index.html").read_text(encoding="utf-8")
+    section = html[html.index('<section id="profile">') : html.index('<section id="model">')]
+    profile = re.sub(r"<[^>]+>", " ", section).replace("&#x27;", "'")
+    for title in (
+        "Comparative advantage of each side",
+        "Competition in",
+        "Economies whose exports look most like Portugal",
+        "Exports of Portugal to Spain, and the potential at the horizon",
+        "Products that moved trade most, up and down",
+    ):
+        assert title in profile, title
+    # the Eurostat data have no agreement column and no GDP: one line each
+    assert "Trade agreements not available" in profile
+    assert "GDP per capita not available" in profile
+    assert 'id="chart-forecast"' in html

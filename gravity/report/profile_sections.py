@@ -1,0 +1,167 @@
+"""The extra sections of the bilateral profile as report tables, a chart and one-line notes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from gravity.report.charts import Chart, forecast_chart
+from gravity.report.data import ReportNames
+from gravity.report.formatting import money_label
+from gravity.report.profile_more import (
+    agreements,
+    comparative_advantage,
+    forecast_path,
+    gdp_per_capita,
+    similar_economies,
+    third_markets,
+)
+from gravity.report.tables import Column, ReportTable
+
+__all__ = ["MORE_TABLES", "ProfileSections", "profile_sections"]
+
+MORE_TABLES = (
+    "rca_sides",
+    "third_markets",
+    "similar_economies",
+    "similar_products",
+    "gdp_per_capita",
+    "forecast_path",
+)
+"""The tables of the extra sections, in the order the page shows them."""
+
+
+@dataclass(frozen=True)
+class ProfileSections:
+    """Tables (by name), the forecast chart, and a line for each section without data."""
+
+    tables: dict[str, ReportTable] = field(default_factory=dict)
+    charts: dict[str, Chart] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+    """Agreements in force (a sentence), then one line per section that cannot be shown."""
+
+
+def profile_sections(
+    panel: pd.DataFrame,
+    opportunities: pd.DataFrame | None,
+    exporter: str,
+    partner: str,
+    year: int,
+    top_n: int,
+    names: ReportNames,
+    currency: str | None,
+) -> ProfileSections:
+    """Compute and lay out the extra sections of the profile of ``exporter`` and ``partner``."""
+    a, b = names.country(exporter), names.country(partner)
+    tables: dict[str, ReportTable] = {}
+    charts: dict[str, Chart] = {}
+    lines = [agreements(panel, exporter, partner, year)]
+
+    rca = comparative_advantage(panel, (exporter, partner), year, top_n)
+    if isinstance(rca, str):
+        lines.append(rca)
+    else:
+        frame = rca.assign(
+            country_name=[names.country(c) for c in rca["country"]],
+            product_name=[names.product(p) for p in rca["product"]],
+        )
+        tables["rca_sides"] = ReportTable(
+            "rca_sides",
+            f"Comparative advantage of each side, {year} (highest RCA)",
+            (
+                Column("country_name", "Economy"),
+                Column("product_name", "Product"),
+                Column("product", "Product code"),
+                Column("rca", "RCA", "number", "Balassa RCA; above 1 = a specialisation"),
+            ),
+            frame,
+        )
+
+    markets = third_markets(panel, exporter, partner, year, top_n)
+    if isinstance(markets, str):
+        lines.append(markets)
+    else:
+        who = {"exporter": a, "partner": b, "tie": "tie"}
+        frame = markets.assign(
+            market_name=[names.country(c) for c in markets["market"]],
+            leader_name=[who[x] for x in markets["leader"]],
+        )
+        tables["third_markets"] = ReportTable(
+            "third_markets",
+            f"Competition in {b}'s largest markets, {year}: who sells more there?",
+            (
+                Column("market_name", "Market"),
+                Column("market", "Market code"),
+                Column("from_exporter", money_label(f"Imports from {a}", currency), "money"),
+                Column("from_partner", money_label(f"Imports from {b}", currency), "money"),
+                Column("leader_name", "Sells more"),
+            ),
+            frame,
+            currency=currency,
+        )
+
+    similar = similar_economies(panel, exporter, year, top_n)
+    if isinstance(similar, str):
+        lines.append(similar)
+    else:
+        economies, products = similar
+        tables["similar_economies"] = ReportTable(
+            "similar_economies",
+            f"Economies whose exports look most like {a}'s, {year}",
+            (
+                Column("country_name", "Economy"),
+                Column("country", "Code"),
+                Column("similarity", "Similarity", "score", "cosine of export shares, 0 to 1"),
+            ),
+            economies.assign(country_name=[names.country(c) for c in economies["country"]]),
+        )
+        if len(products):
+            tables["similar_products"] = ReportTable(
+                "similar_products",
+                f"Where similar economies export and {a} does not (RCA \u2265 1), {year}",
+                (
+                    Column("product_name", "Product"),
+                    Column("product", "Product code"),
+                    Column("economies", "Similar economies exporting it", "int"),
+                ),
+                products.assign(product_name=[names.product(p) for p in products["product"]]),
+            )
+        else:
+            lines.append(f"The economies most similar to {a} export nothing it does not.")
+
+    gdp = gdp_per_capita(panel, (exporter, partner), year)
+    if isinstance(gdp, str):
+        lines.append(gdp)
+    else:
+        tables["gdp_per_capita"] = ReportTable(
+            "gdp_per_capita",
+            f"GDP per capita, {year}",
+            (
+                Column("country_name", "Economy"),
+                Column("gdp_per_capita", "GDP per capita (unit of the covariate)", "int"),
+            ),
+            gdp.assign(country_name=[names.country(c) for c in gdp["country"]]),
+        )
+
+    path = forecast_path(panel, opportunities, exporter, partner)
+    if isinstance(path, str):
+        lines.append(path)
+    else:
+        tables["forecast_path"] = ReportTable(
+            "forecast_path",
+            f"Exports of {a} to {b}, and the potential at the horizon",
+            (
+                Column("year", "Year", "year"),
+                Column("kind", "Actual or potential"),
+                Column("value", money_label("Value", currency), "money"),
+                Column("low", money_label("Low", currency), "money"),
+                Column("high", money_label("High", currency), "money"),
+            ),
+            path,
+            "The potential is the sum over products; its band sums the products' interval "
+            "ends, wider than the interval of the sum.",
+            currency,
+        )
+        charts["forecast"] = forecast_chart(path, a, b, currency)
+    return ProfileSections(tables, charts, lines)

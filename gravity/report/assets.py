@@ -145,9 +145,49 @@ JS = r"""
     var config = { displaylogo: false, responsive: true };
     divs.forEach(function (div) {
       var figure = payload.charts[div.getAttribute("data-chart")];
-      if (figure) { Plotly.newPlot(div, figure.data, figure.layout, config); }
+      if (figure) {
+        var fit = narrow(figure, div.clientWidth);
+        Plotly.newPlot(div, fit.data, fit.layout, config);
+      }
     });
     return true;
+  }
+
+  // on a narrow screen: titles and source notes wrapped to the width, long category labels
+  // shortened, so nothing is cut off at 420 px
+  function wrap(text, width) {
+    var words = String(text).replace(/<br>/g, " ").split(" "), lines = [], line = "";
+    words.forEach(function (w) {
+      if (line && (line + " " + w).length > width) { lines.push(line); line = w; }
+      else { line = line ? line + " " + w : w; }
+    });
+    if (line) { lines.push(line); }
+    return lines;
+  }
+  function narrow(figure, width) {
+    if (!width || width >= 600) { return figure; }
+    var fig = JSON.parse(JSON.stringify(figure)), layout = fig.layout;
+    var title = wrap(layout.title.text, Math.max(20, Math.floor(width / 8.5)));
+    layout.title.text = title.join("<br>");
+    layout.title.font = { size: 14 };
+    layout.margin.t = 30 + 18 * title.length;
+    (layout.annotations || []).forEach(function (a) {
+      // the note starts at the plot area's left edge, after the category labels
+      var lines = wrap(a.text, Math.max(24, Math.floor((width - 170) / 5.8)));
+      a.text = lines.join("<br>");
+      a.xref = "paper"; a.x = 0;
+      layout.margin.b = 78 + 13 * lines.length;
+      layout.height += 13 * Math.max(0, lines.length - 2);
+    });
+    fig.data.forEach(function (trace) {
+      if (trace.orientation === "h" && trace.y) {
+        trace.y = trace.y.map(function (label) {
+          label = String(label);
+          return label.length > 22 ? label.slice(0, 21) + "\u2026" : label;
+        });
+      }
+    });
+    return fig;
   }
 
   function setupTable(plotted) {

@@ -61,10 +61,33 @@ def hs_section_name(chapter: str) -> str | None:
     return None
 
 
+SHORT_NAMES = {
+    "BOL": "Bolivia",
+    "COD": "DR Congo",
+    "CZE": "Czechia",
+    "FSM": "Micronesia",
+    "GBR": "United Kingdom",
+    "IRN": "Iran",
+    "KOR": "South Korea",
+    "LAO": "Laos",
+    "MDA": "Moldova",
+    "PRK": "North Korea",
+    "RUS": "Russia",
+    "SYR": "Syria",
+    "TWN": "Taiwan",
+    "TZA": "Tanzania",
+    "USA": "United States",
+    "VEN": "Venezuela",
+    "VNM": "Vietnam",
+}
+"""Common short names where the ISO 3166-1 name is long or formal (charts and tables are read
+by people; the code stays beside the name)."""
+
+
 @lru_cache(maxsize=1)
 def _country_names() -> dict[str, str]:
     table = country_table()
-    return dict(zip(table["iso3"], table["name"], strict=True))
+    return {**dict(zip(table["iso3"], table["name"], strict=True)), **SHORT_NAMES}
 
 
 def default_names(countries: Iterable[object], products: Iterable[object]) -> ReportNames:

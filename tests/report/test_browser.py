@@ -237,4 +237,10 @@ def test_real_report_is_usable_at_420_px(browser: object, eu_run: Path) -> None:
         ".map(s => s.getBoundingClientRect().right)"
     )
     assert widths and max(widths) <= 420
+    # titles and source notes are wrapped, not cut off at the edge
+    rights = tab.evaluate(
+        "Array.from(document.querySelectorAll('[data-chart] .gtitle, [data-chart] "
+        ".annotation-text')).map(t => t.getBoundingClientRect().right)"
+    )
+    assert rights and max(rights) <= 420
     context.close()

@@ -123,7 +123,7 @@ def _new_products(
         order.head(limit),
         names,
         "new_products",
-        f"New products for {who} ({label})",
+        f"New products for {who}: not yet exported competitively ({label})",
         currency,
         level,
         note,

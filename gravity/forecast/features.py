@@ -1,0 +1,278 @@
+"""Features known at the origin ``t0``: history, partners, structural gravity, relatedness.
+
+Every feature of a cell at year index ``a`` is computed from years ``<= a`` of the cube, the PPML
+fitted on year ``a`` alone and relatedness measured in year ``a``; nothing later is read. A
+missing history (no row, or no earlier year) stays NaN and whether the cell had a row is its own
+feature, so "not reported" and "reported zero" remain distinguishable.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from gravity.exceptions import GravityError, GravityWarning
+from gravity.forecast.cube import Cube
+from gravity.potential.grid import Universe
+from gravity.potential.model import fit_ease
+from gravity.potential.options import PotentialOptions
+
+RelatednessFn = Callable[[pd.DataFrame, int], pd.DataFrame]
+"""``f(panel up to year, year) -> country x product frame`` with density, pci, cog."""
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), np.nan)
+
+
+def _growth(now: np.ndarray, before: np.ndarray, gap: float) -> np.ndarray:
+    if gap <= 0:
+        return np.full(now.shape, np.nan)
+    return (_log(now) - _log(before)) / gap
+
+
+def rca_matrix(values: np.ndarray) -> np.ndarray:
+    """Balassa RCA of a (countries, products) export matrix (0 where undefined)."""
+    by_country = values.sum(axis=1, keepdims=True)
+    by_product = values.sum(axis=0, keepdims=True)
+    total = values.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rca = (values / by_country) / (by_product / total)
+    return np.nan_to_num(rca, nan=0.0, posinf=0.0)
+
+
+@dataclass
+class FeatureBuilder:
+    """Features of cells at an origin, with per-year fits (gravity, relatedness) cached.
+
+    Parameters
+    ----------
+    cube : Cube
+        Bilateral cube (``new_flow``, ``level``) or exporter x product cube (``new_product``).
+    panel : pandas.DataFrame
+        The canonical panel the cube was built from (for the PPML and relatedness fits).
+    lags : int
+        Observed years of history.
+    ease_terms : list of str
+        Bilateral regressors of the per-year gravity PPML.
+    relatedness : callable, optional
+        Relatedness measures of a year (product panels).
+    """
+
+    cube: Cube
+    panel: pd.DataFrame
+    lags: int
+    ease_terms: list[str]
+    relatedness: RelatednessFn | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    _gravity: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+    _related: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        e, i, p = self.cube.codes(np.arange(self.cube.n_cells))
+        self._e, self._i, self._p = e, i, p
+
+    # -- per-year components -----------------------------------------------------------------
+    def gravity(self, a: int) -> dict[str, np.ndarray]:
+        """Structural gravity of year index ``a`` by country pair (C x C arrays).
+
+        A PPML of that year's aggregate flows on ``ease_terms`` with exporter and importer
+        effects: ``supply`` and ``demand`` are the effects, ``ease`` the bilateral index and
+        ``log_fitted`` their sum; NaN where an effect is not identified (no trade that year).
+        """
+        if a in self._gravity:
+            return self._gravity[a]
+        year = int(self.cube.years[a])
+        n_c = len(self.cube.countries)
+        out = {k: np.full((n_c, n_c), np.nan) for k in ("supply", "demand", "ease")}
+        sub = self.panel[self.panel["year"] == year]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", GravityWarning)
+                universe = Universe.from_panel(sub, [year])
+                opts = PotentialOptions(ease_terms=self.ease_terms, pair_effects=False)
+                ease, _, fe, _ = fit_ease(sub, universe, opts, year)
+        except GravityError:
+            self.counts["gravity_fits_failed"] = self.counts.get("gravity_fits_failed", 0) + 1
+        else:
+            countries = self.cube.countries
+            e_lab = ease.index.get_level_values(0).astype(str)
+            i_lab = ease.index.get_level_values(1).astype(str)
+            ee, ii = countries.get_indexer(e_lab), countries.get_indexer(i_lab)
+            ok = (ee >= 0) & (ii >= 0)
+            out["ease"][ee[ok], ii[ok]] = ease.to_numpy()[ok]
+            sup = fe["exporter^year"]
+            dem = fe["importer^year"]
+            s_idx = countries.get_indexer([str(x).rsplit("^", 1)[0] for x in sup.index])
+            d_idx = countries.get_indexer([str(x).rsplit("^", 1)[0] for x in dem.index])
+            s_vec = np.full(n_c, np.nan)
+            d_vec = np.full(n_c, np.nan)
+            s_vec[s_idx[s_idx >= 0]] = sup.to_numpy()[s_idx >= 0]
+            d_vec[d_idx[d_idx >= 0]] = dem.to_numpy()[d_idx >= 0]
+            out["supply"] = np.broadcast_to(s_vec[:, None], (n_c, n_c)).copy()
+            out["demand"] = np.broadcast_to(d_vec[None, :], (n_c, n_c)).copy()
+        out["log_fitted"] = out["supply"] + out["demand"] + out["ease"]
+        self._gravity[a] = out
+        return out
+
+    def related(self, a: int) -> dict[str, np.ndarray] | None:
+        """Density, PCI and COG of year index ``a`` as (countries, products) arrays."""
+        if self.relatedness is None or self.cube.products is None:
+            return None
+        if a in self._related:
+            return self._related[a]
+        year = int(self.cube.years[a])
+        frame = self.relatedness(self.panel[self.panel["year"] <= year], year)
+        frame = frame[frame["year"] == year]
+        c = self.cube.countries.get_indexer(frame["country"].astype(str))
+        p = self.cube.products.get_indexer(frame["product"].astype(str))
+        ok = (c >= 0) & (p >= 0)
+        shape = (len(self.cube.countries), self.cube.n_products)
+        out = {}
+        for name in ("density", "pci", "cog"):
+            arr = np.full(shape, np.nan)
+            arr[c[ok], p[ok]] = frame[name].to_numpy(dtype=float)[ok]
+            out[name] = arr
+        self._related[a] = out
+        return out
+
+    def export_matrix(self, a: int) -> np.ndarray:
+        """Exports by (country, product) in year index ``a``."""
+        cube = self.cube
+        n_c, n_p = len(cube.countries), cube.n_products
+        flat = np.bincount(self._e * n_p + self._p, weights=cube.values[a], minlength=n_c * n_p)
+        return flat.reshape(n_c, n_p)
+
+    # -- features ----------------------------------------------------------------------------
+    def _history(self, a: int, cells: np.ndarray, f: dict[str, np.ndarray]) -> None:
+        cube, years = self.cube, self.cube.years
+        v0 = cube.values[a, cells]
+        f["log_value"] = _log(v0)
+        f["observed"] = cube.observed[a, cells].astype(float)
+        for lag in range(1, self.lags + 1):
+            b = a - lag
+            if b >= 0:
+                f[f"log_value_lag{lag}"] = _log(cube.values[b, cells])
+                f[f"observed_lag{lag}"] = cube.observed[b, cells].astype(float)
+                f[f"gap_lag{lag}"] = np.full(cells.size, float(years[a] - years[b]))
+            else:
+                for name in ("log_value", "observed", "gap"):
+                    f[f"{name}_lag{lag}"] = np.full(cells.size, np.nan)
+        hist = cube.values[: a + 1, cells] > 0
+        f["n_positive_years"] = hist.sum(axis=0).astype(float)
+        f["n_observed_years"] = cube.observed[: a + 1, cells].sum(axis=0).astype(float)
+        ever = hist.any(axis=0)
+        last = a - np.argmax(hist[::-1], axis=0)
+        f["years_since_positive"] = np.where(ever, years[a] - years[last], np.nan).astype(float)
+        f["growth"] = (
+            _growth(v0, cube.values[a - 1, cells], float(years[a] - years[a - 1]))
+            if a > 0
+            else np.full(cells.size, np.nan)
+        )
+
+    def _totals(self, a: int, key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        v = self.cube.values[a]
+        return np.bincount(key, weights=v, minlength=n), np.bincount(key, v > 0, minlength=n)
+
+    def bilateral(self, a: int, cells: np.ndarray, horizon: float) -> pd.DataFrame:
+        """Features of bilateral cells at year index ``a`` for a forecast ``horizon`` years on."""
+        cube, years = self.cube, self.cube.years
+        n_c, n_p = len(cube.countries), cube.n_products
+        e, i, p = cube.codes(cells)
+        f: dict[str, np.ndarray] = {}
+        self._history(a, cells, f)
+        rev = cube.reverse(cells)
+        f["log_reverse"] = _log(cube.values[a, rev])
+        f["reverse_positive_years"] = (cube.values[: a + 1, rev] > 0).sum(axis=0).astype(float)
+        gap = float(years[a] - years[a - 1]) if a > 0 else 0.0
+        for name, key, idx in (("exporter", self._e, e), ("importer", self._i, i)):
+            tot, cnt = self._totals(a, key, n_c)
+            f[f"log_{name}_total"] = _log(tot[idx])
+            f[f"{name}_partners"] = cnt[idx].astype(float)
+            if a > 0:
+                before, _ = self._totals(a - 1, key, n_c)
+                f[f"{name}_growth"] = _growth(tot[idx], before[idx], gap)
+            else:
+                f[f"{name}_growth"] = np.full(cells.size, np.nan)
+        pair = e * n_c + i
+        if cube.products is not None:
+            pair_tot, pair_cnt = self._totals(a, self._e * n_c + self._i, n_c * n_c)
+            f["log_pair_total"] = _log(pair_tot[pair])
+            f["pair_products"] = pair_cnt[pair].astype(float)
+            xik, nik = self._totals(a, self._e * n_p + self._p, n_c * n_p)
+            mjk, njk = self._totals(a, self._i * n_p + self._p, n_c * n_p)
+            wk = np.bincount(self._p, weights=cube.values[a], minlength=n_p)
+            f["log_exporter_product"] = _log(xik[e * n_p + p])
+            f["exporter_product_partners"] = nik[e * n_p + p].astype(float)
+            f["log_importer_product"] = _log(mjk[i * n_p + p])
+            f["importer_product_partners"] = njk[i * n_p + p].astype(float)
+            f["log_world_product"] = _log(wk[p])
+            if a > 0:
+                mjk0, _ = self._totals(a - 1, self._i * n_p + self._p, n_c * n_p)
+                f["importer_product_growth"] = _growth(mjk[i * n_p + p], mjk0[i * n_p + p], gap)
+            else:
+                f["importer_product_growth"] = np.full(cells.size, np.nan)
+            rca = rca_matrix(xik.reshape(n_c, n_p))
+            f["rca"] = rca[e, p]
+            rel = self.related(a)
+            if rel is not None:
+                for name, arr in rel.items():
+                    f[name] = arr[e, p]
+        grav = self.gravity(a)
+        for name in ("supply", "demand", "ease", "log_fitted"):
+            f[f"gravity_{name}"] = grav[name][e, i]
+        if cube.products is not None:
+            # product-level structural prediction: the pair's gravity ease times the exporter's
+            # supply and the importer's demand of the product (log X_ik + log M_jk - log W_k)
+            f["gravity_log_fitted_product"] = (
+                grav["ease"][e, i]
+                + f["log_exporter_product"]
+                + f["log_importer_product"]
+                - f["log_world_product"]
+            )
+        f["horizon"] = np.full(cells.size, float(horizon))
+        return pd.DataFrame(f)
+
+    def entry(self, a: int, cells: np.ndarray, horizon: float) -> pd.DataFrame:
+        """Features of exporter x product cells (an exporter x product cube) at ``a``."""
+        cube, years = self.cube, self.cube.years
+        n_p = cube.n_products
+        c, _, p = cube.codes(cells)
+        f: dict[str, np.ndarray] = {}
+        self._history(a, cells, f)
+        mats = [self.export_matrix(b) for b in range(a + 1)]
+        rcas = np.stack([rca_matrix(m)[c, p] for m in mats])
+        f["rca"] = rcas[-1]
+        for lag in range(1, self.lags + 1):
+            f[f"rca_lag{lag}"] = rcas[-1 - lag] if a - lag >= 0 else np.full(cells.size, np.nan)
+        comp = rcas >= 1
+        f["n_rca_years"] = comp.sum(axis=0).astype(float)
+        ever = comp.any(axis=0)
+        last = a - np.argmax(comp[::-1], axis=0)
+        f["years_since_rca"] = np.where(ever, years[a] - years[last], np.nan).astype(float)
+        x = mats[-1]
+        m = rca_matrix(x) >= 1
+        f["log_exporter_total"] = _log(x.sum(axis=1)[c])
+        f["log_product_total"] = _log(x.sum(axis=0)[p])
+        f["diversity"] = m.sum(axis=1)[c].astype(float)
+        f["ubiquity"] = m.sum(axis=0)[p].astype(float)
+        if a > 0:
+            gap = float(years[a] - years[a - 1])
+            prev = mats[-2]
+            f["exporter_growth"] = _growth(x.sum(axis=1)[c], prev.sum(axis=1)[c], gap)
+            f["product_growth"] = _growth(x.sum(axis=0)[p], prev.sum(axis=0)[p], gap)
+        else:
+            f["exporter_growth"] = np.full(cells.size, np.nan)
+            f["product_growth"] = np.full(cells.size, np.nan)
+        rel = self.related(a)
+        if rel is not None:
+            for name, arr in rel.items():
+                f[name] = arr[c, p]
+        f["horizon"] = np.full(cells.size, float(horizon))
+        del n_p
+        return pd.DataFrame(f)

@@ -15,6 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from gravity.cli.manifest import RunManifest
+from gravity.forecast.backtest import run_forecast_backtest
+from gravity.forecast.report import verdicts
 from gravity.potential.backtest import run_backtest
 from gravity.potential.model import describe, fit_potential
 from gravity.potential.options import BacktestOptions, PotentialOptions
@@ -84,6 +86,8 @@ def stage_backtest(
     relatedness: RelatednessFn | None = None,
 ) -> pd.DataFrame:
     """Run the out-of-time backtest and write ``OUTPUT/backtest/``."""
+    if options.forecast:
+        return stage_forecast_backtest(options, panel, output, manifest, relatedness)
     start = time.perf_counter()
     result = run_backtest(panel, potential, options, relatedness, progress=log.info)
     folder = output / "backtest"
@@ -102,5 +106,44 @@ def stage_backtest(
         record.seconds = round(seconds, 3)
         record.notes = [f"train<={t} -> {t + h}" for t, h in result.splits]
         for path in (metrics_path, summary_path):
+            manifest.add_output(path, output)
+    return result.metrics
+
+
+def stage_forecast_backtest(
+    options: BacktestOptions,
+    panel: pd.DataFrame,
+    output: Path,
+    manifest: RunManifest | None = None,
+    relatedness: RelatednessFn | None = None,
+) -> pd.DataFrame:
+    """Run the forecast backtest; write ``predictions.parquet``, ``metrics.csv``, ``summary.md``.
+
+    Fitted models are cached in ``OUTPUT/backtest/cache/`` so that re-runs are fast.
+    """
+    start = time.perf_counter()
+    folder = output / "backtest"
+    folder.mkdir(parents=True, exist_ok=True)
+    result = run_forecast_backtest(
+        panel, options.forecast_options(folder / "cache"), relatedness, progress=log.info
+    )
+    paths = {
+        "predictions": folder / "predictions.parquet",
+        "metrics": folder / "metrics.csv",
+        "summary": folder / "summary.md",
+    }
+    result.predictions.to_parquet(paths["predictions"], index=False)
+    result.metrics.to_csv(paths["metrics"], index=False, float_format="%.6g")
+    paths["summary"].write_text(result.summary_markdown())
+    for line in verdicts(result.metrics, result.options):
+        log.info("[backtest] %s", line.removeprefix("- ").replace("**", ""))
+    seconds = time.perf_counter() - start
+    log.info("[backtest] forecast backtest in %.1f s; summary: %s", seconds, paths["summary"])
+    if manifest is not None:
+        record = manifest.step("backtest")
+        record.rows_in, record.rows_out = len(panel), len(result.predictions)
+        record.seconds = round(seconds, 3)
+        record.notes = list(result.notes)
+        for path in paths.values():
             manifest.add_output(path, output)
     return result.metrics

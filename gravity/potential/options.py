@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from gravity.config.base import StrictModel
+from gravity.forecast.options import ForecastOptions
 
 # Weights of the three ranked components (untapped USD, feasibility, attractiveness) per preset.
 # Documented in docs/user-guide.md ("Export potential"): each component is a percentile rank in
@@ -113,8 +115,18 @@ class PotentialOptions(StrictModel):
         return dict(PRESETS[self.preset])
 
 
-class BacktestOptions(StrictModel):
-    """Out-of-time evaluation: train on years <= t, predict t + horizon, for several t."""
+# keys that select the forecast backtest (gravity.forecast) over the legacy potential backtest
+FORECAST_KEYS = ("tasks", "origins", "horizons")
+
+
+class BacktestOptions(ForecastOptions):
+    """Out-of-time evaluation: train on years <= t, predict t + horizon, for several t.
+
+    With any of ``tasks``, ``origins`` or ``horizons`` set, ``gravity backtest`` runs the
+    forecast backtest (:mod:`gravity.forecast`: tasks, named baselines, the hurdle forecast,
+    conformal intervals at ``interval``); otherwise the legacy backtest of the potential model
+    (``cutoffs``, ``horizon``, ``step``, ``max_splits``, ``material_share``).
+    """
 
     cutoffs: list[int] | None = None
     """Training end years (default: every ``step`` years from the earliest feasible one)."""
@@ -125,3 +137,15 @@ class BacktestOptions(StrictModel):
     """A new flow is 'material' when it reaches this share of the exporter's total exports."""
     top_k: list[int] = Field(default_factory=lambda: [100, 1000])
     """k of precision@k."""
+
+    @property
+    def forecast(self) -> bool:
+        """Whether the forecast backtest was asked for (any of ``FORECAST_KEYS`` set)."""
+        return any(k in self.model_fields_set for k in FORECAST_KEYS)
+
+    def forecast_options(self, cache_dir: Path | None = None) -> ForecastOptions:
+        """The forecast backtest's options (``cache_dir`` set when given)."""
+        fields = {k: getattr(self, k) for k in ForecastOptions.model_fields}
+        if cache_dir is not None:
+            fields["cache_dir"] = cache_dir
+        return ForecastOptions(**fields)

@@ -239,10 +239,19 @@ def run_forecast_backtest(
     ForecastBacktest
     """
     opts = options or ForecastOptions()
+    notes: list[str] = []
+    if "importer" not in panel.columns and "product" in panel.columns:
+        # exporter x product exports (to the world): product entry is the only task
+        panel = panel.assign(importer="world")
+        notes.append("no importer column: exporter x product panel (exports to the world)")
     check_panel(panel)
     data = _normalise(panel)
     tasks = opts.tasks or default_tasks(data)
-    notes: list[str] = []
+    if data["importer"].nunique() < 2 and any(t != "new_product" for t in tasks):
+        raise DataError(
+            f"backtest tasks {tasks}: new_flow and level need bilateral flows (an importer "
+            "column with several destinations); use tasks: [new_product]"
+        )
     domestic = int((data["exporter"] == data["importer"]).sum())
     if domestic:
         notes.append(f"{domestic:,} domestic rows (exporter == importer) are not candidates")

@@ -88,14 +88,22 @@ class TaskHarness:
             self._rca[a] = rca_matrix(self.builder.export_matrix(a)).ravel()
         return self._rca[a]
 
-    def candidates(self, a: int) -> np.ndarray:
-        """Candidate cells at year index ``a``."""
+    def candidates(self, a: int, active_only: bool = True) -> np.ndarray:
+        """Candidate cells at year index ``a``.
+
+        With ``active_only`` (backtests) the exporter, importer and product must trade in that
+        year (the panel's universe of the year); otherwise every non-domestic cell is one.
+        """
         cube = self.cube
         e, i, p = self.builder._e, self.builder._i, self.builder._p
-        active = cube.exporter_active(a)[e] & cube.product_active(a)[p]
+        active = np.ones(cube.n_cells, dtype=bool)
+        if active_only:
+            active = cube.exporter_active(a)[e] & cube.product_active(a)[p]
         if self.task == "new_product":
             return np.flatnonzero(active & (self._entry_rca(a) < 1))
-        active &= cube.importer_active(a)[i] & (e != i)
+        if active_only:
+            active &= cube.importer_active(a)[i]
+        active &= e != i
         v = cube.values[a]
         if self.task == "new_flow":
             return np.flatnonzero(active & (v <= 0))

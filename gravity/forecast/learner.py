@@ -20,6 +20,7 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
 
 from gravity.forecast.options import LearnerOptions
 
@@ -40,20 +41,23 @@ class FittedHurdle:
     n_available: int
     positives: int
     base_rate: float
+    threads: int = 1
 
     def probability(self, frame: pd.DataFrame) -> np.ndarray:
         """P(positive outcome) per row (the training base rate if one class only was seen)."""
         if self.classifier is None:
             return np.full(len(frame), self.base_rate)
         x = frame[list(self.features)].to_numpy(dtype=float)
-        return np.asarray(self.classifier.predict_proba(x)[:, 1], dtype=float)
+        with threadpool_limits(self.threads, user_api="openmp"):
+            return np.asarray(self.classifier.predict_proba(x)[:, 1], dtype=float)
 
     def log_ratio(self, frame: pd.DataFrame) -> np.ndarray:
         """Predicted log(outcome / anchor) given a positive outcome."""
         if self.regressor is None:
             return np.zeros(len(frame))
         x = frame[list(self.features)].to_numpy(dtype=float)
-        return np.asarray(self.regressor.predict(x), dtype=float)
+        with threadpool_limits(self.threads, user_api="openmp"):
+            return np.asarray(self.regressor.predict(x), dtype=float)
 
 
 def _classifier(options: LearnerOptions, seed: int) -> HistGradientBoostingClassifier:
@@ -126,14 +130,17 @@ def fit_hurdle(
     y = label[rows].astype(int)
     positives = int(y.sum())
     clf = None
-    if 0 < positives < y.size:
-        clf = _classifier(options, seed).fit(x, y)
     reg = None
-    if log_ratio is not None:
-        r = log_ratio[rows]
-        ok = np.isfinite(r)
-        if ok.sum() >= 2 * options.min_samples_leaf:
-            reg = _regressor(options, seed).fit(x[ok], r[ok])
+    # OpenMP threads that outnumber free cores spin and wait: on a shared 2-core machine a
+    # two-thread fit ran many times slower than a one-thread fit, so the thread count is explicit
+    with threadpool_limits(options.threads, user_api="openmp"):
+        if 0 < positives < y.size:
+            clf = _classifier(options, seed).fit(x, y)
+        if log_ratio is not None:
+            r = log_ratio[rows]
+            ok = np.isfinite(r)
+            if ok.sum() >= 2 * options.min_samples_leaf:
+                reg = _regressor(options, seed).fit(x[ok], r[ok])
     return FittedHurdle(
         features=tuple(keep),
         classifier=clf,
@@ -142,6 +149,7 @@ def fit_hurdle(
         n_available=n,
         positives=positives,
         base_rate=float(y.mean()) if y.size else 0.0,
+        threads=options.threads,
     )
 
 

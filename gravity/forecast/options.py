@@ -24,6 +24,8 @@ class LearnerOptions(StrictModel):
     l2_regularization: float = Field(1.0, ge=0)
     max_train_rows: int = Field(250_000, ge=1000)
     """Training examples beyond this are sampled uniformly (seeded); the count is reported."""
+    threads: int = Field(1, ge=1, le=256)
+    """OpenMP threads of the tree learners (results are reproducible for a given count)."""
 
 
 class ForecastOptions(StrictModel):

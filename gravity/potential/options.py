@@ -12,7 +12,9 @@ from gravity.forecast.options import ForecastOptions
 
 # Weights of the three ranked components (untapped USD, feasibility, attractiveness) per preset.
 # Documented in docs/user-guide.md ("Export potential"): each component is a percentile rank in
-# [0, 1] within the exporter's opportunities; the score is their weighted mean.
+# [0, 1] within the exporter's opportunities; the score is their weighted mean. With
+# ``model: forecast`` untapped is the expected gain (forecast potential - actual) and feasibility
+# is the forecast's entry probability.
 PRESETS: dict[str, dict[str, float]] = {
     # easy wins: large gaps in products and markets the exporter is already close to
     "low_hanging_fruit": {"untapped": 0.4, "feasibility": 0.5, "attractiveness": 0.1},
@@ -55,6 +57,12 @@ class PotentialOptions(StrictModel):
     of ``ease_terms`` (plus pair effects when ``pair_effects``).
     """
 
+    model: Literal["gravity", "forecast"] = "gravity"
+    """``gravity``: structural potential (supply x demand x ease, projected with growth);
+    ``forecast``: the hurdle forecast of :mod:`gravity.forecast` trained out of time on earlier
+    years: ``potential`` = P(trade at year + horizon) x E[value | trade], ``potential_low`` ..
+    ``potential_high`` its split-conformal interval given trade at ``interval``, and
+    ``entry_probability`` replaces the fixed-weight feasibility in the score."""
     year: int | None = None
     """Base year (latest year of the data when omitted); training uses years up to it."""
     horizon: int = Field(5, ge=0, le=30)
@@ -107,6 +115,15 @@ class PotentialOptions(StrictModel):
                 f"'weights' are only used with preset: custom (preset is {self.preset!r})"
             )
         return self
+
+    def forecast_options(self) -> ForecastOptions:
+        """Options of the forecast potential (``model: forecast``)."""
+        return ForecastOptions(
+            interval=self.interval,
+            seed=self.seed,
+            ease_terms=self.ease_terms,
+            min_flow=self.min_flow,
+        )
 
     def score_weights(self) -> dict[str, float]:
         """Normalised weights of the chosen preset or the custom ones."""

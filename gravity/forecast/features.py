@@ -235,8 +235,18 @@ class FeatureBuilder:
                 + f["log_importer_product"]
                 - f["log_world_product"]
             )
+        f["world_growth"] = np.full(cells.size, self.world_growth(a))
         f["horizon"] = np.full(cells.size, float(horizon))
         return pd.DataFrame(f)
+
+    def world_growth(self, a: int) -> float:
+        """Trailing annual log growth of all trade in the cube, previous observed year to ``a``."""
+        if a == 0:
+            return float("nan")
+        now, before = self.cube.values[a].sum(), self.cube.values[a - 1].sum()
+        if now <= 0 or before <= 0:
+            return float("nan")
+        return float(np.log(now / before) / (self.cube.years[a] - self.cube.years[a - 1]))
 
     def entry(self, a: int, cells: np.ndarray, horizon: float) -> pd.DataFrame:
         """Features of exporter x product cells (an exporter x product cube) at ``a``."""
@@ -273,6 +283,7 @@ class FeatureBuilder:
         if rel is not None:
             for name, arr in rel.items():
                 f[name] = arr[c, p]
+        f["world_growth"] = np.full(cells.size, self.world_growth(a))
         f["horizon"] = np.full(cells.size, float(horizon))
         del n_p
         return pd.DataFrame(f)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from gravity.forecast.baselines import world_growth
 from gravity.forecast.cube import Cube
 from gravity.forecast.features import FeatureBuilder, rca_matrix
 from gravity.forecast.learner import FittedHurdle, cache_key, fit_hurdle, load_or_fit
@@ -39,6 +40,32 @@ class Examples:
     def label(self) -> np.ndarray:
         """1 where the outcome is positive (RCA >= 1 for product entry)."""
         return np.asarray(self.actual > 0, dtype=int)
+
+
+def log_anchor(
+    cube: Cube, a: int, cells: np.ndarray, feats: pd.DataFrame, horizon: float
+) -> np.ndarray:
+    """Log of the naive prediction that the regressor corrects.
+
+    The value at ``t0`` where positive, else the structural gravity fit, else the year's smallest
+    positive flow; grown with trailing world growth over the horizon.
+
+    Learning the correction to the best naive level forecast (``persistence_growth``) rather than
+    the level keeps the trees' job small: with no signal they return that forecast.
+    """
+    v0 = cube.values[a, cells]
+    gravity = (
+        feats["gravity_log_fitted_product"]
+        if cube.products is not None
+        else feats["gravity_log_fitted"]
+    ).to_numpy(dtype=float)
+    floor = np.log(cube.values[a][cube.values[a] > 0].min())
+    base = np.where(
+        v0 > 0,
+        np.log(np.where(v0 > 0, v0, 1.0)),
+        np.where(np.isfinite(gravity), gravity, floor),
+    )
+    return base + horizon * world_growth(cube, a)
 
 
 def data_hash(panel: pd.DataFrame) -> str:
@@ -133,17 +160,7 @@ class TaskHarness:
             actual_origin = cube.values[a, cells]
             actual = cube.values[b, cells]
             label_value = actual
-            gravity = (
-                feats["gravity_log_fitted_product"]
-                if cube.products is not None
-                else feats["gravity_log_fitted"]
-            ).to_numpy(dtype=float)
-            floor = np.log(cube.values[a][cube.values[a] > 0].min())
-            anchor = np.where(
-                actual_origin > 0,
-                np.log(np.where(actual_origin > 0, actual_origin, 1.0)),
-                np.where(np.isfinite(gravity), gravity, floor),
-            )
+            anchor = log_anchor(cube, a, cells, feats, horizon)
         ex = Examples(
             origin=int(years[a]),
             target=int(years[b]),

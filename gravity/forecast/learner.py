@@ -2,10 +2,12 @@
 
 ``P(value > 0 at t0 + h)`` (or ``P(RCA >= 1)``) from a gradient-boosted classifier, and
 ``E[log value | value > 0]`` from a gradient-boosted regressor of the log ratio of the outcome to
-an anchor known at ``t0`` (the value at ``t0`` when positive, else the structural gravity fit):
-trees do not extrapolate, so predicting the change rather than the level lets one model serve
-large and small flows. Both are scikit-learn ``HistGradientBoosting*`` models, which take NaN
-as its own branch (missing history stays missing), seeded with the run's seed.
+an anchor known at ``t0`` (:func:`~gravity.forecast.harness.log_anchor`: the naive
+persistence-with-growth forecast): trees do not extrapolate, so predicting the correction rather
+than the level lets one model serve large and small flows. Both are scikit-learn
+``HistGradientBoosting*`` models, which take NaN as its own branch (missing history stays
+missing), seeded with the run's seed. With fewer than ``MIN_TREE_POSITIVES`` positive examples
+the classifier is a regularised logistic regression instead.
 """
 
 from __future__ import annotations
@@ -20,10 +22,21 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from gravity.forecast.options import LearnerOptions
 
+# Below this many positive training examples the classifier is an L2 logistic regression on
+# standardised features with missing-value indicators: boosted trees need more events than
+# that to split reliably (a 15-country, 20-product panel gives a few dozen entries per origin).
+MIN_TREE_POSITIVES = 200
+# Part of every cache key: bump it whenever features, anchors or learners change, so that a
+# model fitted by older code is never reused.
+MODEL_VERSION = 2
 # early stopping holds out this share of the (seeded) training rows
 VALIDATION_FRACTION = 0.1
 # rounds without improvement on the held-out rows before boosting stops
@@ -35,7 +48,7 @@ class FittedHurdle:
     """A fitted hurdle model: classifier and (for value tasks) the log-ratio regressor."""
 
     features: tuple[str, ...]
-    classifier: HistGradientBoostingClassifier | None
+    classifier: HistGradientBoostingClassifier | Pipeline | None
     regressor: HistGradientBoostingRegressor | None
     n_train: int
     n_available: int
@@ -71,6 +84,14 @@ def _classifier(options: LearnerOptions, seed: int) -> HistGradientBoostingClass
         validation_fraction=VALIDATION_FRACTION,
         n_iter_no_change=N_ITER_NO_CHANGE,
         random_state=seed,
+    )
+
+
+def _small_classifier(seed: int) -> Pipeline:
+    return make_pipeline(
+        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+        StandardScaler(),
+        LogisticRegression(C=1.0, max_iter=2000, random_state=seed),
     )
 
 
@@ -134,7 +155,9 @@ def fit_hurdle(
     # OpenMP threads that outnumber free cores spin and wait: on a shared 2-core machine a
     # two-thread fit ran many times slower than a one-thread fit, so the thread count is explicit
     with threadpool_limits(options.threads, user_api="openmp"):
-        if 0 < positives < y.size:
+        if 0 < positives < MIN_TREE_POSITIVES and positives < y.size:
+            clf = _small_classifier(seed).fit(x, y)
+        elif 0 < positives < y.size:
             clf = _classifier(options, seed).fit(x, y)
         if log_ratio is not None:
             r = log_ratio[rows]
@@ -172,7 +195,10 @@ def conformal_quantile(residuals: np.ndarray, level: float) -> float:
 
 def cache_key(data_hash: str, task: str, origin: int, spec: dict[str, object]) -> str:
     """Key of a fitted model: the data up to the origin, the task, the origin and options."""
-    text = json.dumps({"data": data_hash, "task": task, "origin": origin, **spec}, sort_keys=True)
+    text = json.dumps(
+        {"version": MODEL_VERSION, "data": data_hash, "task": task, "origin": origin, **spec},
+        sort_keys=True,
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 from gravity.exceptions import DataError
 from gravity.forecast.cube import build_cube
 from gravity.forecast.features import FeatureBuilder, RelatednessFn
-from gravity.forecast.harness import TaskHarness
+from gravity.forecast.harness import TaskHarness, log_anchor
 from gravity.forecast.learner import conformal_quantile
 from gravity.forecast.options import ForecastOptions
 from gravity.potential.grid import check_panel
@@ -114,17 +114,7 @@ def forecast_potential(
             )
         cells = harness.candidates(a, active_only=False)
         feats = builder.bilateral(a, cells, float(horizon))
-        v0 = cube.values[a, cells]
-        if task == "level":
-            anchor = np.log(v0)
-        else:
-            gravity = (
-                feats["gravity_log_fitted_product"]
-                if cube.products is not None
-                else feats["gravity_log_fitted"]
-            ).to_numpy(dtype=float)
-            floor = np.log(cube.values[a][cube.values[a] > 0].min())
-            anchor = np.where(np.isfinite(gravity), gravity, floor)
+        anchor = log_anchor(cube, a, cells, feats, float(horizon))
         prob = model.probability(feats)
         value = np.exp(anchor + model.log_ratio(feats))
         q, source = _half_width(harness, a, horizon)

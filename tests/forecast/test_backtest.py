@@ -182,7 +182,9 @@ def test_metrics_on_hand_computed_examples() -> None:
     # NaN ranks last: order 0.9 (1), 0.8 (0), 0.1 (1), 0.0 (0), NaN (0) -> AP = (1 + 2/3) / 2
     assert out["auc_pr"] == pytest.approx((1 + 2 / 3) / 2)
     lev = level_metrics(
-        np.array([np.e, 1.0, 0.0]), np.array([1.0, 1.0, 5.0]), np.array([0.5, 2.0, 1.0]),
+        np.array([np.e, 1.0, 0.0]),
+        np.array([1.0, 1.0, 5.0]),
+        np.array([0.5, 2.0, 1.0]),
         np.array([2.0, 3.0, 9.0]),
     )
     assert lev["median_abs_log_error"] == pytest.approx(0.5)

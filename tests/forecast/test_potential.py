@@ -39,7 +39,7 @@ def test_forecast_potential_is_probability_times_value_and_ignores_later_years(
 
 
 def test_forecast_potential_needs_a_horizon_between_panel_years(world: pd.DataFrame) -> None:
-    with pytest.raises(DataError, match="set potential.horizon to a gap between panel years"):
+    with pytest.raises(DataError, match=r"set potential\.horizon to a gap between panel years"):
         forecast_potential(world, 2001, 5, ForecastOptions(learner=FAST))
 
 

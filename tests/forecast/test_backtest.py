@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pydantic import ValidationError
-from sklearn.metrics import average_precision_score
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from gravity.forecast.backtest import PREDICTION_COLUMNS, run_forecast_backtest
 from gravity.forecast.learner import conformal_quantile
@@ -27,6 +27,12 @@ COVERAGE_TOL = 0.05
 # than sampling noise, nor much wider: the model's own error adds to the shocks.
 HALF_WIDTH_RATIO = (0.9, 1.35)
 Z_90 = 1.2815515655446004
+# ROC-AUC the forecast may lose against the true entry index: ~700 candidates with ~40 entries
+# (the AUC's own sampling sd is about 0.045), learned from ~265 earlier entries and ~45 features;
+# measured gap 0.13 (forecast 0.72, truth 0.85, gravity alone 0.80)
+ORACLE_AUC_GAP = 0.15
+# ... and a coin flip scores 0.5
+MIN_AUC = 0.65
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +136,19 @@ def test_implicit_zeros_are_candidates_flagged_unobserved(world: pd.DataFrame, r
     assert fc["observed_target"].all()
 
 
-def test_the_forecast_ranks_new_flows_better_than_chance(result) -> None:
-    mean = result.metrics[result.metrics["origin"] == "mean"]
-    auc = mean.query("task == 'new_flow' and metric == 'roc_auc' and model == 'forecast'")
-    # entry depends on masses and distance, which the forecast sees: far from a coin flip
-    assert auc["value"].iloc[0] > 0.7
+def test_the_forecast_ranks_new_flows_nearly_as_well_as_the_truth(
+    world: pd.DataFrame, result
+) -> None:
+    fc = result.predictions.query("task == 'new_flow' and model == 'forecast'")
+    truth = world[world["year"] == ORIGIN].set_index(["exporter", "importer"])["attract"]
+    oracle = truth.reindex(pd.MultiIndex.from_frame(fc[["exporter", "importer"]])).to_numpy()
+    label = (fc["actual"] > 0).to_numpy(dtype=int)
+    assert label.sum() >= 30, "enough entries for a meaningful ranking"
+    own, best = roc_auc_score(label, fc["score"]), roc_auc_score(label, oracle)
+    # the true entry index ranks best; the forecast, which must learn it from masses, distance
+    # and history, stays within ORACLE_AUC_GAP of it and far above a coin flip
+    assert best - own <= ORACLE_AUC_GAP, (own, best)
+    assert own >= MIN_AUC
 
 
 def test_conformal_intervals_cover_at_the_nominal_rate_on_the_known_world(

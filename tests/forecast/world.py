@@ -18,12 +18,16 @@ import numpy as np
 import pandas as pd
 
 SIGMA = 0.3
-ALPHA = -2.5
-EXIT = 0.05
+ALPHA = -1.5
+EXIT = 0.1
 
 
 def simulate(n: int = 30, years: range = range(2000, 2015), seed: int = 7) -> pd.DataFrame:
-    """Canonical aggregate panel (exporter, importer, year, value, dist) of the world."""
+    """Canonical aggregate panel of the world.
+
+    Columns exporter, importer, year, value, dist and ``attract`` (the true entry index, which
+    only the tests read: a monotone transform of the true entry probability).
+    """
     rng = np.random.default_rng(seed)
     mass = rng.normal(0.0, 1.0, n)
     coords = rng.uniform(0.0, 1.0, (n, 2))
@@ -49,6 +53,7 @@ def simulate(n: int = 30, years: range = range(2000, 2015), seed: int = 7) -> pd
                     "year": year,
                     "value": np.where(trade, np.exp(z), 0.0),
                     "dist": dist[e, i],
+                    "attract": attract,
                 }
             )
         )

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from gravity.forecast.baselines import world_growth
 from gravity.forecast.cube import Cube
 from gravity.forecast.features import FeatureBuilder, rca_matrix
 from gravity.forecast.learner import FittedHurdle, cache_key, fit_hurdle, load_or_fit
@@ -42,16 +41,13 @@ class Examples:
         return np.asarray(self.actual > 0, dtype=int)
 
 
-def log_anchor(
-    cube: Cube, a: int, cells: np.ndarray, feats: pd.DataFrame, horizon: float
-) -> np.ndarray:
+def log_anchor(cube: Cube, a: int, cells: np.ndarray, feats: pd.DataFrame) -> np.ndarray:
     """Log of the naive prediction that the regressor corrects.
 
     The value at ``t0`` where positive, else the structural gravity fit, else the year's smallest
-    positive flow; grown with trailing world growth over the horizon.
-
-    Learning the correction to the best naive level forecast (``persistence_growth``) rather than
-    the level keeps the trees' job small: with no signal they return that forecast.
+    positive flow. Learning the change from it rather than the level keeps the trees' job small.
+    It is not grown with trailing world growth: one period's growth extrapolated over ``h``
+    years amplifies that period's noise; trailing growth is a feature instead.
     """
     v0 = cube.values[a, cells]
     gravity = (
@@ -65,7 +61,7 @@ def log_anchor(
         np.log(np.where(v0 > 0, v0, 1.0)),
         np.where(np.isfinite(gravity), gravity, floor),
     )
-    return base + horizon * world_growth(cube, a)
+    return base
 
 
 def data_hash(panel: pd.DataFrame) -> str:
@@ -160,7 +156,7 @@ class TaskHarness:
             actual_origin = cube.values[a, cells]
             actual = cube.values[b, cells]
             label_value = actual
-            anchor = log_anchor(cube, a, cells, feats, horizon)
+            anchor = log_anchor(cube, a, cells, feats)
         ex = Examples(
             origin=int(years[a]),
             target=int(years[b]),

@@ -2,9 +2,9 @@
 
 ``P(value > 0 at t0 + h)`` (or ``P(RCA >= 1)``) from a gradient-boosted classifier, and
 ``E[log value | value > 0]`` from a gradient-boosted regressor of the log ratio of the outcome to
-an anchor known at ``t0`` (:func:`~gravity.forecast.harness.log_anchor`: the naive
-persistence-with-growth forecast): trees do not extrapolate, so predicting the correction rather
-than the level lets one model serve large and small flows. Both are scikit-learn
+an anchor known at ``t0`` (:func:`~gravity.forecast.harness.log_anchor`: the value at ``t0``,
+or the structural gravity fit where there is none): trees do not extrapolate, so predicting the
+change rather than the level lets one model serve large and small flows. Both are scikit-learn
 ``HistGradientBoosting*`` models, which take NaN as its own branch (missing history stays
 missing), seeded with the run's seed. With fewer than ``MIN_TREE_POSITIVES`` positive examples
 the classifier is a regularised logistic regression instead.
@@ -36,7 +36,7 @@ from gravity.forecast.options import LearnerOptions
 MIN_TREE_POSITIVES = 200
 # Part of every cache key: bump it whenever features, anchors or learners change, so that a
 # model fitted by older code is never reused.
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 # early stopping holds out this share of the (seeded) training rows
 VALIDATION_FRACTION = 0.1
 # rounds without improvement on the held-out rows before boosting stops

@@ -114,7 +114,7 @@ def forecast_potential(
             )
         cells = harness.candidates(a, active_only=False)
         feats = builder.bilateral(a, cells, float(horizon))
-        anchor = log_anchor(cube, a, cells, feats, float(horizon))
+        anchor = log_anchor(cube, a, cells, feats)
         prob = model.probability(feats)
         value = np.exp(anchor + model.log_ratio(feats))
         q, source = _half_width(harness, a, horizon)

@@ -7,7 +7,8 @@ The demo panel (synthetic, 60 countries x 200 products, 2014-2021) is built once
 ``gravity panel configs/forecast_demo.yaml``. Each round times, in alternating order:
 
 * ``forecast backtest``: the forecast backtest of the config (tasks, origins, horizons, a seeded
-  100,000-candidate sample per task and origin), without a model cache;
+  50,000-candidate sample per task and origin, 40,000 training examples per model), without a
+  model cache;
 * ``forecast backtest (cached)``: the same with the models cached by the previous run;
 * ``legacy backtest``: the potential model's old backtest (``backtest.horizon: 2``, 2 splits);
 * ``forecast potential`` / ``gravity potential``: ``opportunities`` with ``model: forecast``
@@ -33,7 +34,7 @@ import pandas as pd
 
 from gravity.exceptions import GravityWarning
 from gravity.forecast.backtest import run_forecast_backtest
-from gravity.forecast.options import ForecastOptions
+from gravity.forecast.options import ForecastOptions, LearnerOptions
 from gravity.potential.backtest import run_backtest
 from gravity.potential.features import relatedness_features
 from gravity.potential.options import BacktestOptions, PotentialOptions
@@ -70,11 +71,13 @@ def main() -> None:
     data = panel()
     rel = relatedness_features()
     print(f"demo panel: {len(data):,} rows, years {data['year'].min()}-{data['year'].max()}")
+    small = LearnerOptions(max_train_rows=40_000)
     fc_opts = ForecastOptions(
         tasks=["new_flow", "level", "new_product"],
         origins=[2018, 2019],
         horizons=[2],
-        max_eval_cells=100_000,
+        max_eval_cells=50_000,
+        learner=small,
         ease_terms=EASE,
     )
     pot = PotentialOptions(year=2021, horizon=2, window=4, ease_terms=EASE)

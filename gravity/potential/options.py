@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from gravity.config.base import StrictModel
-from gravity.forecast.options import ForecastOptions
+from gravity.forecast.options import ForecastOptions, LearnerOptions
 
 # Weights of the three ranked components (untapped USD, feasibility, attractiveness) per preset.
 # Documented in docs/user-guide.md ("Export potential"): each component is a percentile rank in
@@ -63,6 +63,8 @@ class PotentialOptions(StrictModel):
     years: ``potential`` = P(trade at year + horizon) x E[value | trade], ``potential_low`` ..
     ``potential_high`` its split-conformal interval given trade at ``interval``, and
     ``entry_probability`` replaces the fixed-weight feasibility in the score."""
+    learner: LearnerOptions = Field(default_factory=LearnerOptions)
+    """Tree learners of ``model: forecast`` (training-sample cap, iterations, threads)."""
     year: int | None = None
     """Base year (latest year of the data when omitted); training uses years up to it."""
     horizon: int = Field(5, ge=0, le=30)

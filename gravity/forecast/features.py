@@ -1,5 +1,9 @@
 """Features known at the origin ``t0``: history, partners, structural gravity, relatedness.
 
+Relatedness on product panels: density, PCI and COG of the exporter and product, and on
+bilateral product panels the market side (the importer's density in the product) and the
+presence of similar exporters (peers of the exporter already selling the product there).
+
 Every feature of a cell at year index ``a`` is computed from years ``<= a`` of the cube, the PPML
 fitted on year ``a`` alone and relatedness measured in year ``a``; nothing later is read. A
 missing history (no row, or no earlier year) stays NaN and whether the cell had a row is its own
@@ -11,6 +15,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -72,6 +77,7 @@ class FeatureBuilder:
     counts: dict[str, int] = field(default_factory=dict)
     _gravity: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     _related: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+    _markets: dict[int, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         e, i, p = self.cube.codes(np.arange(self.cube.n_cells))
@@ -138,6 +144,17 @@ class FeatureBuilder:
             arr = np.full(shape, np.nan)
             arr[c[ok], p[ok]] = frame[name].to_numpy(dtype=float)[ok]
             out[name] = arr
+        market = frame.attrs.get("market")
+        if market is not None and self.cube.bilateral:
+            # market side: how much the importer buys of products related to p
+            imports = market.importer_frame()
+            j = self.cube.countries.get_indexer(imports["importer"].astype(str))
+            q = self.cube.products.get_indexer(imports["product"].astype(str))
+            hit = (j >= 0) & (q >= 0)
+            arr = np.full(shape, np.nan)
+            arr[j[hit], q[hit]] = imports["importer_density"].to_numpy(dtype=float)[hit]
+            out["market_relatedness"] = arr
+            self._markets[a] = market
         self._related[a] = out
         return out
 
@@ -222,7 +239,13 @@ class FeatureBuilder:
             rel = self.related(a)
             if rel is not None:
                 for name, arr in rel.items():
-                    f[name] = arr[e, p]
+                    f[name] = arr[i, p] if name == "market_relatedness" else arr[e, p]
+            if a in self._markets:
+                # similarity-weighted share of the exporter's peers already selling p to j
+                keys = cube.keys(cells)
+                f["similar_exporters"] = self._markets[a].peer_presence(
+                    keys["exporter"], keys["importer"], keys["product"]
+                )
         grav = self.gravity(a)
         for name in ("supply", "demand", "ease", "log_fitted"):
             f[f"gravity_{name}"] = grav[name][e, i]
@@ -281,8 +304,8 @@ class FeatureBuilder:
             f["product_growth"] = np.full(cells.size, np.nan)
         rel = self.related(a)
         if rel is not None:
-            for name, arr in rel.items():
-                f[name] = arr[c, p]
+            for name in ("density", "pci", "cog"):
+                f[name] = rel[name][c, p]
         f["world_growth"] = np.full(cells.size, self.world_growth(a))
         f["horizon"] = np.full(cells.size, float(horizon))
         del n_p

@@ -18,7 +18,7 @@ import pandas as pd
 
 from gravity.exceptions import DataError
 from gravity.forecast.baselines import entry_baselines, level_baselines, new_flow_baselines
-from gravity.forecast.cube import build_cube
+from gravity.forecast.cube import as_text, build_cube
 from gravity.forecast.features import FeatureBuilder, RelatednessFn
 from gravity.forecast.harness import Examples, TaskHarness
 from gravity.forecast.learner import conformal_quantile
@@ -76,12 +76,12 @@ def default_tasks(panel: pd.DataFrame) -> list[Task]:
 
 def _normalise(panel: pd.DataFrame) -> pd.DataFrame:
     out = panel.assign(
-        exporter=panel["exporter"].astype(str),
-        importer=panel["importer"].astype(str),
+        exporter=as_text(panel["exporter"]),
+        importer=as_text(panel["importer"]),
         year=pd.to_numeric(panel["year"]).astype("int64"),
     )
     if "product" in out.columns:
-        out["product"] = out["product"].astype(str)
+        out["product"] = as_text(out["product"])
     return out
 
 

@@ -83,8 +83,25 @@ class Cube:
         return np.bincount(p, weights=self.values[a], minlength=self.n_products) > 0
 
 
+def _codes(values: pd.Series, index: pd.Index) -> np.ndarray:
+    """Positions of ``values`` in ``index``, hashing each distinct value once."""
+    codes, uniques = pd.factorize(values)
+    positions = index.get_indexer(pd.Index(uniques).astype(str)).astype(np.int64)
+    return np.where(codes >= 0, positions[codes], -1)
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Labels as strings, converted only when they are not strings already.
+
+    Converting millions of Arrow strings to strings again costs seconds.
+    """
+    if isinstance(values.dtype, pd.StringDtype):
+        return values
+    return values.astype(str)
+
+
 def _index(values: pd.Series) -> pd.Index:
-    return pd.Index(sorted(values.astype(str).unique()))
+    return pd.Index(sorted(pd.Index(pd.unique(values)).astype(str)))
 
 
 def build_cube(panel: pd.DataFrame, bilateral: bool, min_flow: float = 0.0) -> Cube:
@@ -105,24 +122,24 @@ def build_cube(panel: pd.DataFrame, bilateral: bool, min_flow: float = 0.0) -> C
     Cube
     """
     has_product = "product" in panel.columns
-    exporters = panel["exporter"].astype(str)
-    importers = panel["importer"].astype(str)
+    exporters = panel["exporter"]
+    importers = panel["importer"]
     countries = (
-        pd.Index(sorted(set(exporters.unique()) | set(importers.unique())))
+        pd.Index(sorted(set(_index(exporters)) | set(_index(importers))))
         if bilateral
         else _index(exporters)
     )
     products = _index(panel["product"]) if has_product else None
     n_c, n_p = len(countries), 1 if products is None else len(products)
     years = np.array(sorted(int(y) for y in panel["year"].unique()), dtype=np.int64)
-    e = countries.get_indexer(exporters).astype(np.int64)
+    e = _codes(exporters, countries)
     p = (
-        products.get_indexer(panel["product"].astype(str)).astype(np.int64)
+        _codes(panel["product"], products)
         if products is not None
         else np.zeros(len(panel), dtype=np.int64)
     )
     if bilateral:
-        i = countries.get_indexer(importers).astype(np.int64)
+        i = _codes(importers, countries)
         cell = (e * n_c + i) * n_p + p
         n_cells = n_c * n_c * n_p
     else:

@@ -27,7 +27,9 @@ from gravity.potential.model import fit_ease
 from gravity.potential.options import PotentialOptions
 
 RelatednessFn = Callable[[pd.DataFrame, int], pd.DataFrame]
-"""``f(panel up to year, year) -> country x product frame`` with density, pci, cog."""
+"""``f(rows of the year, year) -> country x product frame`` with density, pci, cog (and the
+year's market relatedness in ``attrs["market"]``), as :func:`gravity.potential.features.
+relatedness_features` returns."""
 
 
 def _log(x: np.ndarray) -> np.ndarray:
@@ -82,6 +84,18 @@ class FeatureBuilder:
     def __post_init__(self) -> None:
         e, i, p = self.cube.codes(np.arange(self.cube.n_cells))
         self._e, self._i, self._p = e, i, p
+        # row positions of each year, so per-year fits slice the panel instead of scanning it
+        years = self.panel["year"].to_numpy()
+        order = np.argsort(years, kind="stable")
+        bounds = np.searchsorted(years[order], self.cube.years, side="left")
+        ends = np.searchsorted(years[order], self.cube.years, side="right")
+        self._rows = {
+            int(y): order[lo:hi] for y, lo, hi in zip(self.cube.years, bounds, ends, strict=True)
+        }
+
+    def year_rows(self, year: int) -> pd.DataFrame:
+        """The panel's rows of ``year``."""
+        return self.panel.iloc[self._rows[int(year)]]
 
     # -- per-year components -----------------------------------------------------------------
     def gravity(self, a: int) -> dict[str, np.ndarray]:
@@ -96,7 +110,7 @@ class FeatureBuilder:
         year = int(self.cube.years[a])
         n_c = len(self.cube.countries)
         out = {k: np.full((n_c, n_c), np.nan) for k in ("supply", "demand", "ease")}
-        sub = self.panel[self.panel["year"] == year]
+        sub = self.year_rows(year)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", GravityWarning)
@@ -133,7 +147,9 @@ class FeatureBuilder:
         if a in self._related:
             return self._related[a]
         year = int(self.cube.years[a])
-        frame = self.relatedness(self.panel[self.panel["year"] <= year], year)
+        # the year's own rows: relatedness of a year is measured on that year (and so reads
+        # nothing after it)
+        frame = self.relatedness(self.year_rows(year), year)
         frame = frame[frame["year"] == year]
         c = self.cube.countries.get_indexer(frame["country"].astype(str))
         p = self.cube.products.get_indexer(frame["product"].astype(str))

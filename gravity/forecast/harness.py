@@ -85,6 +85,7 @@ class TaskHarness:
     _examples: dict[tuple[int, int, int | None, int], Examples] = field(default_factory=dict)
     _models: dict[int, FittedHurdle | None] = field(default_factory=dict)
     _rca: dict[int, np.ndarray] = field(default_factory=dict)
+    _year_hash: dict[int, str] = field(default_factory=dict)
 
     # -- years -------------------------------------------------------------------------------
     def target(self, a: int, horizon: Horizon) -> int | None:
@@ -208,11 +209,19 @@ class TaskHarness:
             "pairs": [(int(self.cube.years[t]), int(self.cube.years[b])) for t, b in pairs],
             "options": self.options.model_dump(mode="json", exclude={"cache_dir", "origins"}),
         }
-        history = self.panel[self.panel["year"] <= year]
-        key = cache_key(data_hash(history), self.task, year, spec)
+        key = cache_key(self._history_hash(a), self.task, year, spec)
         model = load_or_fit(self.options.cache_dir, key, fit)
         self._models[a] = model
         return model
+
+    def _history_hash(self, a: int) -> str:
+        """Hash of the panel's rows up to year index ``a`` (per-year hashes, cached)."""
+        parts = []
+        for b in range(a + 1):
+            if b not in self._year_hash:
+                self._year_hash[b] = data_hash(self.builder.year_rows(int(self.cube.years[b])))
+            parts.append(self._year_hash[b])
+        return "/".join(parts)
 
     def predict(self, model: FittedHurdle, ex: Examples) -> tuple[np.ndarray, np.ndarray]:
         """Probability of a positive outcome and the predicted value given one."""

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gravity.exceptions import DataError
-from gravity.forecast.cube import build_cube
+from gravity.forecast.cube import as_text, build_cube
 from gravity.forecast.features import FeatureBuilder, RelatednessFn
 from gravity.forecast.harness import TaskHarness, log_anchor
 from gravity.forecast.learner import conformal_quantile
@@ -89,12 +89,12 @@ def forecast_potential(
     check_panel(panel)
     data = panel[panel["year"] <= base_year]
     data = data.assign(
-        exporter=data["exporter"].astype(str),
-        importer=data["importer"].astype(str),
+        exporter=as_text(data["exporter"]),
+        importer=as_text(data["importer"]),
         year=pd.to_numeric(data["year"]).astype("int64"),
     )
     if "product" in data.columns:
-        data["product"] = data["product"].astype(str)
+        data["product"] = as_text(data["product"])
     cube = build_cube(data, True, opts.min_flow)
     if base_year not in cube.years:
         raise DataError(f"potential.year {base_year} is not a year of the panel")

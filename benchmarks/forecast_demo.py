@@ -33,10 +33,10 @@ from pathlib import Path
 import pandas as pd
 
 from gravity.exceptions import GravityWarning
-from gravity.forecast.backtest import run_forecast_backtest
-from gravity.forecast.options import ForecastOptions, LearnerOptions
 from gravity.potential.backtest import run_backtest
 from gravity.potential.features import relatedness_features
+from gravity.potential.forecast.backtest import run_forecast_backtest
+from gravity.potential.forecast.options import ForecastOptions, LearnerOptions
 from gravity.potential.options import BacktestOptions, PotentialOptions
 from gravity.potential.pipeline import opportunities
 

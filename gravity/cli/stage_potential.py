@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from gravity.cli.manifest import RunManifest
-from gravity.forecast.backtest import run_forecast_backtest
-from gravity.forecast.report import verdicts
 from gravity.potential.backtest import run_backtest
+from gravity.potential.forecast.backtest import run_forecast_backtest
+from gravity.potential.forecast.report import verdicts
 from gravity.potential.model import describe, fit_potential
 from gravity.potential.options import BacktestOptions, PotentialOptions
 from gravity.potential.pipeline import RelatednessFn, opportunities

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from gravity.config.base import StrictModel
-from gravity.forecast.options import ForecastOptions, LearnerOptions
+from gravity.potential.forecast.options import ForecastOptions, LearnerOptions
 
 # Weights of the three ranked components (untapped USD, feasibility, attractiveness) per preset.
 # Documented in docs/user-guide.md ("Export potential"): each component is a percentile rank in
@@ -59,10 +59,10 @@ class PotentialOptions(StrictModel):
 
     model: Literal["gravity", "forecast"] = "gravity"
     """``gravity``: structural potential (supply x demand x ease, projected with growth);
-    ``forecast``: the hurdle forecast of :mod:`gravity.forecast` trained out of time on earlier
-    years: ``potential`` = P(trade at year + horizon) x E[value | trade], ``potential_low`` ..
-    ``potential_high`` its split-conformal interval given trade at ``interval``, and
-    ``entry_probability`` replaces the fixed-weight feasibility in the score."""
+    ``forecast``: the hurdle forecast of :mod:`gravity.potential.forecast` trained out of time
+    on earlier years: ``potential`` = P(trade at year + horizon) x E[value | trade],
+    ``potential_low`` .. ``potential_high`` its split-conformal interval given trade at
+    ``interval``, and ``entry_probability`` replaces the fixed-weight feasibility in the score."""
     learner: LearnerOptions = Field(default_factory=LearnerOptions)
     """Tree learners of ``model: forecast`` (training-sample cap, iterations, threads)."""
     year: int | None = None
@@ -134,7 +134,7 @@ class PotentialOptions(StrictModel):
         return dict(PRESETS[self.preset])
 
 
-# keys that select the forecast backtest (gravity.forecast) over the legacy potential backtest
+# keys that select the forecast backtest (gravity.potential.forecast) over the legacy one
 FORECAST_KEYS = ("tasks", "origins", "horizons")
 
 
@@ -142,9 +142,9 @@ class BacktestOptions(ForecastOptions):
     """Out-of-time evaluation: train on years <= t, predict t + horizon, for several t.
 
     With any of ``tasks``, ``origins`` or ``horizons`` set, ``gravity backtest`` runs the
-    forecast backtest (:mod:`gravity.forecast`: tasks, named baselines, the hurdle forecast,
-    conformal intervals at ``interval``); otherwise the legacy backtest of the potential model
-    (``cutoffs``, ``horizon``, ``step``, ``max_splits``, ``material_share``).
+    forecast backtest (:mod:`gravity.potential.forecast`: tasks, named baselines, the hurdle
+    forecast, conformal intervals at ``interval``); otherwise the legacy backtest of the
+    potential model (``cutoffs``, ``horizon``, ``step``, ``max_splits``, ``material_share``).
     """
 
     cutoffs: list[int] | None = None

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from gravity.forecast.potential import forecast_potential
+from gravity.potential.forecast.potential import forecast_potential
 from gravity.potential.itc import itc_potential
 from gravity.potential.model import PotentialResult, fit_potential
 from gravity.potential.options import PotentialOptions

@@ -1,7 +1,7 @@
 """The forecast backtest: every task, origin and horizon, the forecast against named baselines.
 
 For each task and origin ``t0`` the hurdle model is trained on earlier origins only
-(:class:`~gravity.forecast.harness.TaskHarness`), the candidates at ``t0`` are scored by the
+(:class:`~.harness.TaskHarness`), the candidates at ``t0`` are scored by the
 forecast and every baseline, and the outcome at ``t0 + h`` is read only to score them. Level
 intervals are split-conformal by horizon: the calibration residuals are the out-of-time errors
 of the model of the latest earlier origin ``c`` (``c + h <= t0``) on its own candidates, so they
@@ -17,14 +17,18 @@ import numpy as np
 import pandas as pd
 
 from gravity.exceptions import DataError
-from gravity.forecast.baselines import entry_baselines, level_baselines, new_flow_baselines
-from gravity.forecast.cube import as_text, build_cube
-from gravity.forecast.features import FeatureBuilder, RelatednessFn
-from gravity.forecast.harness import Examples, TaskHarness
-from gravity.forecast.learner import conformal_quantile
-from gravity.forecast.metrics import entry_metrics, level_metrics
-from gravity.forecast.options import ForecastOptions, Task
-from gravity.forecast.report import summary_markdown
+from gravity.potential.forecast.baselines import (
+    entry_baselines,
+    level_baselines,
+    new_flow_baselines,
+)
+from gravity.potential.forecast.cube import as_text, build_cube
+from gravity.potential.forecast.features import FeatureBuilder, RelatednessFn
+from gravity.potential.forecast.harness import Examples, TaskHarness
+from gravity.potential.forecast.learner import conformal_quantile
+from gravity.potential.forecast.metrics import entry_metrics, level_metrics
+from gravity.potential.forecast.options import ForecastOptions, Task
+from gravity.potential.forecast.report import summary_markdown
 from gravity.potential.grid import check_panel
 
 FORECAST = "forecast"

@@ -9,11 +9,11 @@ import pytest
 from pydantic import ValidationError
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from gravity.forecast.backtest import PREDICTION_COLUMNS, run_forecast_backtest
-from gravity.forecast.learner import conformal_quantile
-from gravity.forecast.metrics import entry_metrics, level_metrics
-from gravity.forecast.options import ForecastOptions
-from tests.forecast.world import SIGMA, simulate, simulate_products
+from gravity.potential.forecast.backtest import PREDICTION_COLUMNS, run_forecast_backtest
+from gravity.potential.forecast.learner import conformal_quantile
+from gravity.potential.forecast.metrics import entry_metrics, level_metrics
+from gravity.potential.forecast.options import ForecastOptions
+from tests.potential.forecast.world import SIGMA, simulate, simulate_products
 
 # Small trees keep each fit well under a second on the 2-core CI machine.
 FAST = {"max_iter": 60, "min_samples_leaf": 20}

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from gravity.cli.main import main
-from gravity.forecast.backtest import PREDICTION_COLUMNS
-from tests.forecast.world import simulate
+from gravity.potential.forecast.backtest import PREDICTION_COLUMNS
+from tests.potential.forecast.world import simulate
 
 CONFIG = """\
 output: out

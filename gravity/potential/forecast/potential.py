@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 
 from gravity.exceptions import DataError
-from gravity.forecast.cube import as_text, build_cube
-from gravity.forecast.features import FeatureBuilder, RelatednessFn
-from gravity.forecast.harness import TaskHarness, log_anchor
-from gravity.forecast.learner import conformal_quantile
-from gravity.forecast.options import ForecastOptions
+from gravity.potential.forecast.cube import as_text, build_cube
+from gravity.potential.forecast.features import FeatureBuilder, RelatednessFn
+from gravity.potential.forecast.harness import TaskHarness, log_anchor
+from gravity.potential.forecast.learner import conformal_quantile
+from gravity.potential.forecast.options import ForecastOptions
 from gravity.potential.grid import check_panel
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from gravity.exceptions import GravityError, GravityWarning
-from gravity.forecast.cube import Cube
+from gravity.potential.forecast.cube import Cube
 from gravity.potential.grid import Universe
 from gravity.potential.model import fit_ease
 from gravity.potential.options import PotentialOptions

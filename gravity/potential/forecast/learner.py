@@ -2,7 +2,7 @@
 
 ``P(value > 0 at t0 + h)`` (or ``P(RCA >= 1)``) from a gradient-boosted classifier, and
 ``E[log value | value > 0]`` from a gradient-boosted regressor of the log ratio of the outcome to
-an anchor known at ``t0`` (:func:`~gravity.forecast.harness.log_anchor`: the value at ``t0``,
+an anchor known at ``t0`` (:func:`~.harness.log_anchor`: the value at ``t0``,
 or the structural gravity fit where there is none): trees do not extrapolate, so predicting the
 change rather than the level lets one model serve large and small flows. Both are scikit-learn
 ``HistGradientBoosting*`` models, which take NaN as its own branch (missing history stays
@@ -28,7 +28,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from gravity.forecast.options import LearnerOptions
+from gravity.potential.forecast.options import LearnerOptions
 
 # Below this many positive training examples the classifier is an L2 logistic regression on
 # standardised features with missing-value indicators: boosted trees need more events than

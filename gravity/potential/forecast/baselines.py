@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gravity.forecast.cube import Cube
+from gravity.potential.forecast.cube import Cube
 from gravity.potential.itc import itc_potential
 
 # annual log growth rates used by the ITC baseline are capped as the potential model caps them

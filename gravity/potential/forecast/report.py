@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gravity.forecast.options import ForecastOptions
+from gravity.potential.forecast.options import ForecastOptions
 
 FORECAST = "forecast"
 # the metric each task is judged on, and whether larger is better

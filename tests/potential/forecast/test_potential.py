@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 from gravity.exceptions import DataError
-from gravity.forecast.options import ForecastOptions, LearnerOptions
-from gravity.forecast.potential import forecast_potential
+from gravity.potential.forecast.options import ForecastOptions, LearnerOptions
+from gravity.potential.forecast.potential import forecast_potential
 from gravity.potential.options import PotentialOptions
 from gravity.potential.pipeline import opportunities
-from tests.forecast.world import simulate
+from tests.potential.forecast.world import simulate
 
 FAST = LearnerOptions(max_iter=60, min_samples_leaf=20)
 BASE = 2010

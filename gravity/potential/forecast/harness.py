@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from gravity.forecast.cube import Cube
-from gravity.forecast.features import FeatureBuilder, rca_matrix
-from gravity.forecast.learner import FittedHurdle, cache_key, fit_hurdle, load_or_fit
-from gravity.forecast.options import ForecastOptions, Horizon, Task
+from gravity.potential.forecast.cube import Cube
+from gravity.potential.forecast.features import FeatureBuilder, rca_matrix
+from gravity.potential.forecast.learner import FittedHurdle, cache_key, fit_hurdle, load_or_fit
+from gravity.potential.forecast.options import ForecastOptions, Horizon, Task
 
 
 @dataclass(frozen=True)

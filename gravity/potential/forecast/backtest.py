@@ -262,6 +262,7 @@ def run_forecast_backtest(
     frames: list[pd.DataFrame] = []
     rows: list[dict[str, object]] = []
     cubes: dict[bool, FeatureBuilder] = {}
+    related_by_year: dict[int, pd.DataFrame] = {}
     for task in tasks:
         bilateral = task != "new_product"
         if task == "new_product" and "product" not in data.columns:
@@ -269,7 +270,9 @@ def run_forecast_backtest(
         if bilateral not in cubes:
             cube = build_cube(data, bilateral, opts.min_flow)
             rel = relatedness if "product" in data.columns else None
-            cubes[bilateral] = FeatureBuilder(cube, data, opts.lags, opts.ease_terms, rel)
+            cubes[bilateral] = FeatureBuilder(
+                cube, data, opts.lags, opts.ease_terms, rel, shared=related_by_year
+            )
         builder = cubes[bilateral]
         harness = TaskHarness(task, builder.cube, builder, opts, data, values=task == "level")
         origins = _origins(harness, opts)

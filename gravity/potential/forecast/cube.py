@@ -67,21 +67,6 @@ class Cube:
             out["product"] = self.products.to_numpy()[p]
         return out
 
-    def exporter_active(self, a: int) -> np.ndarray:
-        """Countries with positive exports in year index ``a`` (bool over countries)."""
-        e, _, _ = self.codes(np.arange(self.n_cells))
-        return np.bincount(e, weights=self.values[a], minlength=len(self.countries)) > 0
-
-    def importer_active(self, a: int) -> np.ndarray:
-        """Countries with positive imports in year index ``a`` (bilateral cubes)."""
-        _, i, _ = self.codes(np.arange(self.n_cells))
-        return np.bincount(i, weights=self.values[a], minlength=len(self.countries)) > 0
-
-    def product_active(self, a: int) -> np.ndarray:
-        """Products with positive trade in year index ``a``."""
-        _, _, p = self.codes(np.arange(self.n_cells))
-        return np.bincount(p, weights=self.values[a], minlength=self.n_products) > 0
-
 
 def _codes(values: pd.Series, index: pd.Index) -> np.ndarray:
     """Positions of ``values`` in ``index``, hashing each distinct value once."""

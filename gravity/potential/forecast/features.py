@@ -80,6 +80,9 @@ class FeatureBuilder:
     _gravity: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     _related: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     _markets: dict[int, Any] = field(default_factory=dict)
+    _sums: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    shared: dict[int, pd.DataFrame] = field(default_factory=dict)
+    """Relatedness frames by year, shared by the builders of one run (computed once a year)."""
 
     def __post_init__(self) -> None:
         e, i, p = self.cube.codes(np.arange(self.cube.n_cells))
@@ -149,7 +152,9 @@ class FeatureBuilder:
         year = int(self.cube.years[a])
         # the year's own rows: relatedness of a year is measured on that year (and so reads
         # nothing after it)
-        frame = self.relatedness(self.year_rows(year), year)
+        if year not in self.shared:
+            self.shared[year] = self.relatedness(self.year_rows(year), year)
+        frame = self.shared[year]
         frame = frame[frame["year"] == year]
         c = self.cube.countries.get_indexer(frame["country"].astype(str))
         p = self.cube.products.get_indexer(frame["product"].astype(str))
@@ -208,9 +213,23 @@ class FeatureBuilder:
             else np.full(cells.size, np.nan)
         )
 
-    def _totals(self, a: int, key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        v = self.cube.values[a]
-        return np.bincount(key, weights=v, minlength=n), np.bincount(key, v > 0, minlength=n)
+    def _totals(self, a: int, name: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sum and count of positive cells by ``name`` (exporter, importer, pair, ...), cached."""
+        if (a, name) not in self._sums:
+            n_c, n_p = len(self.cube.countries), self.cube.n_products
+            key = {
+                "exporter": self._e,
+                "importer": self._i,
+                "pair": self._e * n_c + self._i,
+                "exporter_product": self._e * n_p + self._p,
+                "importer_product": self._i * n_p + self._p,
+            }[name]
+            v = self.cube.values[a]
+            self._sums[(a, name)] = (
+                np.bincount(key, weights=v, minlength=n),
+                np.bincount(key, v > 0, minlength=n),
+            )
+        return self._sums[(a, name)]
 
     def bilateral(self, a: int, cells: np.ndarray, horizon: float) -> pd.DataFrame:
         """Features of bilateral cells at year index ``a`` for a forecast ``horizon`` years on."""
@@ -223,22 +242,22 @@ class FeatureBuilder:
         f["log_reverse"] = _log(cube.values[a, rev])
         f["reverse_positive_years"] = (cube.values[: a + 1, rev] > 0).sum(axis=0).astype(float)
         gap = float(years[a] - years[a - 1]) if a > 0 else 0.0
-        for name, key, idx in (("exporter", self._e, e), ("importer", self._i, i)):
-            tot, cnt = self._totals(a, key, n_c)
+        for name, idx in (("exporter", e), ("importer", i)):
+            tot, cnt = self._totals(a, name, n_c)
             f[f"log_{name}_total"] = _log(tot[idx])
             f[f"{name}_partners"] = cnt[idx].astype(float)
             if a > 0:
-                before, _ = self._totals(a - 1, key, n_c)
+                before, _ = self._totals(a - 1, name, n_c)
                 f[f"{name}_growth"] = _growth(tot[idx], before[idx], gap)
             else:
                 f[f"{name}_growth"] = np.full(cells.size, np.nan)
         pair = e * n_c + i
         if cube.products is not None:
-            pair_tot, pair_cnt = self._totals(a, self._e * n_c + self._i, n_c * n_c)
+            pair_tot, pair_cnt = self._totals(a, "pair", n_c * n_c)
             f["log_pair_total"] = _log(pair_tot[pair])
             f["pair_products"] = pair_cnt[pair].astype(float)
-            xik, nik = self._totals(a, self._e * n_p + self._p, n_c * n_p)
-            mjk, njk = self._totals(a, self._i * n_p + self._p, n_c * n_p)
+            xik, nik = self._totals(a, "exporter_product", n_c * n_p)
+            mjk, njk = self._totals(a, "importer_product", n_c * n_p)
             wk = np.bincount(self._p, weights=cube.values[a], minlength=n_p)
             f["log_exporter_product"] = _log(xik[e * n_p + p])
             f["exporter_product_partners"] = nik[e * n_p + p].astype(float)
@@ -246,7 +265,7 @@ class FeatureBuilder:
             f["importer_product_partners"] = njk[i * n_p + p].astype(float)
             f["log_world_product"] = _log(wk[p])
             if a > 0:
-                mjk0, _ = self._totals(a - 1, self._i * n_p + self._p, n_c * n_p)
+                mjk0, _ = self._totals(a - 1, "importer_product", n_c * n_p)
                 f["importer_product_growth"] = _growth(mjk[i * n_p + p], mjk0[i * n_p + p], gap)
             else:
                 f["importer_product_growth"] = np.full(cells.size, np.nan)

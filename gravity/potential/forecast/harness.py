@@ -120,15 +120,18 @@ class TaskHarness:
         """
         cube = self.cube
         e, i, p = self.builder._e, self.builder._i, self.builder._p
+        v = cube.values[a]
         active = np.ones(cube.n_cells, dtype=bool)
         if active_only:
-            active = cube.exporter_active(a)[e] & cube.product_active(a)[p]
+            n_c, n_p = len(cube.countries), cube.n_products
+            exporting = np.bincount(e, weights=v, minlength=n_c) > 0
+            traded = np.bincount(p, weights=v, minlength=n_p) > 0
+            active = exporting[e] & traded[p]
         if self.task == "new_product":
             return np.flatnonzero(active & (self._entry_rca(a) < 1))
         if active_only:
-            active &= cube.importer_active(a)[i]
+            active &= (np.bincount(i, weights=v, minlength=len(cube.countries)) > 0)[i]
         active &= e != i
-        v = cube.values[a]
         if self.task == "new_flow":
             return np.flatnonzero(active & (v <= 0))
         return np.flatnonzero(active & (v > 0))

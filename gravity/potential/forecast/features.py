@@ -12,6 +12,7 @@ feature, so "not reported" and "reported zero" remain distinguishable.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -95,6 +96,22 @@ class FeatureBuilder:
         self._rows = {
             int(y): order[lo:hi] for y, lo, hi in zip(self.cube.years, bounds, ends, strict=True)
         }
+
+    def covariate_hash(self, a: int) -> str:
+        """Hash of the covariates of year index ``a``, in row order.
+
+        The numeric columns other than value and year: those the gravity fit may use.
+        """
+        cols = [
+            c
+            for c in self.panel.columns
+            if c not in ("value", "year") and pd.api.types.is_numeric_dtype(self.panel[c])
+        ]
+        if not cols:
+            return ""
+        rows = self._rows[int(self.cube.years[a])]
+        hashed = pd.util.hash_pandas_object(self.panel[cols].iloc[rows], index=False).to_numpy()
+        return hashlib.sha256(hashed.tobytes()).hexdigest()
 
     def year_rows(self, year: int) -> pd.DataFrame:
         """The panel's rows of ``year``."""

@@ -8,6 +8,7 @@ every prediction it makes at ``a``) is unchanged when later years change.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,13 +63,6 @@ def log_anchor(cube: Cube, a: int, cells: np.ndarray, feats: pd.DataFrame) -> np
         np.where(np.isfinite(gravity), gravity, floor),
     )
     return base
-
-
-def data_hash(panel: pd.DataFrame) -> str:
-    """Order-invariant hash of a panel's rows."""
-    cols = sorted(map(str, panel.columns))
-    hashed = pd.util.hash_pandas_object(panel[cols], index=False).to_numpy()
-    return f"{int(hashed.sum(dtype=np.uint64)):x}-{len(panel)}"
 
 
 @dataclass
@@ -218,13 +212,25 @@ class TaskHarness:
         return model
 
     def _history_hash(self, a: int) -> str:
-        """Hash of the panel's rows up to year index ``a`` (per-year hashes, cached)."""
-        parts = []
+        """Hash of the data up to year index ``a``.
+
+        The cube's values and row presence, its labels, and the panel's numeric covariates of
+        those years (hashed once a year). Hashing the cube rather than the panel's rows avoids
+        re-reading millions of string labels; a changed row order or a new label only costs a
+        cache miss.
+        """
+        cube = self.cube
+        digest = hashlib.sha256()
+        for labels in (cube.countries, cube.products if cube.products is not None else []):
+            digest.update("\x1f".join(map(str, labels)).encode())
+        digest.update(np.ascontiguousarray(cube.years[: a + 1]).tobytes())
+        digest.update(np.ascontiguousarray(cube.values[: a + 1]).tobytes())
+        digest.update(np.ascontiguousarray(cube.observed[: a + 1]).tobytes())
         for b in range(a + 1):
             if b not in self._year_hash:
-                self._year_hash[b] = data_hash(self.builder.year_rows(int(self.cube.years[b])))
-            parts.append(self._year_hash[b])
-        return "/".join(parts)
+                self._year_hash[b] = self.builder.covariate_hash(b)
+            digest.update(self._year_hash[b].encode())
+        return digest.hexdigest()[:32]
 
     def predict(self, model: FittedHurdle, ex: Examples) -> tuple[np.ndarray, np.ndarray]:
         """Probability of a positive outcome and the predicted value given one."""

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from gravity.config.base import StrictModel
+from gravity._base import StrictModel
 from gravity.potential.forecast.options import ForecastOptions, LearnerOptions
 
 # Weights of the three ranked components (untapped USD, feasibility, attractiveness) per preset.

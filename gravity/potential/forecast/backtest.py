@@ -48,7 +48,19 @@ PREDICTION_COLUMNS = [
     "observed_origin",
     "observed_target",
 ]
-METRIC_COLUMNS = ["task", "horizon", "origin", "model", "metric", "value", "n", "positives"]
+METRIC_COLUMNS = [
+    "task",
+    "horizon",
+    "origin",
+    "model",
+    "metric",
+    "value",
+    "n",
+    "positives",
+    # the legacy backtest's columns, so readers of metrics.csv (the report) keep working
+    "target",
+    "split",
+]
 
 
 @dataclass(frozen=True)
@@ -303,7 +315,7 @@ def run_forecast_backtest(
     )
     if "product" not in data.columns:
         predictions = predictions.drop(columns="product")
-    metrics = pd.DataFrame(rows, columns=METRIC_COLUMNS)
+    metrics = pd.DataFrame(rows, columns=METRIC_COLUMNS[:8])
     if len(metrics):
         mean = (
             metrics.groupby(["task", "horizon", "model", "metric"], sort=False)
@@ -311,5 +323,11 @@ def run_forecast_backtest(
             .reset_index()
             .assign(origin="mean")
         )
-        metrics = pd.concat([metrics, mean[METRIC_COLUMNS]], ignore_index=True)
+        metrics = pd.concat([metrics, mean], ignore_index=True)
+        metrics["target"] = metrics["task"]
+        metrics["split"] = [
+            "mean" if o == "mean" else f"train<={o},predict={int(o) + int(h)}"
+            for o, h in zip(metrics["origin"], metrics["horizon"], strict=True)
+        ]
+        metrics = metrics[METRIC_COLUMNS]
     return ForecastBacktest(predictions, metrics, tuple(notes), opts)

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from gravity.config.base import StrictModel
+from gravity._base import StrictModel
 
 Task = Literal["new_flow", "new_product", "level"]
 TASKS: tuple[Task, ...] = ("new_flow", "new_product", "level")

@@ -53,9 +53,10 @@ def test_backtest_writes_predictions_metrics_summary_and_cache(tmp_path: Path) -
     assert list(pred.columns) == [c for c in PREDICTION_COLUMNS if c != "product"]
     assert set(pred["horizon"]) == {1, 2} and set(pred["origin"]) == {2006}
     metrics = pd.read_csv(folder / "metrics.csv")
-    assert {"task", "horizon", "origin", "model", "metric", "value", "n", "positives"} == set(
-        metrics.columns
-    )
+    assert list(metrics.columns) == [
+        *["task", "horizon", "origin", "model", "metric", "value", "n", "positives"],
+        *["target", "split"],
+    ]
     assert "mean" in set(metrics["origin"].astype(str))
     summary = (folder / "summary.md").read_text()
     assert "new_flow, h = 1" in summary and "level, h = 2" in summary

@@ -33,10 +33,11 @@ NAIVE_RULES = frozenset(
         "mass",
         "count_mass",
         "reverse_flow",
+        "rca",
     }
 )
 """Baselines that need no model: last year's flows carried forward, their growth, presence,
-market size and flow counts, the reverse flow."""
+market size and flow counts, the reverse flow, today's comparative advantage (RCA)."""
 
 TASK_WORDS = {
     "new_flow": "new export flows (a product starts to go to a market)",

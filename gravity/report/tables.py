@@ -266,13 +266,14 @@ METRIC_LABELS: dict[str, tuple[str, Kind, str]] = {
 
 def metrics_table(metrics: pd.DataFrame) -> ReportTable:
     """Backtest metrics averaged over splits: a row per target and model, a column per metric."""
+    if "origin" in metrics.columns:
+        # the forecast backtest's layout: task, horizon, origin; its "mean" rows average the
+        # origins, which the table does itself
+        metrics = metrics[metrics["origin"].astype(str) != "mean"]
+        if "split" not in metrics.columns:
+            metrics = metrics.rename(columns={"origin": "split"})
     if "target" not in metrics.columns:
-        # the forecast backtest's layout: task and horizon; its "mean" rows average the origins
         metrics = metrics.rename(columns={"task": "target"})
-        if "origin" in metrics.columns:
-            metrics = metrics[metrics["origin"].astype(str) != "mean"].rename(
-                columns={"origin": "split"}
-            )
     index = ["target", "horizon", "model"] if "horizon" in metrics.columns else ["target", "model"]
     wide = metrics.pivot_table(
         index=index, columns="metric", values="value", aggfunc="mean", sort=False

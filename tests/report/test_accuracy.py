@@ -109,3 +109,23 @@ def test_a_forecast_backtest_renders(run: RunFolder) -> None:
     assert "does NOT beat it." in html
     backtest = pd.read_csv(run.output / "report" / "csv" / "backtest.csv")
     assert {"Years ahead", "Model", "Precision@100"} <= set(backtest.columns)
+
+
+def test_forecast_layout_with_the_legacy_columns() -> None:
+    """The forecast backtest also writes target (= task) and split ("mean" on the mean rows)."""
+    from gravity.report.tables import metrics_table
+
+    plain = _forecast_layout()
+    both = plain.assign(
+        target=plain["task"],
+        split=[
+            "mean" if o == "mean" else f"train<={o},predict={int(o) + int(h)}"
+            for o, h in zip(plain["origin"], plain["horizon"], strict=True)
+        ],
+    )
+    assert accuracy(both, 0.8).sentences == accuracy(plain, 0.8).sentences
+    table = metrics_table(both)
+    assert table.note == "Averaged over 1 out-of-time split(s)."  # the mean rows are not a split
+    flow = table.frame[(table.frame["target"] == "new_flow") & (table.frame["model"] == "forecast")]
+    # only origin 2012 is a split: its value (0.0), not the mean row's 0.40
+    assert flow["precision_at_100"].tolist() == [0.0]

@@ -142,7 +142,10 @@ def controls(table: ReportTable, regions: Mapping[str, str] | None = None) -> Ma
         .drop_duplicates()
         .sort_values("importer_name", kind="stable")
     )
-    lists = [("existing", "More of what is exported"), ("new", "New products (not yet competitive)")]
+    lists = [
+        ("existing", "More of what is exported"),
+        ("new", "New products (not yet competitive)"),
+    ]
     present = set(frame["list"]) if "list" in frame.columns else set()
     found = sorted({(regions or {}).get(str(c), "") for c in dests["importer"]} - {""})
     return el(

@@ -23,7 +23,7 @@ from gravity.report.charts import Chart, history_chart
 from gravity.report.data import ReportInputs, ReportNames
 from gravity.report.formatting import format_int, format_money, format_number
 from gravity.report.names import default_names, regions
-from gravity.report.opportunity import opportunity_parts
+from gravity.report.opportunity import opportunity_parts, period_label
 from gravity.report.options import ReportOptions
 from gravity.report.profile import BilateralProfile, bilateral_profile
 from gravity.report.profile_sections import profile_sections
@@ -54,6 +54,8 @@ class Report:
     """ISO code of every amount (``None``: the data do not state it)."""
     level: float | None = None
     """Nominal coverage of the potential intervals (``None``: not recorded)."""
+    period: str = ""
+    """The opportunities' years in words: ``exports 2016 → potential 2019``."""
     regions: dict[str, str] = field(default_factory=dict)
     """Country code to region or group (EU, OECD, rest of the world) for the region filter."""
     names: ReportNames = field(default_factory=ReportNames)
@@ -468,6 +470,7 @@ def build_report(
         year=year,
         currency=currency,
         level=level,
+        period=period_label(parts.base_year, parts.year) if parts.year is not None else "",
         regions=regions(
             inputs.opportunities["importer"].unique() if inputs.opportunities is not None else []
         ),

@@ -154,7 +154,7 @@ def _opportunities(report: Report) -> Markup:
     top = table.frame.iloc[0]
     what = f"{top.get('product_name', '')} to " if "product_name" in table.frame else ""
     latest = report.tables.get("destinations")
-    period = report.tables["opportunities"].title.rpartition("(")[2].rstrip(")")
+    period = report.period
     cards: list[Child] = []
     if latest is not None:
         cards += [

@@ -31,7 +31,14 @@ from gravity.report.data import ReportNames
 from gravity.report.options import ReportOptions
 from gravity.report.tables import ReportTable, aggregate_table, opportunity_table
 
-__all__ = ["EXISTING", "NEW", "OpportunityParts", "opportunity_lists", "opportunity_parts"]
+__all__ = [
+    "EXISTING",
+    "NEW",
+    "OpportunityParts",
+    "opportunity_lists",
+    "opportunity_parts",
+    "period_label",
+]
 
 EXISTING = "existing"
 """List of opportunities in products the exporter already exports (observed supply)."""

@@ -220,7 +220,7 @@ def _fit_facts(fit: dict[str, Any]) -> ReportTable:
 
 def _data_table(panel: pd.DataFrame, source: str, currency: str | None) -> ReportTable:
     years = sorted(int(y) for y in panel["year"].unique())
-    countries = set(panel["exporter"]) | set(panel["importer"])
+    countries = set(panel["exporter"].unique()) | set(panel["importer"].unique())
     last = panel[panel["year"] == years[-1]]
     facts = [
         ("Data", source),

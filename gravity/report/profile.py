@@ -351,7 +351,7 @@ def bilateral_profile(
     """
     if exporter == partner:
         raise DataError(f"the bilateral profile needs two economies; both are {exporter!r}")
-    countries = set(panel["exporter"]) | set(panel["importer"])
+    countries = set(panel["exporter"].unique()) | set(panel["importer"].unique())
     for role, code in (("exporter", exporter), ("partner", partner)):
         if code not in countries:
             sample = ", ".join(sorted(countries)[:8])

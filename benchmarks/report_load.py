@@ -8,9 +8,10 @@ temporary folder). Each page is opened in a fresh browser context from disk, ``-
 alternating with the peer: a page holding only the same inlined plotly bundle, so the ratio
 says what the report adds on top of the chart library it cannot avoid. "First render" is the
 time from navigation until the page's script has drawn the charts and the table
-(``window.__gravityTiming``); the peer's is until plotly is defined. Printed: the median and
-best of each, the ratio report / plotly-only, the page size and the 1-minute load average
-before and after.
+(``window.__gravityTiming``; for pages of older versions, every chart drawn); the peer's is
+until plotly is defined. Pass an older version's page to compare versions in the same run.
+Printed: the median and best of each, the ratio report / plotly-only, the page size and the
+1-minute load average before and after.
 """
 
 from __future__ import annotations
@@ -71,13 +72,22 @@ def plotly_only(folder: Path) -> Path:
     return page
 
 
+READY = (
+    "window.__gravityTiming !== undefined || (document.readyState === 'complete' && "
+    "Array.from(document.querySelectorAll('[data-chart]'))"
+    ".every(d => d.querySelector('.main-svg')))"
+)
+"""First render done: the page's own mark, or (pages of older versions, which draw every chart
+synchronously) the document loaded with every chart drawn."""
+
+
 def first_render(browser: object, page: Path) -> float:
     """Seconds from navigation to the page's first render (charts and table drawn)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
     tab = context.new_page()
     start = time.perf_counter()
     tab.goto(page.resolve().as_uri())
-    tab.wait_for_function("window.__gravityTiming !== undefined", timeout=120_000)
+    tab.wait_for_function(READY, timeout=120_000)
     seconds = time.perf_counter() - start
     context.close()
     return seconds

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from gravity.exceptions import GravityError, GravityWarning
+from gravity.panel.zeros import axes_of
 from gravity.potential.features import RelatednessFeatures, RelatednessFn
 from gravity.potential.forecast.cube import Cube
-from gravity.potential.grid import Universe
 from gravity.potential.model import fit_ease
 from gravity.potential.options import PotentialOptions
 
@@ -129,7 +129,7 @@ class FeatureBuilder:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", GravityWarning)
-                universe = Universe.from_panel(sub, [year])
+                universe = axes_of(sub, [year])
                 opts = PotentialOptions(ease_terms=self.ease_terms, pair_effects=False)
                 ease, _, fe, _ = fit_ease(sub, universe, opts, year)
         except GravityError:

@@ -139,3 +139,5 @@ class RunConfig(StrictModel):
     def base_dir(self) -> Path:
         """Folder against which relative paths in the config are resolved."""
         return self._base_dir
+
+

@@ -57,7 +57,9 @@ def test_ols_offset_matches_dummy_regression_on_shifted_outcome(weights: bool) -
 def test_fit_passes_every_spec_field_to_the_estimator(estimator: str) -> None:
     df = positive_panel()
     formula = FORMULA if estimator == "ols" else FORMULA.replace("log(trade)", "trade")
-    spec = ModelSpec(formula=formula, estimator=estimator, weights="w", offset="off", vcov="iid")
+    spec = ModelSpec(
+        formula=formula, estimator=estimator, weights="w", offset="off", vcov="iid"
+    )
     model = Ols if estimator == "ols" else Ppml
     direct = model(formula, df, weights="w", offset="off", vcov="iid").fit()
     got = fit(spec, df)

@@ -61,9 +61,8 @@ def check_accounting(panel: Panel) -> None:
             step.added.values()
         ), step
         if step.value_in is not None and step.value_out is not None:
-            expected = (
-                step.value_in - sum(step.removed_value.values()) + sum(step.added_value.values())
-            )
+            expected = (step.value_in - sum(step.removed_value.values())
+                        + sum(step.added_value.values()))
             assert step.value_out == pytest.approx(expected, rel=1e-12, abs=1e-9), step
         if previous is not None:
             assert step.rows_in == previous.rows_out, (previous.name, step.name)
@@ -115,12 +114,8 @@ def test_implicit_zeros_dense_and_round_trip(tmp_path: Path) -> None:
 
 
 def test_generic_tables_kept_as_given_unless_asked(tmp_path: Path) -> None:
-    rows = [
-        ("A", "B", 2020, 1.0),
-        ("B", "A", 2020, 2.0),
-        ("A", "C", 2021, 3.0),
-        ("A", "A", 2020, 9),
-    ]
+    rows = [("A", "B", 2020, 1.0), ("B", "A", 2020, 2.0), ("A", "C", 2021, 3.0),
+            ("A", "A", 2020, 9)]
     trade_csv(tmp_path, rows)
     kept = build_panel(generic(), None, SampleOptions(), tmp_path)
     assert len(kept.frame) == 4 and kept.zeros is None
@@ -131,28 +126,16 @@ def test_generic_tables_kept_as_given_unless_asked(tmp_path: Path) -> None:
     assert filled.zeros.zero_rows == 8 - 3
     assert len(filled.frame) == 8 + 1  # the domestic flow is kept, never filled
     assert filled.frame["value"].sum() == 15.0
-    by_year = build_panel(
-        generic(),
-        None,
-        SampleOptions(),
-        tmp_path,
-        PanelOptions(zeros={"mode": "fill", "universe": "year"}),
-    )  # type: ignore[arg-type]
+    by_year = build_panel(generic(), None, SampleOptions(), tmp_path,
+                          PanelOptions(zeros={"mode": "fill", "universe": "year"}))  # type: ignore[arg-type]
     # 2020: exporters A, B x importers A, B -> 2 cells; 2021: A x C -> 1 cell
     assert by_year.zeros is not None and by_year.zeros.zero_rows == 0
     check_accounting(filled)
 
 
 def test_zero_rows_leave_other_columns_empty_and_say_so(tmp_path: Path) -> None:
-    frame = pd.DataFrame(
-        {
-            "o": ["A", "B"],
-            "d": ["B", "C"],
-            "yr": [2020, 2020],
-            "v": [1.0, 2.0],
-            "dist": [10.0, 20.0],
-        }
-    )
+    frame = pd.DataFrame({"o": ["A", "B"], "d": ["B", "C"], "yr": [2020, 2020],
+                          "v": [1.0, 2.0], "dist": [10.0, 20.0]})
     frame.to_csv(tmp_path / "t.csv", index=False)
     options = PanelOptions(zeros="fill")  # type: ignore[arg-type]
     panel = build_panel(generic(), None, SampleOptions(), tmp_path, options)
@@ -173,15 +156,8 @@ def test_duplicates_error_by_default_and_summed_on_request(tmp_path: Path) -> No
 
 
 def test_duplicates_sum_refuses_conflicting_columns(tmp_path: Path) -> None:
-    frame = pd.DataFrame(
-        {
-            "o": ["A", "A"],
-            "d": ["B", "B"],
-            "yr": [2020, 2020],
-            "v": [1.0, 2.0],
-            "unit": ["USD", "EUR"],
-        }
-    )
+    frame = pd.DataFrame({"o": ["A", "A"], "d": ["B", "B"], "yr": [2020, 2020],
+                          "v": [1.0, 2.0], "unit": ["USD", "EUR"]})
     frame.to_csv(tmp_path / "t.csv", index=False)
     with pytest.raises(DataError, match=r"t\.csv: line 2: rows with the same key .* 'unit'"):
         build_panel(generic(duplicates="sum"), None, SampleOptions(), tmp_path)
@@ -190,15 +166,14 @@ def test_duplicates_sum_refuses_conflicting_columns(tmp_path: Path) -> None:
 def test_domestic_flows_appended_counted_and_filtered(tmp_path: Path) -> None:
     trade_csv(tmp_path, [("A", "B", 2020, 1.0), ("B", "A", 2020, 2.0)])
     pd.DataFrame({"c": ["A", "B"], "yr": [2020, 2020], "v": [10.0, 20.0]}).to_csv(
-        tmp_path / "dom.csv", index=False
-    )
+        tmp_path / "dom.csv", index=False)
     domestic = GenericSource(path="dom.csv", columns={"country": "c", "year": "yr", "value": "v"})
     options = PanelOptions(domestic=domestic, zeros="fill")  # type: ignore[arg-type]
     panel = build_panel(generic(), None, SampleOptions(), tmp_path, options)
     step = next(s for s in panel.steps if s.name == "domestic flows")
     assert step.added == {"domestic_flows": 2} and len(panel.frame) == 4
     assert panel.frame["value"].sum() == 33.0
-    assert "dom.csv" in {p.name for p, role in panel.inputs if role == "domestic"}
+    assert ("dom.csv" in {p.name for p, role in panel.inputs if role == "domestic"})
     no_dom = build_panel(generic(), None, SampleOptions(exclude_domestic=True), tmp_path, options)
     sample = next(s for s in no_dom.steps if s.name == "sample")
     assert sample.removed == {"domestic": 2} and sample.removed_value == {"domestic": 30.0}
@@ -208,39 +183,27 @@ def test_domestic_flows_appended_counted_and_filtered(tmp_path: Path) -> None:
 def test_domestic_errors(tmp_path: Path) -> None:
     trade_csv(tmp_path, [("A", "B", 2020, 1.0), ("A", "A", 2020, 5.0)])
     pd.DataFrame({"o": ["A", "B"], "d": ["A", "C"], "yr": [2020, 2020], "v": [1.0, 2.0]}).to_csv(
-        tmp_path / "dom.csv", index=False
-    )
+        tmp_path / "dom.csv", index=False)
     bad = PanelOptions(domestic=generic("dom.csv"))
     with pytest.raises(DataError, match=r"dom\.csv: domestic flows need exporter == importer.*'B'"):
         build_panel(generic(), None, SampleOptions(), tmp_path, bad)
     pd.DataFrame({"o": ["A"], "d": ["A"], "yr": [2020], "v": [1.0]}).to_csv(
-        tmp_path / "dom.csv", index=False
-    )
+        tmp_path / "dom.csv", index=False)
     with pytest.raises(DataError, match=r"domestic flow \(A, A, 2020\) is also in the trade"):
         build_panel(generic(), None, SampleOptions(), tmp_path, bad)
 
 
 def test_sample_filters_count_rows_and_value(tmp_path: Path) -> None:
-    rows = [
-        ("A", "B", 2019, 1.0),
-        ("A", "B", 2020, 2.0),
-        ("B", "C", 2020, 4.0),
-        ("C", "A", 2020, 8.0),
-        ("A", "A", 2020, 16.0),
-    ]
+    rows = [("A", "B", 2019, 1.0), ("A", "B", 2020, 2.0), ("B", "C", 2020, 4.0),
+            ("C", "A", 2020, 8.0), ("A", "A", 2020, 16.0)]
     trade_csv(tmp_path, rows)
-    sample = SampleOptions(
-        years=[2020], countries=["A", "B", "C"], exporters=["A", "B"], exclude_domestic=True
-    )
+    sample = SampleOptions(years=[2020], countries=["A", "B", "C"], exporters=["A", "B"],
+                           exclude_domestic=True)
     panel = build_panel(generic(), None, sample, tmp_path)
     step = panel.steps[-1]
     assert step.removed == {"years": 1, "exporters": 1, "countries": 0, "domestic": 1}
-    assert step.removed_value == {
-        "years": 1.0,
-        "exporters": 8.0,
-        "countries": 0.0,
-        "domestic": 16.0,
-    }
+    assert step.removed_value == {"years": 1.0, "exporters": 8.0, "countries": 0.0,
+                                  "domestic": 16.0}
     assert panel.frame["value"].tolist() == [2.0, 4.0]
     with pytest.raises(ConfigError, match=r"sample\.products is set but the panel has no"):
         build_panel(generic(), None, SampleOptions(products=["01"]), tmp_path)
@@ -249,31 +212,22 @@ def test_sample_filters_count_rows_and_value(tmp_path: Path) -> None:
 
 
 def test_atlas_thresholds(tmp_path: Path) -> None:
-    rows = [
-        ("A", "B", 2020, 5e9),
-        ("B", "A", 2020, 2e9),
-        ("C", "A", 2020, 1e8),
-        ("A", "C", 2020, 3e9),
-        ("B", "D", 2020, 1.5e9),
-        ("A", "E", 2020, 7e9),
-        ("E", "A", 2020, 2e9),
-    ]
+    rows = [("A", "B", 2020, 5e9), ("B", "A", 2020, 2e9), ("C", "A", 2020, 1e8),
+            ("A", "C", 2020, 3e9), ("B", "D", 2020, 1.5e9), ("A", "E", 2020, 7e9),
+            ("E", "A", 2020, 2e9)]
     trade_csv(tmp_path, rows)
-    pd.DataFrame(
-        {"iso": ["A", "B", "C", "E"], "year": [2020] * 4, "pop": [5e7, 4e5, 2e6, 3e6]}
-    ).to_csv(tmp_path / "pop.csv", index=False)
-    covariate = {
-        "path": "pop.csv",
-        "columns": {"country": "iso", "year": "year"},
-        "variables": {"pop": "pop"},
-    }
+    pd.DataFrame({"iso": ["A", "B", "C", "E"], "year": [2020] * 4,
+                  "pop": [5e7, 4e5, 2e6, 3e6]}).to_csv(tmp_path / "pop.csv", index=False)
+    covariate = {"path": "pop.csv", "columns": {"country": "iso", "year": "year"},
+                 "variables": {"pop": "pop"}}
     options = PanelOptions(covariates=[covariate])  # type: ignore[list-item]
     sample = SampleOptions(min_population=1e6, min_exports=1e9)
     panel = build_panel(generic(), None, sample, tmp_path, options)
     step = next(s for s in panel.steps if s.name == "sample: thresholds")
     # B: 400,000 people, D: no population data -> fail; then C: exports 1e8 < 1e9
     assert step.removed == {"min_population": 3, "min_exports": 2}
-    assert step.removed_value == {"min_population": 5e9 + 2e9 + 1.5e9, "min_exports": 3e9 + 1e8}
+    assert step.removed_value == {"min_population": 5e9 + 2e9 + 1.5e9,
+                                  "min_exports": 3e9 + 1e8}
     assert any("no 'pop' data for 1 countries (D)" in n for n in step.notes)
     assert sorted(panel.frame["exporter"] + panel.frame["importer"]) == ["AE", "EA"]
     assert panel.frame["pop_o"].tolist() == [5e7, 3e6]
@@ -343,15 +297,12 @@ def test_config_accepts_panel_sections(tmp_path: Path) -> None:
 
 def test_tables_that_are_not_country_panels_pass(tmp_path: Path) -> None:
     pd.DataFrame({"y": [0.0, 1.0, 2.0], "x": [1.0, 2.0, 3.0], "id": [7, 8, 9]}).to_csv(
-        tmp_path / "s.csv", index=False
-    )
+        tmp_path / "s.csv", index=False)
     panel = build_panel(GenericSource(path="s.csv"), None, SampleOptions(), tmp_path)
     assert panel.frame.columns.tolist() == ["y", "x", "id"] and len(panel.frame) == 3
     with pytest.raises(ConfigError, match=r"sample\.exclude_domestic needs exporter and importer"):
-        build_panel(
-            GenericSource(path="s.csv"), None, SampleOptions(exclude_domestic=True), tmp_path
-        )
+        build_panel(GenericSource(path="s.csv"), None, SampleOptions(exclude_domestic=True),
+                    tmp_path)
     with pytest.raises(ConfigError, match="zeros: fill needs exporter, importer and value"):
-        build_panel(
-            GenericSource(path="s.csv"), None, SampleOptions(), tmp_path, PanelOptions(zeros="fill")
-        )  # type: ignore[arg-type]
+        build_panel(GenericSource(path="s.csv"), None, SampleOptions(), tmp_path,
+                    PanelOptions(zeros="fill"))  # type: ignore[arg-type]

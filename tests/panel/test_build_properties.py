@@ -63,15 +63,13 @@ def test_total_value_is_preserved_except_what_steps_report(
     if duplicates == "error":
         frame = frame.drop_duplicates(["o", "d", "yr"])
     source_total = float(frame["v"].sum())
-    sample = SampleOptions(
-        years=years, exporters=exporters, countries=countries, exclude_domestic=exclude_domestic
-    )
+    sample = SampleOptions(years=years, exporters=exporters, countries=countries,
+                           exclude_domestic=exclude_domestic)
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
         frame.to_csv(base / "t.csv", index=False)
         pd.DataFrame({"c": list(population), "pop": list(population.values())}).to_csv(
-            base / "pop.csv", index=False
-        )
+            base / "pop.csv", index=False)
         covariates = [{"path": "pop.csv", "columns": {"country": "c"}, "on_missing": on_missing}]
         if not population:
             covariates = []
@@ -93,7 +91,9 @@ def test_total_value_is_preserved_except_what_steps_report(
     added = sum(sum(s.added_value.values()) for s in panel.steps)
     assert float(panel.frame["value"].sum()) == source_total - removed + added
     for step in panel.steps:
-        assert step.rows_out == step.rows_in - sum(step.removed.values()) + sum(step.added.values())
+        assert step.rows_out == step.rows_in - sum(step.removed.values()) + sum(
+            step.added.values()
+        )
     assert panel.steps[0].rows_in == len(frame)
     assert panel.steps[-1].rows_out == len(panel.frame)
     keys = ["exporter", "importer", "year"]

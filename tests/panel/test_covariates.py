@@ -57,25 +57,15 @@ def world(tmp_path: Path) -> Path:
 
 
 def trade() -> GenericSource:
-    return GenericSource(
-        path="t.csv",
-        columns={"exporter": "o", "importer": "d", "year": "yr", "value": "v"},
-        codes="iso3",
-    )
+    return GenericSource(path="t.csv", columns={"exporter": "o", "importer": "d", "year": "yr",
+                                                "value": "v"}, codes="iso3")
 
 
-GEODIST = {
-    "kind": "geodist",
-    "path": "dist_cepii.csv",
-    "variables": {"dist": "dist", "distw": "distw", "comlang": "comlang_off"},
-    "units": {"dist": "km"},
-}
-GDP = {
-    "kind": "wdi",
-    "paths": ["API_NY.GDP.MKTP.CD.csv"],
-    "variables": {"gdp": "NY.GDP.MKTP.CD"},
-    "units": {"gdp": "current USD"},
-}
+GEODIST = {"kind": "geodist", "path": "dist_cepii.csv",
+           "variables": {"dist": "dist", "distw": "distw", "comlang": "comlang_off"},
+           "units": {"dist": "km"}}
+GDP = {"kind": "wdi", "paths": ["API_NY.GDP.MKTP.CD.csv"],
+       "variables": {"gdp": "NY.GDP.MKTP.CD"}, "units": {"gdp": "current USD"}}
 POPULATION = {"path": "pop.csv", "variables": {"pop": "pop"}}
 
 
@@ -97,21 +87,14 @@ def test_pair_and_country_covariates(world: Path) -> None:
     dist_step = next(s for s in panel.steps if s.name == "covariate dist_cepii")
     assert any("{'distw': 2}" in n for n in dist_step.notes)  # matched, but '.' in the file
     gdp_step = next(s for s in panel.steps if s.name == "covariate API_NY.GDP.MKTP.CD")
-    assert (
-        "1 of 5 rows have no match (kept with NaN; importer: 1); keys not found: "
+    assert "1 of 5 rows have no match (kept with NaN; importer: 1); keys not found: " \
         "ROU 2020" in " ".join(gdp_step.notes)
-    )
     assert any("dropped_aggregates=2" in n for n in gdp_step.notes)  # WLD, two years
     assert panel.metadata["columns"]["gdp_o"] == {
-        "dtype": "float64",
-        "origin": "covariate API_NY.GDP.MKTP.CD",
-        "unit": "current USD",
-    }
+        "dtype": "float64", "origin": "covariate API_NY.GDP.MKTP.CD", "unit": "current USD"}
     assert panel.metadata["columns"]["dist"]["unit"] == "km"
     assert {p.name for p, role in panel.inputs if role == "covariate"} == {
-        "dist_cepii.csv",
-        "API_NY.GDP.MKTP.CD.csv",
-    }
+        "dist_cepii.csv", "API_NY.GDP.MKTP.CD.csv"}
 
 
 def test_unmatched_rows_dropped_or_error(world: Path) -> None:
@@ -119,11 +102,8 @@ def test_unmatched_rows_dropped_or_error(world: Path) -> None:
     step = dropped.steps[-1]
     assert step.removed == {"no_match": 1} and step.removed_value == {"no_match": 40.0}
     assert len(dropped.frame) == 4 and dropped.frame["value"].sum() == 110.0
-    with pytest.raises(
-        DataError,
-        match=r"covariate 'API_NY.GDP.MKTP.CD': 1 panel rows have no "
-        r"match \(keys not found: ROU 2020\)",
-    ):
+    with pytest.raises(DataError, match=r"covariate 'API_NY.GDP.MKTP.CD': 1 panel rows have no "
+                                        r"match \(keys not found: ROU 2020\)"):
         build(world, {**GDP, "on_missing": "error"})
 
 
@@ -152,11 +132,8 @@ def test_covariate_configuration_errors(world: Path) -> None:
         build(world, GDP, {**GDP, "name": "again"})
     with pytest.raises(ConfigError, match=r"keys: country_year but the table is keyed by pair"):
         build(world, {**GEODIST, "keys": "country_year"})
-    with pytest.raises(
-        ConfigError,
-        match=r"derived variable 'x': column 'gdpp' is not in the "
-        r"panel.*did you mean 'gdp_o'",
-    ):
+    with pytest.raises(ConfigError, match=r"derived variable 'x': column 'gdpp' is not in the "
+                                          r"panel.*did you mean 'gdp_o'"):
         build(world, GDP, derived=[DerivedVariable(name="x", op="log", of=["gdpp"])])
     with pytest.raises(ConfigError, match=r"covariates cannot use duplicates: sum"):
         build(world, {**POPULATION, "duplicates": "sum"})
@@ -165,14 +142,10 @@ def test_covariate_configuration_errors(world: Path) -> None:
 def test_yearly_table_on_a_cross_section(world: Path) -> None:
     frame = pd.DataFrame(TRADE, columns=["o", "d", "yr", "v"]).query("yr == 2019")
     frame.drop(columns="yr").to_csv(world / "cross.csv", index=False)
-    source = GenericSource(
-        path="cross.csv", columns={"exporter": "o", "importer": "d", "value": "v"}
-    )
-    with pytest.raises(
-        ConfigError,
-        match=r"one row per year but the panel is merged without "
-        r"years; set year: N",
-    ):
+    source = GenericSource(path="cross.csv", columns={"exporter": "o", "importer": "d",
+                                                      "value": "v"})
+    with pytest.raises(ConfigError, match=r"one row per year but the panel is merged without "
+                                          r"years; set year: N"):
         build_panel(source, None, SampleOptions(), world, PanelOptions(covariates=[GDP]))  # type: ignore[list-item]
     options = PanelOptions(covariates=[{**GDP, "year": 2019}])  # type: ignore[list-item]
     panel = build_panel(source, None, SampleOptions(), world, options)
@@ -180,23 +153,14 @@ def test_yearly_table_on_a_cross_section(world: Path) -> None:
 
 
 def test_implicit_zeros_get_covariates_when_filled(world: Path, tmp_path: Path) -> None:
-    rows = [
-        ("AGO", "ZAF", 2019, "01", 1.0),
-        ("ZAF", "AGO", 2019, "02", 2.0),
-        ("ROU", "ZAF", 2019, "01", 3.0),
-    ]
+    rows = [("AGO", "ZAF", 2019, "01", 1.0), ("ZAF", "AGO", 2019, "02", 2.0),
+            ("ROU", "ZAF", 2019, "01", 3.0)]
     pd.DataFrame(rows, columns=["o", "d", "yr", "k", "v"]).to_csv(world / "p.csv", index=False)
-    source = GenericSource(
-        path="p.csv",
-        codes="iso3",
-        columns={"exporter": "o", "importer": "d", "year": "yr", "product": "k", "value": "v"},
-    )
+    source = GenericSource(path="p.csv", codes="iso3", columns={
+        "exporter": "o", "importer": "d", "year": "yr", "product": "k", "value": "v"})
     derived = [DerivedVariable(name="log_gdp", op="log", of=["gdp"])]
-    options = PanelOptions(
-        covariates=[GEODIST, GDP],
-        derived=derived,  # type: ignore[list-item]
-        zeros={"mode": "fill", "max_rows": 5},
-    )  # type: ignore[arg-type]
+    options = PanelOptions(covariates=[GEODIST, GDP], derived=derived,  # type: ignore[list-item]
+                           zeros={"mode": "fill", "max_rows": 5})  # type: ignore[arg-type]
     panel = build_panel(source, None, SampleOptions(), world, options)
     assert panel.zeros is not None and panel.zeros.mode == "implicit"
     # exporters AGO, ROU, ZAF x importers AGO, ZAF minus 2 domestic = 4 pairs x 2 products

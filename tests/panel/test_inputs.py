@@ -36,46 +36,23 @@ def write_zip(path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "write", "message"),
     [
-        (
-            "t.csv.gz",
-            write_gzip,
-            r"t\.csv\.gz: the file is a gzip archive, not a text table; "
-            r"extract it first \(gunzip t\.csv\.gz",
-        ),
+        ("t.csv.gz", write_gzip, r"t\.csv\.gz: the file is a gzip archive, not a text table; "
+                                 r"extract it first \(gunzip t\.csv\.gz"),
         ("t.csv", write_gzip, r"t\.csv: the file is a gzip archive"),  # whatever its name says
-        (
-            "t.zip",
-            write_zip,
-            r"t\.zip: the file is a zip archive holding 2 file\(s\): "
-            r"BACI_HS92_Y2021_V202401b\.csv, country_codes_V202401b\.csv, not a "
-            r"text table; extract it first \(unzip t\.zip",
-        ),
+        ("t.zip", write_zip, r"t\.zip: the file is a zip archive holding 2 file\(s\): "
+                             r"BACI_HS92_Y2021_V202401b\.csv, country_codes_V202401b\.csv, not a "
+                             r"text table; extract it first \(unzip t\.zip"),
         ("t.csv", lambda p: p.write_bytes(b""), r"t\.csv: the file is empty \(0 bytes\)"),
-        (
-            "t.csv",
-            lambda p: p.write_text("o,d,yr,v\n"),
-            r"t\.csv: the file has a header \(o, d, yr, v\) but no data rows",
-        ),
-        (
-            "t.csv",
-            lambda p: p.write_text(CSV.replace(",", ";")),
-            r"t\.csv: line 1 has no ',' but 3 ';' separators; set sep: ';'",
-        ),
-        (
-            "t.csv",
-            lambda p: p.write_text(CSV.replace(",", "\t")),
-            r"t\.csv: line 1 has no ',' but 3 tab separators; set sep: '\\t'",
-        ),
-        (
-            "t.csv",
-            lambda p: p.write_bytes(CSV.replace("FRA,DEU", "Côte,DEU").encode("latin-1")),
-            r"t\.csv: line 2: byte 0xf4 is not valid utf-8-sig; set encoding .*latin-1",
-        ),
-        (
-            "t.csv",
-            lambda p: p.write_text(CSV, encoding="utf-16"),
-            r"t\.csv: the file is UTF-16 encoded .*set encoding: utf-16",
-        ),
+        ("t.csv", lambda p: p.write_text("o,d,yr,v\n"),
+         r"t\.csv: the file has a header \(o, d, yr, v\) but no data rows"),
+        ("t.csv", lambda p: p.write_text(CSV.replace(",", ";")),
+         r"t\.csv: line 1 has no ',' but 3 ';' separators; set sep: ';'"),
+        ("t.csv", lambda p: p.write_text(CSV.replace(",", "\t")),
+         r"t\.csv: line 1 has no ',' but 3 tab separators; set sep: '\\t'"),
+        ("t.csv", lambda p: p.write_bytes(CSV.replace("FRA,DEU", "Côte,DEU").encode("latin-1")),
+         r"t\.csv: line 2: byte 0xf4 is not valid utf-8-sig; set encoding .*latin-1"),
+        ("t.csv", lambda p: p.write_text(CSV, encoding="utf-16"),
+         r"t\.csv: the file is UTF-16 encoded .*set encoding: utf-16"),
         ("t.parquet", lambda p: p.write_bytes(b""), r"t\.parquet: the file is empty"),
     ],
 )

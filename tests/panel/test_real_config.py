@@ -98,7 +98,8 @@ def test_real_baci_sample_with_zeros() -> None:
     read = panel.steps[0]
     assert read.rows_in == len(raw) == 71_192
     unmatched = raw.loc[raw["j"] == 490, "v"].sum() * 1000  # "Other Asia, nes": no ISO3
-    assert panel.frame["value"].sum() == pytest.approx(raw["v"].sum() * 1000 - unmatched, rel=1e-12)
+    assert panel.frame["value"].sum() == pytest.approx(raw["v"].sum() * 1000 - unmatched,
+                                                       rel=1e-12)
     # codes are harmonized after the HS2 sums: one unmatched row per (exporter, chapter) to 490
     other_asia = raw.loc[raw["j"] == 490].assign(chapter=lambda f: f["k"] // 10_000)
     assert read.removed["dropped_unmatched_codes"] == len(

@@ -7,6 +7,8 @@ by ``scipy.optimize.root``), with no gravity estimation, no fixed effects and no
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -53,7 +55,7 @@ def _equilibrium(
 
 
 @pytest.fixture(scope="module")
-def world() -> dict[str, object]:
+def world() -> dict[str, Any]:
     rng = np.random.default_rng(20261127)
     endowment = rng.uniform(1, 10, N)
     beta = rng.uniform(0.5, 2, N)
@@ -104,16 +106,16 @@ def _options(method: str) -> CounterfactualOptions:
     )
 
 
-def test_costs_recovered_exactly(world: dict[str, object]) -> None:
-    result = solve_counterfactual(world["data"], _options("fixed_point"))  # type: ignore[arg-type]
+def test_costs_recovered_exactly(world: dict[str, Any]) -> None:
+    result = solve_counterfactual(world["data"], _options("fixed_point"))
     coef = result.costs.coefficients
     assert coef["log(dist)"] == pytest.approx(DIST_ELASTICITY, rel=1e-8)
     assert coef["border"] == pytest.approx(BORDER, rel=1e-8)
 
 
-def test_fixed_point_recovers_the_known_response(world: dict[str, object]) -> None:
-    result = solve_counterfactual(world["data"], _options("fixed_point"))  # type: ignore[arg-type]
-    table = result.countries_frame().set_index("country").loc[world["names"]]  # type: ignore[index]
+def test_fixed_point_recovers_the_known_response(world: dict[str, Any]) -> None:
+    result = solve_counterfactual(world["data"], _options("fixed_point"))
+    table = result.countries_frame().set_index("country").loc[world["names"]]
     for column, key in [
         ("price_change_pct", "price_change"),
         ("real_gdp_change_pct", "real_gdp_change"),
@@ -129,9 +131,9 @@ def test_fixed_point_recovers_the_known_response(world: dict[str, object]) -> No
     assert table.loc[f"C{REFERENCE}", "imr_full_change_pct"] == pytest.approx(0, abs=1e-10)
 
 
-def test_book_procedure_lands_near_the_known_response(world: dict[str, object]) -> None:
-    result = solve_counterfactual(world["data"], _options("iterative"))  # type: ignore[arg-type]
-    table = result.countries_frame().set_index("country").loc[world["names"]]  # type: ignore[index]
+def test_book_procedure_lands_near_the_known_response(world: dict[str, Any]) -> None:
+    result = solve_counterfactual(world["data"], _options("iterative"))
+    table = result.countries_frame().set_index("country").loc[world["names"]]
     for column, key in [
         ("price_change_pct", "price_change"),
         ("real_gdp_change_pct", "real_gdp_change"),

@@ -97,8 +97,8 @@ class CounterfactualOptions(StrictModel):
     """The counterfactual changes, each solved against the same baseline."""
     costs: CostOptions = CostOptions(regressors=["log(dist)", "cntg", "intl_border"])
     """How trade costs are estimated."""
-    outcome: str = "trade"
-    """Column with the value of flows (domestic flows included)."""
+    outcome: str = "value"
+    """Column with the value of flows (domestic flows included); ``value`` in a gravity panel."""
     exporter: str = "exporter"
     """Column with the exporter code."""
     importer: str = "importer"

@@ -46,6 +46,7 @@ def _options(application: str, method: str) -> CounterfactualOptions:
     if application == "no_border":
         return CounterfactualOptions(
             baseline_year=2006,
+            outcome="trade",
             sigma=7,
             reference="DEU",
             costs={"method": "regressors", "regressors": ["log(dist)", "cntg", "intl_border"]},
@@ -54,6 +55,7 @@ def _options(application: str, method: str) -> CounterfactualOptions:
         )
     return CounterfactualOptions(
         baseline_year=1994,
+        outcome="trade",
         sigma=7,
         reference="DEU",
         costs={"method": "pair_effects", "regressors": ["rta"], "years": YEARS_EVERY_4},

@@ -35,6 +35,7 @@ def data() -> pd.DataFrame:
 def _options(**change: Any) -> CounterfactualOptions:
     base: dict[str, Any] = {
         "baseline_year": 2000,
+        "outcome": "trade",
         "sigma": 5,
         "reference": "DDD",
         "costs": {"regressors": ["log(dist)", "rta"]},

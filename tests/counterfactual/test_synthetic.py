@@ -97,6 +97,7 @@ def world() -> dict[str, Any]:
 def _options(method: str) -> CounterfactualOptions:
     return CounterfactualOptions(
         baseline_year=2020,
+        outcome="trade",
         sigma=SIGMA,
         reference=f"C{REFERENCE}",
         costs={"regressors": ["log(dist)", "border"]},

@@ -143,3 +143,29 @@ def test_book_procedure_lands_near_the_known_response(world: dict[str, Any]) -> 
         np.testing.assert_allclose(
             1 + table[column] / 100, 1 + truth / 100, rtol=BOOK_RTOL, err_msg=column
         )
+
+
+def test_output_tables_are_consistent(world: dict[str, Any]) -> None:
+    result = solve_counterfactual(world["data"], _options("fixed_point"))
+    countries = result.countries_frame()
+    pairs = result.pairs_frame()
+    assert list(countries.columns[:2]) == ["scenario", "country"]
+    for name in ("exports_full", "exports_conditional", "output", "price", "real_gdp"):
+        assert any(c.startswith(name) and c.endswith("_change_pct") for c in countries.columns)
+    assert len(pairs) == N * N and set(pairs["scenario"]) == {"union"}
+    flows = pairs.pivot(index="exporter", columns="importer", values="flow_full")
+    table = countries.set_index("country")
+    # full-endowment flows add up to the new output, and exports exclude domestic sales
+    np.testing.assert_allclose(flows.sum(axis=1), table["output_full"], rtol=1e-10)
+    domestic = np.diag(flows.loc[table.index, table.index].to_numpy())
+    np.testing.assert_allclose(
+        flows.sum(axis=1).loc[table.index] - domestic, table["exports_full"], rtol=1e-10
+    )
+    # the scenario's costs differ from the baseline exactly on the union's international pairs
+    changed = pairs.loc[pairs["log_cost_scenario"] != pairs["log_cost_baseline"]]
+    assert set(zip(changed["exporter"], changed["importer"], strict=True)) == {
+        (a, b) for a in ("C0", "C1", "C2") for b in ("C0", "C1", "C2") if a != b
+    }
+    np.testing.assert_allclose(
+        changed["log_cost_scenario"] - changed["log_cost_baseline"], -BORDER, rtol=1e-8
+    )

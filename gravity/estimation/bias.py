@@ -44,6 +44,10 @@ DEMEAN_TOL = 1e-12
 # Eigenvalues below this share of the largest span the null space of the fixed-effect Hessian
 # (one constant per country and period dimension); any generalised inverse gives the same answer
 NULL_RTOL = 1e-9
+# The variance adjustment inverts the dense Hessian of the exporter-time and importer-time
+# effects; beyond this many effects (a 290 MB matrix, minutes to decompose) we refuse rather
+# than exhaust memory
+MAX_TIME_EFFECTS = 6000
 
 
 @dataclass(frozen=True)
@@ -272,6 +276,12 @@ def _fe_leverage(
     )
     big = np.tile(hess, (1, 2, 2))
     size = (n_i + n_j) * n_t
+    if size > MAX_TIME_EFFECTS:
+        raise EstimationError(
+            f"bias correction: {size} exporter-time and importer-time effects exceed the "
+            f"{MAX_TIME_EFFECTS} whose dense Hessian the variance adjustment inverts; use fewer "
+            "periods (e.g. every fourth year) or countries"
+        )
     fe_hess = np.zeros((size, size))
     np.add.at(fe_hess, (idx[:, :, None], idx[:, None, :]), big)
     v_d = _pinv_psd(fe_hess)

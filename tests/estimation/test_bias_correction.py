@@ -111,3 +111,14 @@ def test_unsupported_fixed_effects_are_refused(manuf: pd.DataFrame) -> None:
     fit = _fit("trade ~ fta | imp + exp", manuf).fit()
     with pytest.raises(EstimationError, match=r"needs the fixed effects exp\^year \+ imp\^year"):
         bias_correct(fit, exporter="exp", importer="imp", time="year")
+
+
+def test_too_many_time_effects_is_a_clear_error(
+    manuf: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gravity.estimation import bias
+
+    monkeypatch.setattr(bias, "MAX_TIME_EFFECTS", 100)
+    fit = _fit("trade ~ fta | imp^year + exp^year", manuf).fit()
+    with pytest.raises(EstimationError, match=r"650 exporter-time and importer-time effects"):
+        bias_correct(fit, exporter="exp", importer="imp", time="year")

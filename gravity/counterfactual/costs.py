@@ -55,15 +55,8 @@ class TradeCosts:
         n = len(self.countries)
         return total.reshape(n, n)
 
-    def scenario_frame(self, scenario: Scenario, options: CounterfactualOptions) -> pd.DataFrame:
-        """The baseline-year rows with the scenario's changes applied."""
-        columns = sorted({c for term in self.terms for c in term.columns()})
-        for name in [*scenario.set, *scenario.scale]:
-            if name not in columns:
-                raise DataError(
-                    f"scenario {scenario.name!r}: {name!r} is not a cost regressor; the costs "
-                    f"use the columns {columns} (counterfactual.costs.regressors)"
-                )
+    def scenario_mask(self, scenario: Scenario, options: CounterfactualOptions) -> np.ndarray:
+        """Which baseline-year rows (exporter-major) the scenario changes."""
         exp = self.frame[options.exporter].to_numpy()
         imp = self.frame[options.importer].to_numpy()
         known = set(self.countries)
@@ -81,14 +74,30 @@ class TradeCosts:
             )
         if scenario.pairs is not None:
             wanted = {(a, b) for a, b in scenario.pairs}
-            mask = np.array([(a, b) in wanted for a, b in zip(exp, imp, strict=True)])
-        elif scenario.groups is not None:
+            return np.array([(a, b) in wanted for a, b in zip(exp, imp, strict=True)])
+        if scenario.groups is not None:
             mask = np.zeros(len(exp), dtype=bool)
             for group in scenario.groups:
-                members = set(group)
-                mask |= np.isin(exp, list(members)) & np.isin(imp, list(members)) & (exp != imp)
-        else:
-            mask = np.ones(len(exp), dtype=bool)
+                members = list(set(group))
+                mask |= np.isin(exp, members) & np.isin(imp, members) & (exp != imp)
+            return mask
+        return np.asarray(exp != imp)
+
+    def scenario_log_cost(self, scenario: Scenario, options: CounterfactualOptions) -> np.ndarray:
+        """``log t_ij`` under the scenario, as an exporter-by-importer matrix.
+
+        ``set``/``scale`` change regressor columns and the cost terms are evaluated again;
+        ``cost_change_pct`` changes iceberg costs ``tau``, so ``log t = (1 - sigma) log tau``
+        moves by ``(1 - sigma) * log(1 + pct / 100)``.
+        """
+        columns = sorted({c for term in self.terms for c in term.columns()})
+        for name in [*scenario.set, *scenario.scale]:
+            if name not in columns:
+                raise DataError(
+                    f"scenario {scenario.name!r}: {name!r} is not a cost regressor; the costs "
+                    f"use the columns {columns} (counterfactual.costs.regressors)"
+                )
+        mask = self.scenario_mask(scenario, options)
         out = self.frame.copy()
         for name, value in scenario.set.items():
             out[name] = out[name].astype(float)
@@ -96,7 +105,11 @@ class TradeCosts:
         for name, factor in scenario.scale.items():
             out[name] = out[name].astype(float)
             out.loc[mask, name] = out.loc[mask, name] * factor
-        return out
+        log_cost = self.log_cost(out).ravel()
+        if scenario.cost_change_pct is not None:
+            shift = (1.0 - options.sigma) * np.log1p(scenario.cost_change_pct / 100.0)
+            log_cost = log_cost + np.where(mask, shift, 0.0)
+        return log_cost.reshape(len(self.countries), -1)
 
 
 def _check_columns(data: pd.DataFrame, columns: list[str], where: str) -> None:

@@ -40,7 +40,7 @@ def solve_counterfactual(
     reference = costs.countries.index(options.reference)
     results = []
     for scenario in options.scenarios:
-        log_cost = costs.log_cost(costs.scenario_frame(scenario, options))
+        log_cost = costs.scenario_log_cost(scenario, options)
         solution = solve(
             flows,
             np.exp(base_cost),

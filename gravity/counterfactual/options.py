@@ -21,9 +21,11 @@ FIXED_POINT_TOLERANCE = 1e-10
 class Scenario(StrictModel):
     """One counterfactual change of trade costs.
 
-    ``set`` gives cost regressors a new value and ``scale`` multiplies them, on the directed pairs
-    in ``pairs``, on every pair of distinct members of each group in ``groups``, or on every pair
-    (domestic ones included) when neither is given.
+    ``set`` gives cost regressors a new value, ``scale`` multiplies them and ``cost_change_pct``
+    changes iceberg trade costs directly, on the directed pairs in ``pairs``, on every pair of
+    distinct members of each group in ``groups``, or on every international pair when neither is
+    given (a change common to all pairs, domestic ones included, has no effect in general
+    equilibrium).
     """
 
     name: str = Field(min_length=1)
@@ -32,6 +34,9 @@ class Scenario(StrictModel):
     """Cost regressor -> new value, e.g. ``{rta: 0}`` or ``{intl_border: 0}``."""
     scale: dict[str, float] = Field(default_factory=dict)
     """Cost regressor -> factor, e.g. ``{dist: 0.5}`` halves distance."""
+    cost_change_pct: float | None = Field(default=None, gt=-100)
+    """Change of iceberg trade costs in percent, e.g. ``-10`` for costs 10% lower (the change
+    in ``log t`` is ``(1 - sigma) * log(1 + pct / 100)``); combines with ``set``/``scale``."""
     pairs: list[tuple[str, str]] | None = None
     """Directed ``[exporter, importer]`` pairs that change."""
     groups: list[list[str]] | None = None
@@ -39,8 +44,10 @@ class Scenario(StrictModel):
 
     @model_validator(mode="after")
     def _something_changes(self) -> Scenario:
-        if not self.set and not self.scale:
-            raise ValueError(f"scenario {self.name!r} changes nothing: give 'set' or 'scale'")
+        if not self.set and not self.scale and self.cost_change_pct is None:
+            raise ValueError(
+                f"scenario {self.name!r} changes nothing: give 'set', 'scale' or 'cost_change_pct'"
+            )
         both = sorted(set(self.set) & set(self.scale))
         if both:
             raise ValueError(f"scenario {self.name!r} both sets and scales {both}; choose one")

@@ -94,14 +94,16 @@ def world() -> dict[str, Any]:
     }
 
 
-def _options(method: str) -> CounterfactualOptions:
+def _options(method: str, scenario: dict[str, Any] | None = None) -> CounterfactualOptions:
     return CounterfactualOptions(
         baseline_year=2020,
         outcome="trade",
         sigma=SIGMA,
         reference=f"C{REFERENCE}",
         costs={"regressors": ["log(dist)", "border"]},
-        scenarios=[{"name": "union", "set": {"border": 0}, "groups": [["C0", "C1", "C2"]]}],
+        scenarios=[
+            scenario or {"name": "union", "set": {"border": 0}, "groups": [["C0", "C1", "C2"]]}
+        ],
         method=method,
         tolerance=1e-12 if method == "fixed_point" else None,
     )
@@ -168,4 +170,19 @@ def test_output_tables_are_consistent(world: dict[str, Any]) -> None:
     }
     np.testing.assert_allclose(
         changed["log_cost_scenario"] - changed["log_cost_baseline"], -BORDER, rtol=1e-8
+    )
+
+
+def test_iceberg_cost_change_equals_the_same_change_through_a_regressor(
+    world: dict[str, Any],
+) -> None:
+    # removing the border inside the group multiplies t_ij by exp(-BORDER), i.e. iceberg costs
+    # tau = t ** (1 / (1 - sigma)) change by exp(-BORDER / (1 - sigma)) - 1
+    pct = 100 * (np.exp(-BORDER / (1 - SIGMA)) - 1)
+    scenario = {"name": "union", "cost_change_pct": pct, "groups": [["C0", "C1", "C2"]]}
+    result = solve_counterfactual(world["data"], _options("fixed_point", scenario))
+    table = result.countries_frame().set_index("country").loc[world["names"]]
+    truth = np.asarray(world["real_gdp_change"])
+    np.testing.assert_allclose(
+        1 + table["real_gdp_change_pct"] / 100, 1 + truth / 100, rtol=EXACT_RTOL
     )

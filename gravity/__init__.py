@@ -1,5 +1,22 @@
-"""gravity: export potential from PPML gravity, product relatedness and ranked opportunities."""
+"""gravity: export potential from PPML gravity, product relatedness and ranked opportunities.
 
+The public API, one function per stage (see :mod:`gravity.api`)::
+
+    import gravity as gv
+    fit = gv.ppml("value ~ log(dist) + rta | exporter^year + importer^year", data)
+"""
+
+from gravity._version import __version__
+from gravity.api import (
+    backtest,
+    build_panel,
+    counterfactual,
+    ols,
+    potential,
+    ppml,
+    relatedness,
+    report,
+)
 from gravity.exceptions import (
     CollinearityWarning,
     ConfigError,
@@ -8,10 +25,9 @@ from gravity.exceptions import (
     EstimationError,
     GravityError,
     GravityWarning,
+    OptionsError,
     SeparationWarning,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CollinearityWarning",
@@ -21,6 +37,15 @@ __all__ = [
     "EstimationError",
     "GravityError",
     "GravityWarning",
+    "OptionsError",
     "SeparationWarning",
     "__version__",
+    "backtest",
+    "build_panel",
+    "counterfactual",
+    "ols",
+    "potential",
+    "ppml",
+    "relatedness",
+    "report",
 ]

@@ -36,11 +36,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gravity import __version__
+from gravity._version import __version__
 from gravity.batch.jobs import Job
 from gravity.batch.layout import TEMP_PREFIX, job_files_complete, read_record
 from gravity.batch.worker import JobOutcome
-from gravity.exceptions import ConfigError, GravityError
+from gravity.exceptions import BatchLockedError, ConfigError
 
 __all__ = [
     "JOB_COLUMNS",
@@ -85,10 +85,6 @@ CREATE TABLE IF NOT EXISTS jobs (
     error TEXT
 );
 """
-
-
-class BatchLockedError(GravityError):
-    """Another batch process is using the same output folder."""
 
 
 _HELD: dict[str, tuple[int, int]] = {}

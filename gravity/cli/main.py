@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from gravity import __version__
+from gravity._version import __version__
 from gravity.exceptions import GravityError, GravityWarning
 
 log = logging.getLogger("gravity")
@@ -55,6 +55,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backtest": (
         "Out-of-time backtest of the potential forecasts (OUTPUT/backtest/metrics.csv).",
         "gravity backtest configs/demo.yaml",
+    ),
+    "counterfactual": (
+        "General-equilibrium scenarios of the 'counterfactual:' section: what if a trade "
+        "agreement ended or a border cost fell (OUTPUT/counterfactual/: countries.csv, "
+        "pairs.parquet).",
+        "gravity counterfactual configs/yotov2016_ch2_nafta.yaml",
     ),
     "report": (
         "Ranked-opportunity report for policymakers (OUTPUT/report/index.html).",

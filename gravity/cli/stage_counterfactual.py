@@ -1,6 +1,7 @@
 """The ``counterfactual`` stage: solve the config's scenarios and write ``OUTPUT/counterfactual/``.
 
-Files (each scenario's rows stacked, keyed by ``scenario``):
+Files (each scenario's rows stacked, keyed by ``scenario``), at the places
+:class:`~gravity.layout.OutputLayout` names:
 
 - ``countries.csv``: per country, exports (conditional and full GE), output, factory-gate price,
   inward and outward multilateral resistance and real GDP: baseline level, scenario level and
@@ -14,77 +15,80 @@ from __future__ import annotations
 import json
 import logging
 import time
-from pathlib import Path
 
-import pandas as pd
-
-from gravity.cli.manifest import RunManifest
-from gravity.counterfactual import CounterfactualOptions, solve_counterfactual
+from gravity._base import Step
+from gravity.cli.manifest import StageOutput
+from gravity.config.schema import RunConfig
+from gravity.counterfactual import solve_counterfactual
+from gravity.exceptions import ConfigError
+from gravity.layout import OutputLayout
+from gravity.panel.dataset import Panel
 
 log = logging.getLogger("gravity")
 
 
-def stage_counterfactual(
-    options: CounterfactualOptions, panel: pd.DataFrame, output: Path, manifest: RunManifest
-) -> dict[str, Path]:
-    """Estimate trade costs, solve every scenario and write the contract files.
-
-    Parameters
-    ----------
-    options : CounterfactualOptions
-        The config's ``counterfactual:`` section.
-    panel : pandas.DataFrame
-        The built panel (domestic flows included).
-    output : pathlib.Path
-        The run's output folder.
-    manifest : RunManifest
-        Records the steps and outputs.
-
-    Returns
-    -------
-    dict of str to pathlib.Path
-        ``countries``, ``pairs`` and ``summary``.
-    """
+def stage_counterfactual(config: RunConfig, panel: Panel) -> StageOutput:
+    """Estimate trade costs, solve every scenario and write ``OUTPUT/counterfactual/``."""
+    options = config.counterfactual
+    if options is None:
+        raise ConfigError(
+            "the config has no 'counterfactual:' section; add one with baseline_year, sigma, "
+            "reference, costs and scenarios"
+        )
     start = time.perf_counter()
-    result = solve_counterfactual(panel, options)
+    frame = panel.to_frame()
+    result = solve_counterfactual(frame, options)
     costs = result.costs
-    record = manifest.step("counterfactual: trade costs")
-    record.rows_in, record.rows_out = len(panel), costs.estimate.nobs
-    record.removed = dict(costs.estimate.nobs_dropped)
-    record.notes = [
-        f"{options.costs.method}: "
-        + ", ".join(f"{k} = {v:.6g}" for k, v in costs.coefficients.items()),
-        f"{costs.filled_pairs} pair(s) without trade got predicted costs",
+    steps = [
+        Step(
+            "counterfactual: trade costs",
+            len(frame),
+            costs.estimate.nobs,
+            dict(costs.estimate.nobs_dropped),
+            seconds=time.perf_counter() - start,
+            notes=(
+                f"{options.costs.method}: "
+                + ", ".join(f"{k} = {v:.6g}" for k, v in costs.coefficients.items()),
+                f"{costs.filled_pairs} pair(s) without trade got predicted costs",
+            ),
+        )
     ]
     for scenario in result.scenarios:
-        step = manifest.step(f"counterfactual: {scenario.name}")
         sol = scenario.solution
-        step.notes = [
-            f"{options.method}: {sol.iterations} iteration(s), converged={sol.converged}, "
-            f"last price step {sol.max_price_step:.3g}"
-        ]
-    folder = output / "counterfactual"
-    folder.mkdir(parents=True, exist_ok=True)
+        steps.append(
+            Step(
+                f"counterfactual: {scenario.name}",
+                notes=(
+                    f"{options.method}: {sol.iterations} iteration(s), "
+                    f"converged={sol.converged}, last price step {sol.max_price_step:.3g}",
+                ),
+            )
+        )
+    layout = OutputLayout(config.output)
+    layout.counterfactual_dir.mkdir(parents=True, exist_ok=True)
     paths = {
-        "countries": folder / "countries.csv",
-        "pairs": folder / "pairs.parquet",
-        "summary": folder / "summary.json",
+        "countries": layout.counterfactual_countries,
+        "pairs": layout.counterfactual_pairs,
+        "summary": layout.counterfactual_summary,
     }
     countries = result.countries_frame()
     countries.to_csv(paths["countries"], index=False, float_format="%.17g")
     result.pairs_frame().to_parquet(paths["pairs"], index=False)
     paths["summary"].write_text(json.dumps(result.summary_dict(), indent=2) + "\n")
-    for path in paths.values():
-        manifest.add_output(path, output)
-    seconds = time.perf_counter() - start
-    record.seconds = round(seconds, 3)
+    lines = []
     for name, rows in countries.groupby("scenario", sort=False):
-        order = rows["real_gdp_change_pct"].abs().sort_values(ascending=False).index[:3]
-        top = rows.loc[order]
+        order = rows["real_gdp_change_pct"].abs().sort_values(ascending=False).index[:5]
         moves = ", ".join(
             f"{c} {v:+.3f}%"
-            for c, v in zip(top["country"], top["real_gdp_change_pct"], strict=True)
+            for c, v in zip(
+                rows.loc[order, "country"], rows.loc[order, "real_gdp_change_pct"], strict=True
+            )
         )
-        log.info("[counterfactual] %s: real GDP %s", name, moves)
-    log.info("[counterfactual] %d scenario(s) in %.1f s", len(result.scenarios), seconds)
-    return paths
+        lines.append(f"{name}: real GDP {moves}")
+    log.info(
+        "[counterfactual] %d scenario(s) in %.1f s",
+        len(result.scenarios),
+        time.perf_counter() - start,
+    )
+    files = {str(path.relative_to(config.output)): path for path in paths.values()}
+    return StageOutput(files, tuple(steps), console="\n".join(lines))

@@ -20,6 +20,7 @@ import logging
 from pathlib import Path
 
 from gravity.exceptions import ConfigError
+from gravity.layout import OutputLayout
 from gravity.report.build import Report, build_report
 from gravity.report.data import ReportNames, load_inputs
 from gravity.report.html import render_html
@@ -96,7 +97,7 @@ def stage_report(
         outside ``OUTPUT``.
     """
     output = Path(output)
-    folder = output / "report"
+    folder = OutputLayout(output).report_dir
     if folder.exists() and not folder.resolve().is_relative_to(output.resolve()):
         raise ConfigError(
             f"report: {folder} resolves to {folder.resolve()}, outside {output}; remove the link"

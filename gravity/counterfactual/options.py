@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from gravity.config.base import StrictModel
+from gravity._base import StrictModel
 
 # The book's stopping rule (Yotov et al. 2016, Chapter 2 do-files): iterate until the change in
 # factory-gate price steps between two iterations is below 0.01

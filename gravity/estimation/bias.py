@@ -26,15 +26,15 @@ This follows the estimator of the authors' Stata package ``ppml_fe_bias`` (exact
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
 from gravity.estimation.demean import demean
-from gravity.estimation.results import FitResult
+from gravity.estimation.results import FitResult, PpmlResult
 from gravity.estimation.vcov import VcovSpec
 from gravity.exceptions import EstimationError
 
@@ -51,36 +51,23 @@ MAX_TIME_EFFECTS = 6000
 
 
 @dataclass(frozen=True)
-class BiasCorrectedResult:
-    """A PPML fit with bias-corrected coefficients and the adjusted cluster-robust variance.
+class BiasCorrectedResult(PpmlResult):
+    """A PPML fit with bias-corrected coefficients and the adjusted pair-clustered variance.
 
-    ``corrected`` is a :class:`FitResult` with the corrected coefficients and adjusted variance
-    (three-way; two-way keeps the coefficients and adjusts the variance); ``uncorrected`` is the
-    original fit, unchanged. Calling ``with_vcov`` on ``corrected`` gives the *unadjusted*
-    variance of the original fit.
+    Everything a :class:`PpmlResult` offers, with ``coef`` the corrected coefficients (three-way;
+    two-way keeps them) and ``vcov`` the adjusted variance; the original fit stays reachable as
+    :attr:`uncorrected`, unchanged. The fixed effects and fitted values are those of the
+    original fit.
     """
 
-    corrected: FitResult
-    uncorrected: FitResult
-    bias: pd.Series
-    kind: Literal["three-way", "two-way"]
-    uncorrected_vcov: pd.DataFrame
-    method: Literal["analytic"] = "analytic"
-
-    @property
-    def coef(self) -> pd.Series:
-        """Bias-corrected coefficients (``uncorrected.coef - bias``)."""
-        return self.corrected.coef
-
-    @property
-    def se(self) -> pd.Series:
-        """Adjusted pair-clustered standard errors."""
-        return self.corrected.se
-
-    @property
-    def vcov(self) -> pd.DataFrame:
-        """Adjusted pair-clustered variance."""
-        return self.corrected.vcov
+    bias: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    """Estimated bias, subtracted from the original coefficients (zero for two-way models)."""
+    uncorrected: PpmlResult | None = field(default=None, repr=False)
+    """The original fit."""
+    uncorrected_vcov: pd.DataFrame | None = field(default=None, repr=False)
+    """The usual pair-clustered variance of the original fit (``G / (G - 1)``), for comparison."""
+    kind: Literal["three-way", "two-way"] = "three-way"
+    """Which fixed-effect structure the correction assumed."""
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
         """Corrected coefficient table with the bias and the uncorrected estimates.
@@ -88,18 +75,42 @@ class BiasCorrectedResult:
         Adds ``bias``, ``uncorrected_estimate`` and ``uncorrected_std_error`` (pair-clustered,
         ``G / (G - 1)``) to the columns of :meth:`FitResult.to_frame`.
         """
-        out = self.corrected.to_frame(level)
+        out = super().to_frame(level)
         out["bias"] = self.bias.to_numpy()
-        out["uncorrected_estimate"] = self.uncorrected.coef.to_numpy()
-        out["uncorrected_std_error"] = np.sqrt(np.diag(self.uncorrected_vcov.to_numpy()))
+        base = self.uncorrected.coef if self.uncorrected is not None else self.coef + self.bias
+        out["uncorrected_estimate"] = base.to_numpy()
+        if self.uncorrected_vcov is not None:
+            out["uncorrected_std_error"] = np.sqrt(np.diag(self.uncorrected_vcov.to_numpy()))
         return out
+
+    def summary_dict(self) -> dict[str, Any]:
+        """``fit.json`` content of the corrected fit, plus the correction and the original."""
+        out = super().summary_dict()
+        out["bias_correction"] = {
+            "method": "analytic",
+            "reference": "Weidner & Zylkin (2021), J. Int. Econ. 132, 103513",
+            "kind": self.kind,
+            "bias": {k: float(v) for k, v in self.bias.items()},
+            "uncorrected": None if self.uncorrected is None else self.uncorrected.summary_dict(),
+        }
+        return out
+
+    def with_vcov(self, vcov: VcovSpec | str | dict[str, Any]) -> FitResult:
+        """Refused: another variance would drop the adjustment.
+
+        Use ``result.uncorrected.with_vcov(...)`` for other variances of the original fit.
+        """
+        raise EstimationError(
+            "a bias-corrected result keeps its adjusted pair-clustered variance; use "
+            "result.uncorrected.with_vcov(...) for another variance of the original fit"
+        )
 
 
 def _fe_columns(name: str) -> frozenset[str]:
     return frozenset(c.strip() for c in name.split("^"))
 
 
-def _kind(result: FitResult, i: str, j: str, t: str) -> Literal["three-way", "two-way"]:
+def _kind(result: PpmlResult, i: str, j: str, t: str) -> Literal["three-way", "two-way"]:
     dims = {_fe_columns(n) for n in result.fixed_effect_names}
     two = {frozenset({i, t}), frozenset({j, t})}
     if dims == two | {frozenset({i, j})}:
@@ -132,7 +143,7 @@ def _group_sum(codes: np.ndarray, n_groups: int, blocks: np.ndarray) -> np.ndarr
 
 
 def bias_correct(
-    result: FitResult,
+    result: PpmlResult,
     *,
     exporter: str = "exporter",
     importer: str = "importer",
@@ -142,7 +153,7 @@ def bias_correct(
 
     Parameters
     ----------
-    result : FitResult
+    result : PpmlResult
         A PPML fit with fixed effects ``exporter^time + importer^time`` (two-way) or
         ``exporter^time + importer^time + exporter^importer`` (three-way), without weights.
     exporter, importer, time : str
@@ -159,18 +170,16 @@ def bias_correct(
     gravity.exceptions.EstimationError
         For an OLS fit, weights, other fixed effects or missing panel columns.
     """
-    if result.estimator != "ppml":
-        raise EstimationError("bias correction applies to PPML fits only")
+    if not isinstance(result, PpmlResult) or isinstance(result, BiasCorrectedResult):
+        raise EstimationError("bias correction applies to (uncorrected) PPML fits only")
     design = result._design
     if design.weights is not None:
         raise EstimationError("bias correction does not support weighted PPML fits")
     kind = _kind(result, exporter, importer, time)
-    frame = design.frame
-    if frame is None or not {exporter, importer, time} <= set(frame.columns):
-        raise EstimationError(
-            f"bias correction needs the columns {exporter!r}, {importer!r}, {time!r} kept with "
-            "the fit; pass them in cluster_columns= when building the model"
-        )
+    try:
+        frame = design.columns([exporter, importer, time])
+    except EstimationError as exc:
+        raise EstimationError(f"bias correction needs the panel dimensions: {exc}") from None
     cols = [design.names.index(n) for n in result.coef.index]
     if not cols:
         raise EstimationError("bias correction needs at least one regressor")
@@ -216,25 +225,19 @@ def bias_correct(
 
     names = result.coef.index
     bias_s = pd.Series(bias, index=names, name="bias")
-    vcov = pd.DataFrame((adjusted + adjusted.T) / 2, index=names, columns=names)
-    spec = VcovSpec(type="cluster", by=[f"{exporter}^{importer}"])
-    corrected = replace(
-        result,
+    base = {f.name: getattr(result, f.name) for f in fields(result) if f.init}
+    base.update(
         coef=(result.coef - bias_s).rename("estimate"),
-        vcov=vcov,
-        vcov_spec=spec,
-        extra={
-            **result.extra,
-            "min_clusters": n_p,
-            "bias_correction": f"analytic ({kind}, Weidner & Zylkin 2021)",
-        },
+        vcov=pd.DataFrame((adjusted + adjusted.T) / 2, index=names, columns=names),
+        vcov_spec=VcovSpec(type="cluster", by=[f"{exporter}^{importer}"]),
+        n_clusters=(n_p,),
     )
     return BiasCorrectedResult(
-        corrected=corrected,
-        uncorrected=result,
+        **base,
         bias=bias_s,
-        kind=kind,
+        uncorrected=result,
         uncorrected_vcov=pd.DataFrame(original, index=names, columns=names),
+        kind=kind,
     )
 
 

@@ -75,6 +75,12 @@ def test_three_way_matches_published_example(manuf: pd.DataFrame) -> None:
     # the uncorrected fit is untouched and reachable
     assert res.uncorrected is fit
     assert res.uncorrected.coef["fta"] == pytest.approx(res.coef["fta"] + res.bias["fta"])
+    # a frozen result of its own: another variance would silently drop the adjustment
+    with pytest.raises(EstimationError, match=r"use result.uncorrected.with_vcov"):
+        res.with_vcov("hetero")
+    summary = res.summary_dict()
+    assert summary["bias_correction"]["bias"]["fta"] == pytest.approx(res.bias["fta"])
+    assert summary["coefficients"]["fta"]["estimate"] == pytest.approx(res.coef["fta"])
 
 
 def test_two_way_adjusts_only_the_variance(manuf: pd.DataFrame) -> None:
@@ -99,12 +105,11 @@ def test_regression_table_shows_both(manuf: pd.DataFrame) -> None:
         warnings.simplefilter("ignore", SeparationWarning)
         fit = _fit("trade ~ fta | imp^year + exp^year + imp^exp", manuf).fit()
     res = bias_correct(fit, exporter="exp", importer="imp", time="year")
-    table = RegressionTable.from_results(
-        [res.uncorrected, res.corrected], names=["PPML", "PPML, bias-corrected"]
-    )
-    text = table.to_frame().to_string()
-    assert "0.1780" in text and "0.1704" in text
-    assert "(0.0420)" in text
+    table = RegressionTable.from_results([res], names=["PPML"])
+    assert table.models == ("PPML", "PPML, bias-corrected")
+    assert table.coefficients.loc["fta"].tolist() == ["0.1780***", "0.1704***"]
+    assert table.errors.loc["fta", "PPML, bias-corrected"] == "(0.0420)"
+    assert "adjusted" in table.statistics.loc["Standard errors", "PPML, bias-corrected"]
 
 
 def test_unsupported_fixed_effects_are_refused(manuf: pd.DataFrame) -> None:
@@ -122,3 +127,29 @@ def test_too_many_time_effects_is_a_clear_error(
     fit = _fit("trade ~ fta | imp^year + exp^year", manuf).fit()
     with pytest.raises(EstimationError, match=r"650 exporter-time and importer-time effects"):
         bias_correct(fit, exporter="exp", importer="imp", time="year")
+
+
+def test_public_api_option_matches_the_function(manuf: pd.DataFrame) -> None:
+    import gravity as gv
+    from gravity.estimation.bias import BiasCorrectedResult
+
+    data = manuf.rename(columns={"exp": "exporter", "imp": "importer", "trade": "value"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SeparationWarning)
+        res = gv.ppml(
+            "value ~ fta | exporter^year + importer^year + exporter^importer",
+            data,
+            bias_correction="analytic",
+        )
+    assert isinstance(res, BiasCorrectedResult) and res.kind == "three-way"
+    assert res.coef["fta"] == pytest.approx(THREE_WAY["fta"][4], abs=PUBLISHED_ATOL)
+    assert res.se["fta"] == pytest.approx(THREE_WAY["fta"][3], abs=PUBLISHED_ATOL)
+
+
+def test_bias_correction_needs_ppml() -> None:
+    from pydantic import ValidationError
+
+    from gravity.estimation.spec import ModelSpec
+
+    with pytest.raises(ValidationError, match="bias_correction applies to PPML only"):
+        ModelSpec(formula="log(value) ~ x | a", estimator="ols", bias_correction="analytic")

@@ -113,11 +113,14 @@ class CounterfactualOptions(StrictModel):
     year: str = "year"
     """Column with the year."""
     method: Literal["fixed_point", "iterative"] = "fixed_point"
-    """Full-endowment solver. ``fixed_point`` iterates factory-gate prices to the exact
-    equilibrium. ``iterative`` is the book's procedure (re-estimate the constrained PPML on flows
-    scaled by the last change in prices and resistances) with its stopping rule: it reproduces
-    the published tables, but it is an approximation that stops near, not at, the equilibrium
-    (and drifts away if asked for tolerances much below 0.01)."""
+    """Full-endowment solver. ``fixed_point`` iterates factory-gate prices to the equilibrium
+    (with trade imbalances, expenditure keeps its baseline ratio to output, rescaled so world
+    spending equals world output). ``iterative`` is the book's procedure (re-estimate the
+    constrained PPML on flows scaled by the last change in prices and resistances) with its
+    stopping rule: it reproduces the published tables but stops near, not at, an equilibrium;
+    run to tighter tolerances it converges slowly, to a slightly different point when trade is
+    unbalanced (0.3% apart in prices in the book's Application 1), or not at all (Application
+    2)."""
     tolerance: float | None = Field(default=None, gt=0)
     """``fixed_point``: largest change of any price between iterations (default 1e-10).
     ``iterative``: the book's bound on the standard deviation and maximum of the change in price

@@ -23,9 +23,14 @@ import pandas as pd
 
 from gravity.counterfactual.options import CostOptions, CounterfactualOptions, Scenario
 from gravity.estimation.formula import Term, parse_formula
-from gravity.estimation.ppml import Ppml
+from gravity.estimation.irls import IrlsOptions
+from gravity.estimation.ppml import Ppml, PpmlOptions
 from gravity.estimation.results import FitResult
 from gravity.exceptions import DataError, SeparationWarning
+
+# General equilibrium amplifies small errors in the cost estimates: fit them to a tolerance
+# well below the estimator's default so the published digits are reproduced
+_COST_FIT = PpmlOptions(irls=IrlsOptions(tol=1e-10))
 
 
 @dataclass(frozen=True)
@@ -185,7 +190,7 @@ def estimate_costs(data: pd.DataFrame, options: CounterfactualOptions) -> TradeC
     countries = tuple(sorted(set(base[options.exporter])))
     if costs.method == "regressors":
         ex, im = options.exporter, options.importer
-        fit = Ppml(f"{options.outcome} ~ {rhs} | {ex} + {im}", base).fit()
+        fit = Ppml(f"{options.outcome} ~ {rhs} | {ex} + {im}", base, options=_COST_FIT).fit()
         _require(fit, formula.regressors)
         return TradeCosts(countries, base, np.zeros(len(base)), fit.coef, formula.regressors, fit)
     return _pair_effect_costs(data, base, countries, options, costs, formula.regressors)
@@ -230,7 +235,9 @@ def _pair_effect_costs(
     with warnings.catch_warnings():
         # pairs that never trade are dropped by design; they get filled costs below
         warnings.simplefilter("ignore", SeparationWarning)
-        fit = Ppml(f"{options.outcome} ~ {rhs} | {ex}^{yr} + {im}^{yr} + __pair", panel).fit()
+        fit = Ppml(
+            f"{options.outcome} ~ {rhs} | {ex}^{yr} + {im}^{yr} + __pair", panel, options=_COST_FIT
+        ).fit()
     _require(fit, terms)
     effects = fit.fixed_effects["__pair"]
     key = _pair_key(base, options, costs.pair_effects)
@@ -272,7 +279,7 @@ def _fill(
     frame = base.assign(__tij=np.exp(gamma.ravel()))
     international = (frame[ex] != frame[im]).to_numpy()
     known = international & ~np.isnan(gamma.ravel())
-    fit = Ppml(f"__tij ~ {rhs} | {ex} + {im}", frame.loc[known]).fit()
+    fit = Ppml(f"__tij ~ {rhs} | {ex} + {im}", frame.loc[known], options=_COST_FIT).fit()
     predicted = fit.predict(frame, unseen="nan")
     filled = gamma.ravel().copy()
     todo = np.isnan(filled)

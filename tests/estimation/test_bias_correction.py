@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 
 from gravity.estimation.bias import bias_correct
-from gravity.estimation.ppml import Ppml
+from gravity.estimation.irls import IrlsOptions
+from gravity.estimation.ppml import Ppml, PpmlOptions
 from gravity.estimation.table import RegressionTable
 from gravity.exceptions import EstimationError, SeparationWarning
 from tests.conftest import shared_file
@@ -50,8 +51,12 @@ def manuf() -> pd.DataFrame:
     return data.rename(columns={"isoexp": "exp", "isoimp": "imp"})
 
 
+# converged well past the estimator's default, so that the comparison is with the method
+TIGHT = PpmlOptions(irls=IrlsOptions(tol=1e-10))
+
+
 def _fit(formula: str, data: pd.DataFrame) -> Ppml:
-    return Ppml(formula, data, vcov={"type": "cluster", "by": ["imp^exp"]})
+    return Ppml(formula, data, vcov={"type": "cluster", "by": ["imp^exp"]}, options=TIGHT)
 
 
 def test_three_way_matches_published_example(manuf: pd.DataFrame) -> None:

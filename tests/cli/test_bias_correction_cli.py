@@ -30,6 +30,7 @@ model:
   formula: "value ~ fta | exporter^year + importer^year + exporter^importer"
   vcov: {{type: cluster, by: ["exporter^importer"]}}
   bias_correction: analytic
+  solver: {{tol: 1.0e-10}}
 """
 
 

@@ -145,6 +145,7 @@ def test_public_api_option_matches_the_function(manuf: pd.DataFrame) -> None:
             "value ~ fta | exporter^year + importer^year + exporter^importer",
             data,
             bias_correction="analytic",
+            solver={"tol": 1e-10},
         )
     assert isinstance(res, BiasCorrectedResult) and res.kind == "three-way"
     assert res.coef["fta"] == pytest.approx(THREE_WAY["fta"][4], abs=PUBLISHED_ATOL)

@@ -15,6 +15,7 @@ import pytest
 from scipy.optimize import root
 
 from gravity.counterfactual import CounterfactualOptions, solve_counterfactual
+from gravity.exceptions import ConvergenceWarning
 
 SIGMA = 5.0
 DIST_ELASTICITY = -0.8
@@ -186,3 +187,12 @@ def test_iceberg_cost_change_equals_the_same_change_through_a_regressor(
     np.testing.assert_allclose(
         1 + table["real_gdp_change_pct"] / 100, 1 + truth / 100, rtol=EXACT_RTOL
     )
+
+
+@pytest.mark.parametrize("method", ["fixed_point", "iterative"])
+def test_iteration_limit_warns(world: dict[str, Any], method: str) -> None:
+    options = _options(method).model_copy(update={"tolerance": 1e-14, "max_iterations": 2})
+    with pytest.warns(ConvergenceWarning, match=rf"full-endowment GE \({method}\) stopped"):
+        result = solve_counterfactual(world["data"], options)
+    assert not result.scenarios[0].solution.converged
+    assert result.summary_dict()["scenarios"]["union"]["converged"] is False

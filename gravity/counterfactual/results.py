@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -125,7 +126,7 @@ class CounterfactualResult:
             )
         return pd.concat(frames, ignore_index=True)
 
-    def summary_dict(self) -> dict[str, object]:
+    def summary_dict(self) -> dict[str, Any]:
         """Solver facts per scenario and the cost estimates, JSON-serialisable."""
         return {
             "baseline_year": self.options.baseline_year,

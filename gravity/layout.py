@@ -56,6 +56,11 @@ class OutputLayout:
         return self.root / "counterfactual"
 
     @property
+    def batch_dir(self) -> Path:
+        """``OUTPUT/batch`` (its own files are named in :mod:`gravity.batch.layout`)."""
+        return self.root / "batch"
+
+    @property
     def report_dir(self) -> Path:
         """``OUTPUT/report``."""
         return self.root / "report"

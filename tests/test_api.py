@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import doctest
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -60,3 +62,13 @@ def test_api_errors_are_gravity_errors_naming_the_key() -> None:
     with pytest.raises(ConfigError, match="exactly one of 'trade'"):
         gv.build_panel()
     assert issubclass(OptionsError, gv.GravityError)
+
+
+def test_importing_gravity_does_not_load_the_stages() -> None:
+    # batch workers and `gravity --help` import gravity.exceptions; the API loads on first use
+    code = (
+        "import sys, gravity, gravity.exceptions; "
+        "assert 'gravity.api' not in sys.modules and 'numba' not in sys.modules; "
+        "gravity.ppml; assert 'gravity.api' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=README.parent)

@@ -163,6 +163,15 @@ def baseline_frame(data: pd.DataFrame, options: CounterfactualOptions) -> pd.Dat
             f"{options.baseline_year} ({int(flows.isna().sum())} missing, "
             f"{int((flows < 0).sum())} negative)"
         )
+    output = flows.groupby(frame[ex]).sum()
+    spending = flows.groupby(frame[im]).sum()
+    empty = sorted(set(output.index[output <= 0]) | set(spending.index[spending <= 0]))
+    if empty:
+        raise DataError(
+            f"counterfactual data: {empty} have no output or no expenditure in "
+            f"{options.baseline_year} (all flows zero); general equilibrium needs both for "
+            "every country: drop them from the data"
+        )
     order = {c: k for k, c in enumerate(countries)}
     key = frame[ex].map(order) * n + frame[im].map(order)
     return frame.iloc[np.argsort(key.to_numpy(), kind="stable")].reset_index(drop=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gravity.counterfactual.structural import StructuralFit, fit_balanced, fit_ppml
-from gravity.exceptions import ConvergenceWarning
+from gravity.exceptions import ConvergenceWarning, EstimationError
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,8 @@ def solve(
     -------
     Solution
     """
+    if method not in ("fixed_point", "iterative"):
+        raise EstimationError(f"unknown GE method {method!r}; use 'fixed_point' or 'iterative'")
     output = flows.sum(axis=1)
     expenditure = flows.sum(axis=0)
     ones = np.ones_like(output)

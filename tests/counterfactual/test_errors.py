@@ -91,3 +91,9 @@ def test_missing_pairs_are_refused(data: pd.DataFrame) -> None:
 def test_scenario_that_changes_nothing() -> None:
     with pytest.raises(ValidationError, match=r"scenario 'idle' changes nothing"):
         _options(scenarios=[{"name": "idle", "pairs": [["AAA", "BBB"]]}])
+
+
+def test_country_without_output_is_refused(data: pd.DataFrame) -> None:
+    silent = data.assign(trade=data["trade"].where(data["exporter"] != "CCC", 0.0))
+    with pytest.raises(DataError, match=r"\['CCC'\] have no output or no expenditure in 2000"):
+        solve_counterfactual(silent, _options())

@@ -157,11 +157,10 @@ def test_public_api_option_matches_the_function(manuf: pd.DataFrame) -> None:
 
 
 def test_bias_correction_needs_ppml() -> None:
-    from pydantic import ValidationError
-
     from gravity.estimation.spec import ModelSpec
+    from gravity.exceptions import OptionsError
 
-    with pytest.raises(ValidationError, match="bias_correction applies to PPML only"):
+    with pytest.raises(OptionsError, match="bias_correction applies to PPML only"):
         ModelSpec(formula="log(value) ~ x | a", estimator="ols", bias_correction="analytic")
 
 

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from gravity.exceptions import DataError
 from gravity.potential.options import PotentialOptions
 from gravity.report.accuracy import accuracy
-from gravity.report.charts import Chart, history_chart
+from gravity.report.charts import Chart, counterfactual_chart, history_chart
 from gravity.report.data import ReportInputs, ReportNames
 from gravity.report.formatting import format_int, format_money, format_number
 from gravity.report.names import default_names, regions
@@ -32,6 +32,7 @@ from gravity.report.tables import (
     Column,
     ReportTable,
     coefficient_table,
+    counterfactual_table,
     metrics_table,
     profile_tables,
 )
@@ -454,6 +455,17 @@ def build_report(
             "Not available: no backtest was run (" + inputs.notes["metrics"] + "); run "
             "`gravity backtest` to measure how the forecasts did on past years."
         )
+    if inputs.counterfactual is not None:
+        frame = inputs.counterfactual
+        tables["counterfactual"] = counterfactual_table(frame, names)
+        for k, scenario in enumerate(dict.fromkeys(frame["scenario"].astype(str))):
+            charts[f"counterfactual_{k}"] = counterfactual_chart(
+                frame.assign(scenario=frame["scenario"].astype(str)),
+                scenario,
+                names,
+                options.top_n,
+                f"{source} (counterfactual/countries.csv)",
+            )
     if panel is not None:
         tables["data"] = _data_table(panel, source, currency)
     if inputs.manifest is not None:

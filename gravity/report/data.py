@@ -36,6 +36,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "country": ("year", "country", "eci"),
     "opportunities": ("exporter", "importer", "year", "actual", "potential", "untapped", "rank"),
     "metrics": ("model", "metric", "value"),
+    "counterfactual": ("scenario", "country", "real_gdp_change_pct", "exports_full_change_pct"),
 }
 ONE_OF_COLUMNS: dict[str, tuple[str, ...]] = {"metrics": ("target", "task")}
 """Inputs written in two layouts: one of these columns names what was predicted."""
@@ -185,6 +186,7 @@ class ReportInputs:
     """``potential/summary.json``: base year, counts and the ease model's coefficients."""
     panel_metadata: dict[str, Any] | None = None
     """The panel's metadata (units, currency, sources), from its Parquet schema."""
+    counterfactual: pd.DataFrame | None = None
     notes: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -173,7 +173,8 @@ def controls(table: ReportTable, regions: Mapping[str, str] | None = None) -> Ma
 
 def opportunity_skeleton(table: ReportTable) -> Markup:
     """The table's header (sort buttons) and a body the script fills with the rows in view."""
-    cols = [c for c in table.columns if c.key in TABLE_KEYS]
+    by_key = {c.key: c for c in table.columns}
+    cols = [by_key[k] for k in TABLE_KEYS if k in by_key]  # the page's order, not the file's
     head = el(
         "tr",
         {},

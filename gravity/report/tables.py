@@ -112,7 +112,8 @@ def opportunity_columns(currency: str | None, level: float | None = None) -> tup
     """Every column an opportunity row may have, labelled with the data's currency.
 
     ``level`` is the nominal coverage of the potential interval (e.g. 0.9), named in the
-    interval's headers when known.
+    interval columns' explanations. Columns added since the first report version come last, so
+    the files' existing columns keep their places and names.
     """
     nominal = f"{level:.0%} interval" if level is not None else "interval"
     return (
@@ -122,16 +123,7 @@ def opportunity_columns(currency: str | None, level: float | None = None) -> tup
         Column("group", "Product group", "text"),
         Column("importer_name", "Destination", "text"),
         Column("importer", "Destination code", "text"),
-        Column(
-            "list",
-            "List",
-            "text",
-            "existing: more of what the exporter already sells; new: a new product",
-        ),
-        Column(
-            "year", "Potential year", "year", "year the potential refers to (base year + horizon)"
-        ),
-        Column("base_year", "Exports year", "year", "year of the actual exports"),
+        Column("year", "Year", "year", "year the potential refers to (base year + horizon)"),
         Column(
             "actual", money_label("Actual exports", currency), "money", "exports in the base year"
         ),
@@ -143,15 +135,15 @@ def opportunity_columns(currency: str | None, level: float | None = None) -> tup
         ),
         Column(
             "potential_low",
-            money_label(f"Potential, low ({nominal})", currency),
+            money_label("Potential, low", currency),
             "money",
-            "lower end of the interval",
+            f"lower end of the {nominal}",
         ),
         Column(
             "potential_high",
-            money_label(f"Potential, high ({nominal})", currency),
+            money_label("Potential, high", currency),
             "money",
-            "upper end of the interval",
+            f"upper end of the {nominal}",
         ),
         Column(
             "untapped",
@@ -159,16 +151,23 @@ def opportunity_columns(currency: str | None, level: float | None = None) -> tup
             "money",
             "potential minus actual, when positive",
         ),
+        Column("realised_share", "Realised share", "share", "actual exports over potential"),
+        Column("feasibility", "Feasibility", "score", "0 to 1: how close the exporter already is"),
+        Column("attractiveness", "Attractiveness", "score", "0 to 1: how much the market offers"),
+        Column("score", "Score", "score", "0 to 1: weighted mean of the ranked components"),
+        Column(
+            "list",
+            "List",
+            "text",
+            "existing: more of what the exporter already sells; new: a new product",
+        ),
+        Column("base_year", "Exports year", "year", "year of the actual exports"),
         Column(
             "entry_probability",
             "Entry probability",
             "share",
             "chance the exporter starts this flow by the potential year",
         ),
-        Column("realised_share", "Realised share", "share", "actual exports over potential"),
-        Column("feasibility", "Feasibility", "score", "0 to 1: how close the exporter already is"),
-        Column("attractiveness", "Attractiveness", "score", "0 to 1: how much the market offers"),
-        Column("score", "Score", "score", "0 to 1: weighted mean of the ranked components"),
     )
 
 
@@ -364,7 +363,6 @@ def profile_tables(
             f"Products that moved trade most, up and down, {src} to {dst}, "
             f"{profile.year - 1} to {profile.year}",
             (
-                Column("move", "Increase or decrease"),
                 Column("product_name", "Product"),
                 Column("product", "Product code"),
                 Column("value_prev", money_label(str(profile.year - 1), currency), "money"),
@@ -376,6 +374,7 @@ def profile_tables(
                     "change",
                     "change over the previous year's total",
                 ),
+                Column("move", "Increase or decrease"),
             ),
             _products_frame(frame, names),
             currency=currency,

@@ -196,7 +196,8 @@ def test_real_report_shows_names_and_euros_never_usd(eu_page: tuple, eu_run: Pat
     for chart in ("products", "markets", "intervals", "destinations"):
         assert "(EUR)" in tab.locator(f"#chart-{chart} .xtitle").text_content(), chart
     headers = tab.locator("#opportunity-table th").all_inner_texts()
-    assert "Potential, low (90% interval) (EUR)" in headers
+    assert "Potential, low (EUR)" in headers and "Potential, high (EUR)" in headers
+    assert "Intervals: 90% level" in text
     # intervals are visible: columns in the table and error bars in the chart
     assert tab.locator("#chart-intervals .errorbar").count() >= 1
     assert visible_rows(tab) == len(_eu_rows(eu_run))

@@ -94,7 +94,7 @@ def test_real_report_in_euros_with_names(eu_run: Path) -> None:
     assert {"Actual exports (EUR)", "Potential (EUR)", "Untapped (EUR)"} <= set(money)
     assert not [c for c in opportunities.columns if "USD" in c]
     assert set(opportunities["List"]) == {EXISTING, NEW}
-    assert (opportunities["Potential year"] == 2019).all()
+    assert (opportunities["Year"] == 2019).all()
     assert (opportunities["Exports year"] == 2016).all()
     # every row of the exporter is in the CSV, named
     frame = pd.read_parquet(eu_run / "potential" / "opportunities.parquet")

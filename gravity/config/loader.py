@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from gravity.config.schema import RunConfig
-from gravity.exceptions import ConfigError
+from gravity.exceptions import ConfigError, quote
 from gravity.panel.readers.sources import (
     BaciSource,
     ComtradeSource,
@@ -95,11 +95,13 @@ def describe_errors(exc: ValidationError, raw: dict[str, Any]) -> str:
             allowed = re.findall(r"'([^']*)'", err["msg"])
             close = difflib.get_close_matches(str(value), allowed, n=1, cutoff=0.5)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            lines.append(f"key {key!r}: {value!r} is not allowed; {hint}use one of {allowed}")
+            lines.append(f"key {key!r}: {quote(value)} is not allowed; {hint}use one of {allowed}")
         else:
             msg = err["msg"].removeprefix("Value error, ")
             value = err.get("input")
-            shown = f" (got {value!r})" if not isinstance(value, dict | list) else ""
+            # the parsers' own messages already quote the value (capped); never repeat it
+            repeated = isinstance(value, str) and quote(value) in msg
+            shown = "" if isinstance(value, dict | list) or repeated else f" (got {quote(value)})"
             lines.append(f"key {key!r}: {msg}{shown}")
     return "; ".join(dict.fromkeys(lines))
 

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from gravity.config.base import StrictModel
+from gravity.estimation.formula import FormulaError, parse_formula
 from gravity.estimation.irls import IrlsOptions
 from gravity.estimation.ppml import SeparationOptions
 from gravity.estimation.vcov import VcovSpec
@@ -121,6 +122,16 @@ class ModelConfig(StrictModel):
     @classmethod
     def _vcov_string(cls, value: object) -> object:
         return {"type": value} if isinstance(value, str) else value
+
+    @field_validator("formula")
+    @classmethod
+    def _parseable(cls, value: str) -> str:
+        # the parser fit uses, so `gravity validate` rejects exactly what a fit would
+        try:
+            parse_formula(value)
+        except FormulaError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
 
 class RelatednessConfig(RelatednessOptions):

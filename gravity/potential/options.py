@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from gravity.config.base import StrictModel
+from gravity.estimation.formula import FormulaError, check_term
 
 # Weights of the three ranked components (untapped USD, feasibility, attractiveness) per preset.
 # Documented in docs/user-guide.md ("Export potential"): each component is a percentile rank in
@@ -93,6 +94,14 @@ class PotentialOptions(StrictModel):
     """Flows at or below this value (USD) count as absent."""
     top: int | None = Field(None, ge=1)
     """Keep only the best ``top`` opportunities per exporter in the output (all when omitted)."""
+
+    @field_validator("ease_terms")
+    @classmethod
+    def _terms_parse(cls, terms: list[str]) -> list[str]:
+        try:
+            return [check_term(term) for term in terms]
+        except FormulaError as exc:
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _weights_with_custom(self) -> PotentialOptions:

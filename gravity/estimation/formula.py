@@ -60,6 +60,8 @@ _COMPARE: dict[type[ast.cmpop], Callable[[np.ndarray, np.ndarray], np.ndarray]] 
     ast.Eq: np.equal,
     ast.NotEq: np.not_equal,
 }
+MAX_MAGNITUDE = 1e250
+"""Largest absolute value of a column a formula reads: beyond it the solvers overflow float64."""
 _MAX_LENGTH = 10_000
 """Longest formula accepted: far beyond any real model, short enough to parse in microseconds."""
 
@@ -519,9 +521,20 @@ def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
     if col.dtype == bool:
         return col.to_numpy(dtype=float)
     try:
-        return pd.to_numeric(col).to_numpy(dtype=float, na_value=np.nan)
+        values = pd.to_numeric(col).to_numpy(dtype=float, na_value=np.nan)
     except (ValueError, TypeError):
         raise EstimationError(
             f"column {quote(name)} used as a regressor is not numeric (e.g. "
             f"{quote(col.iloc[0])}); put categorical variables in the fixed-effect part after '|'"
         ) from None
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(values) | (np.abs(values) >= MAX_MAGNITUDE)
+    if bad.any():
+        # an infinite or huge regressor makes the fit overflow; NaN stays "missing" (counted)
+        row = int(np.flatnonzero(bad)[0])
+        raise EstimationError(
+            f"column {quote(name)} used in the formula has {values[row]!r} in row {row + 1} of the "
+            f"panel; values must be finite and below {MAX_MAGNITUDE:.0e} in magnitude: fix the "
+            "input or rescale the column"
+        )
+    return values

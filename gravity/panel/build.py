@@ -42,7 +42,7 @@ from gravity.panel.inputs import check_source_files
 from gravity.panel.options import DerivedVariable, PanelOptions, SampleOptions
 from gravity.panel.readers import ReadResult, read_source
 from gravity.panel.readers.sources import BaciSource, ComtradeSource, GenericSource
-from gravity.panel.steps import PanelStep
+from gravity.panel.steps import PanelStep, count_text
 from gravity.panel.synthetic import SyntheticWorldOptions, load_or_generate_world
 from gravity.panel.zeros import Universe, ZeroReport, fill_zeros, universe_of
 
@@ -417,11 +417,12 @@ def build_panel(
     for done in steps[-2:]:
         if any(done.removed.values()):
             removed = {k: v for k, v in done.removed.items() if v}
-            log.info("[panel] %s removed %s", done.name, removed)
+            log.info("[panel] %s: %s", done.name, count_text(removed))
     frame, zero_step, zeros, universe = _zeros(frame, options, kind)
     if zero_step is not None:
         steps.append(zero_step)
-        log.info("[panel] zeros: %s", zero_step.added or zero_step.notes[0])
+        added = count_text(zero_step.added, "added") if zero_step.added else zero_step.notes[0]
+        log.info("[panel] zeros: %s", added)
     for table in tables:
         start = time.perf_counter()
         rows, value = len(frame), _total(frame)

@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["PanelStep"]
+__all__ = ["PanelStep", "count_text"]
+
+_REASONS = {
+    "years": "outside sample.years",
+    "exporters": "outside sample.exporters",
+    "importers": "outside sample.importers",
+    "products": "outside sample.products",
+    "countries": "outside sample.countries",
+    "domestic": "of domestic flows (sample.exclude_domestic)",
+    "min_population": "of countries below min_population",
+    "min_exports": "of countries below min_exports",
+}
+
+
+def count_text(counts: Mapping[str, int], verb: str = "removed") -> str:
+    """Counts by reason as words: ``removed 5,322,228 rows outside sample.years``.
+
+    Zero counts are left out; console messages never show a raw dict.
+    """
+    parts = [
+        f"{int(n):,} row{'s' if n != 1 else ''} {_REASONS.get(k, '(' + k.replace('_', ' ') + ')')}"
+        for k, n in counts.items()
+        if n
+    ]
+    return f"{verb} " + (", ".join(parts) if parts else "no rows")
 
 
 @dataclass(frozen=True)

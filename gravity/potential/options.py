@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -54,7 +54,7 @@ class PotentialOptions(StrictModel):
     of ``ease_terms`` (plus pair effects when ``pair_effects``).
     """
 
-    year: int | None = None
+    year: int | None = Field(None, ge=1000, le=9999)
     """Base year (latest year of the data when omitted); training uses years up to it."""
     horizon: int = Field(5, ge=0, le=30)
     """Years ahead of the base year that potential refers to."""
@@ -88,7 +88,7 @@ class PotentialOptions(StrictModel):
     """Number of bootstrap refits."""
     n_jobs: int = Field(1, ge=-1)
     """Parallel workers for the bootstrap (joblib processes; -1 = all cores)."""
-    seed: int = 20261125
+    seed: int = Field(20261125, ge=0, lt=2**63)
     """Seed of the bootstrap draws (draw b uses ``default_rng([seed, b])``)."""
     min_flow: float = Field(0.0, ge=0)
     """Flows at or below this value (USD) count as absent."""
@@ -132,5 +132,5 @@ class BacktestOptions(StrictModel):
     max_splits: int = Field(4, ge=1, le=50)
     material_share: float = Field(0.001, gt=0, lt=1)
     """A new flow is 'material' when it reaches this share of the exporter's total exports."""
-    top_k: list[int] = Field(default_factory=lambda: [100, 1000])
+    top_k: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [100, 1000])
     """k of precision@k."""

@@ -25,6 +25,7 @@ __all__ = [
     "ReadResult",
     "bump",
     "check_duplicates",
+    "check_magnitudes",
     "check_missing_keys",
     "check_nonnegative",
     "find_column",
@@ -210,6 +211,32 @@ def parse_years(frame: pd.DataFrame, column: Hashable, *, label: str | None = No
             "is not a year; every row needs an integer year"
         )
     return pd.Series(arr.astype(np.int64), index=frame.index)
+
+
+MAX_MAGNITUDE = 1e250
+"""Largest absolute value accepted: beyond it squares and sums in the solvers overflow float64."""
+MIN_MAGNITUDE = float(np.finfo(np.float64).tiny)
+"""Smallest non-zero absolute value accepted (denormals lose precision and slow the solvers)."""
+
+
+def check_magnitudes(frame: pd.DataFrame, values: pd.Series, *, label: str) -> None:
+    """Raise a ``DataError`` at the first infinite, huge (≥ 1e250) or denormal value.
+
+    NaN (missing) is left to the caller, which counts and drops it.
+    """
+    arr = values.to_numpy(dtype=float, na_value=np.nan)
+    size = np.abs(arr)
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(arr) | (size >= MAX_MAGNITUDE) | ((size > 0) & (size < MIN_MAGNITUDE))
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        value = arr[pos]
+        what = "infinite" if np.isinf(value) else "too large" if size[pos] >= 1 else "too small"
+        raise DataError(
+            f"{where(frame, pos)}: column {label!r} has {show(values.iloc[pos])}, which is "
+            f"{what} to estimate with (allowed: 0 or magnitudes between {MIN_MAGNITUDE:.1e} and "
+            f"{MAX_MAGNITUDE:.0e}); fix the value, or rescale the column (value_scale)"
+        )
 
 
 def check_nonnegative(frame: pd.DataFrame, values: pd.Series, *, label: str) -> None:

@@ -11,7 +11,9 @@ pandas and pyarrow.
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +30,7 @@ from gravity.panel.readers._common import (
     ReadResult,
     bump,
     check_duplicates,
+    check_magnitudes,
     check_missing_keys,
     check_nonnegative,
     parse_numbers,
@@ -69,12 +72,23 @@ def _format(path: Path, source: GenericSource) -> Format:
     return fmt
 
 
+def _text_columns(header: Iterable[object], source: GenericSource) -> list[str]:
+    """File columns holding codes: read as text from the first byte (``0101``, Namibia's ``NA``).
+
+    Mapped code columns, and columns already named like a code column when nothing else is
+    mapped to that name.
+    """
+    names = [str(c) for c in header]
+    mapped = [source.columns[k] for k in _TEXT_KEYS if k in source.columns]
+    canonical = [k for k in _TEXT_KEYS if k in names and k not in source.columns]
+    return [c for c in dict.fromkeys([*mapped, *canonical]) if c in names]
+
+
 def _read_csv(path: Path, source: GenericSource) -> pd.DataFrame:
     sep = source.sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
     try:
         header = pd.read_csv(path, sep=sep, encoding=source.encoding, nrows=0).columns
-        text_cols = [source.columns[k] for k in _TEXT_KEYS if k in source.columns]
-        text_cols = [c for c in text_cols if c in header]
+        text_cols = _text_columns(header, source)
         return pd.read_csv(
             path,
             sep=sep,
@@ -88,6 +102,10 @@ def _read_csv(path: Path, source: GenericSource) -> pd.DataFrame:
             f"{path.name}: the file is not valid {source.encoding} ({exc.reason}); set encoding "
             "(e.g. 'latin-1')"
         ) from exc
+    except LookupError:
+        raise DataError(
+            f"{path.name}: unknown encoding {source.encoding!r}; use e.g. 'utf-8' or 'latin-1'"
+        ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         message = " ".join(str(exc).split())
         raise DataError(f"{path.name}: cannot parse the CSV file ({message}); check sep") from exc
@@ -102,10 +120,26 @@ def _read_excel(path: Path, source: GenericSource) -> pd.DataFrame:
         )
     sheet = 0 if source.sheet is None else source.sheet
     try:
-        return pd.read_excel(path, sheet_name=sheet, engine=engine)
+        header = pd.read_excel(path, sheet_name=sheet, engine=engine, nrows=0).columns
+        text_cols = _text_columns(header, source)
+        return pd.read_excel(
+            path,
+            sheet_name=sheet,
+            engine=engine,
+            dtype={c: str for c in text_cols},
+            keep_default_na=False,
+            na_values={str(c): _NA for c in header if str(c) not in text_cols},
+        )
     except (ValueError, KeyError) as exc:
         message = " ".join(str(exc).split())
         raise DataError(f"{path.name}: cannot read sheet {sheet!r} ({message})") from exc
+    except Exception as exc:
+        # openpyxl/xlrd/zipfile raise their own types on a damaged workbook
+        message = " ".join(str(exc).split())[:200]
+        raise DataError(
+            f"{path.name}: cannot read the workbook ({type(exc).__name__}: {message}); open and "
+            "save it again in a spreadsheet program, or export the sheet as CSV"
+        ) from None
 
 
 def read_table(path: Path, source: GenericSource) -> pd.DataFrame:
@@ -135,8 +169,39 @@ def read_table(path: Path, source: GenericSource) -> pd.DataFrame:
         if col in frame.columns:
             raise DataError(f"{path.name}: column name {col!r} is reserved; rename the column")
     frame[FILE] = path.name
-    frame[LINE] = np.arange(len(frame), dtype=np.int64) + first
+    if fmt == "csv":
+        frame[LINE] = csv_lines(path, source, len(frame))
+    else:
+        frame[LINE] = np.arange(len(frame), dtype=np.int64) + first
     return frame
+
+
+def csv_lines(path: Path, source: GenericSource, n_rows: int) -> np.ndarray:
+    """Line in the file where each data row starts (header = line 1).
+
+    Row ``i`` is on line ``i + 2`` unless the file has blank lines (pandas skips them) or quoted
+    fields spanning lines; only then is the file scanned with :mod:`csv` to find each row's line.
+    """
+    simple = np.arange(n_rows, dtype=np.int64) + 2
+    with path.open("rb") as handle:
+        data = handle.read()
+    body = data.replace(b"\r\n", b"\n").rstrip(b"\n")
+    if b'"' not in body and b"\n\n" not in body:
+        return simple
+    sep = source.sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
+    lines: list[int] = []
+    with path.open(encoding=source.encoding, newline="") as text:
+        reader = csv.reader(text, delimiter=sep)
+        start = 1
+        for i, record in enumerate(reader):
+            if i > 0 and any(field.strip() for field in record):
+                lines.append(start)
+            elif i > 0 and len(record) > 1:
+                lines.append(start)  # a row of empty fields is a row to pandas
+            start = reader.line_num + 1
+    if len(lines) != n_rows:  # the two parsers disagree (exotic quoting): keep row numbers
+        return simple
+    return np.asarray(lines, dtype=np.int64)
 
 
 def _product_text(frame: pd.DataFrame, source: GenericSource) -> pd.Series:
@@ -184,9 +249,23 @@ def read_generic(source: GenericSource, base_dir: Path | None = None) -> ReadRes
         unmatched country codes.
     """
     base = Path.cwd() if base_dir is None else base_dir
-    path = resolve_paths([source.path], base)[0]
-    frame = read_table(path, source)
-    log: dict[str, int] = {"rows_read": len(frame)}
+    paths = resolve_paths([source.path], base)
+    path = paths[0]
+    frames = [read_table(p, source) for p in paths]
+    log: dict[str, int] = {"rows_read": sum(len(f) for f in frames)}
+    if len(paths) > 1:
+        # a glob reads every matching file; each file's row count goes to the manifest
+        names = [[str(c) for c in f.columns] for f in frames]
+        for other, columns in zip(paths[1:], names[1:], strict=True):
+            if columns != names[0]:
+                raise DataError(
+                    f"{other.name}: its columns ({', '.join(columns[:-2])}) differ from those of "
+                    f"{path.name} ({', '.join(names[0][:-2])}); the files of a pattern must "
+                    "share one header"
+                )
+        for p, f in zip(paths, frames, strict=True):
+            log[f"rows_read_file:{p.name}"] = len(f)
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     available = [c for c in frame.columns if c not in (FILE, LINE)]
     labels: dict[str, str] = {str(k): v for k, v in source.columns.items()}  # canonical -> file
     for name in CANONICAL_COLUMNS:  # columns already named canonically map to themselves
@@ -218,6 +297,7 @@ def read_generic(source: GenericSource, base_dir: Path | None = None) -> ReadRes
         frame = frame.loc[~missing]
         check_nonnegative(frame, frame["value"], label=labels["value"])
         frame["value"] = frame["value"] * source.value_scale
+        check_magnitudes(frame, frame["value"], label=labels["value"])
     if source.duplicates == "sum":
         frame, merged = sum_duplicates(frame, _KEYS)
         bump(log, "merged_duplicate_rows", merged)
@@ -255,4 +335,5 @@ def read_generic(source: GenericSource, base_dir: Path | None = None) -> ReadRes
     mapped = list(dict.fromkeys(mapped))
     frame = frame[mapped + [c for c in frame.columns if c not in mapped]].reset_index(drop=True)
     log["rows_out"] = len(frame)
-    return ReadResult(frame=frame, log=log, kind="generic", files=(str(path),), countries=report)
+    files = tuple(str(p) for p in paths)
+    return ReadResult(frame=frame, log=log, kind="generic", files=files, countries=report)

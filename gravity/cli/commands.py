@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from gravity.cli.manifest import RunManifest
+from gravity.cli.output import prepare_output
 from gravity.cli.stage_potential import stage_backtest, stage_potential
 from gravity.cli.stages import stage_fit, stage_panel
 from gravity.config.loader import load_config, validate_config
@@ -87,8 +88,16 @@ def _stage_report(config: RunConfig) -> dict[str, Path]:
     return paths
 
 
-def run_stages(config: RunConfig, command: str, config_path: str | None, stages: list[str]) -> int:
+def run_stages(
+    config: RunConfig,
+    command: str,
+    config_path: str | None,
+    stages: list[str],
+    *,
+    force: bool = False,
+) -> int:
     """Run ``stages`` in pipeline order; always write ``OUTPUT/manifest.json``."""
+    prepare_output(config.output, force=force)
     manifest = RunManifest(
         command=command,
         config=config.model_dump(mode="json"),
@@ -152,12 +161,18 @@ def _run_stages_of(config: RunConfig) -> list[str]:
 def cmd_run(args: argparse.Namespace) -> int:
     """Every stage the config describes, in pipeline order."""
     config = load_config(args.config)
-    return run_stages(config, "run", args.config, _run_stages_of(config))
+    return run_stages(config, "run", args.config, _run_stages_of(config), force=_force(args))
+
+
+def _force(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "force", False))
 
 
 def cmd_panel(args: argparse.Namespace) -> int:
     """Only the panel."""
-    return run_stages(load_config(args.config), "panel", args.config, ["panel"])
+    return run_stages(
+        load_config(args.config), "panel", args.config, ["panel"], force=_force(args)
+    )
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -165,29 +180,36 @@ def cmd_fit(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if config.model is None:
         raise ConfigError("the config has no 'model:' section; add one with a 'formula:'")
-    return run_stages(config, "fit", args.config, ["panel", "fit"])
+    return run_stages(config, "fit", args.config, ["panel", "fit"], force=_force(args))
 
 
 def cmd_relatedness(args: argparse.Namespace) -> int:
     """Panel, then relatedness and complexity."""
     return run_stages(
-        load_config(args.config), "relatedness", args.config, ["panel", "relatedness"]
+        load_config(args.config),
+        "relatedness",
+        args.config,
+        ["panel", "relatedness"],
+        force=_force(args),
     )
 
 
 def cmd_potential(args: argparse.Namespace) -> int:
     """Panel, then export potential (relatedness features computed on the way)."""
-    return run_stages(load_config(args.config), "potential", args.config, ["panel", "potential"])
+    config = load_config(args.config)
+    return run_stages(config, "potential", args.config, ["panel", "potential"], force=_force(args))
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Panel, then the out-of-time backtest."""
-    return run_stages(load_config(args.config), "backtest", args.config, ["panel", "backtest"])
+    config = load_config(args.config)
+    return run_stages(config, "backtest", args.config, ["panel", "backtest"], force=_force(args))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """The report from what earlier stages wrote in OUTPUT (the run's manifest is kept)."""
     config = load_config(args.config)
+    prepare_output(config.output, force=_force(args))
     paths = _stage_report(config)
     print(paths.get("html", next(iter(paths.values()), "")))
     return 0
@@ -211,6 +233,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         seed=config.seed,
     )
     manifest.add_input(Path(args.config), "config")
+    prepare_output(config.output, force=_force(args))
     try:
         # the panel is rebuilt inside the lock: a second process must not rewrite it under us
         with batch_lock(config.output):
@@ -254,7 +277,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         args.config = str(default)
         return cmd_run(args)
     config = validate_config(DEMO_CONFIG, base_dir=Path.cwd(), source="built-in demo config")
-    return run_stages(config, "demo", None, _run_stages_of(config))
+    return run_stages(config, "demo", None, _run_stages_of(config), force=_force(args))
 
 
 def cmd_data(args: argparse.Namespace) -> int:

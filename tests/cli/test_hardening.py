@@ -7,6 +7,9 @@ piece at fault), not numbers.
 
 from __future__ import annotations
 
+import json
+import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -59,3 +62,151 @@ def test_formula_injection_is_refused_everywhere(
     line = one_error_line(err, command)
     assert "'@' is not allowed" in line and "formula" in line
     assert set(tmp_path.rglob("*")) == before  # nothing written, no PWNED anywhere
+
+
+CONFIG_EDITS = {
+    "maxiter 0": (
+        "  vcov: {type: cluster, by: [exporter]}",
+        "  vcov: {type: cluster, by: [exporter]}\n  solver: {maxiter: 0}",
+        "key 'model.solver.maxiter': Input should be greater than or equal to 1",
+    ),
+    "negative tolerance": (
+        "  vcov: {type: cluster, by: [exporter]}",
+        "  vcov: {type: cluster, by: [exporter]}\n  solver: {tol: -1}",
+        "key 'model.solver.tol': Input should be greater than 0",
+    ),
+    "encoding": (
+        "    path: trade.csv",
+        "    path: trade.csv\n    encoding: klingon",
+        "key 'data.trade.encoding': unknown encoding 'klingon'",
+    ),
+    "top-level Output": (
+        "output: out",
+        "Output: out",
+        "unknown key 'Output'; did you mean 'output'?",
+    ),
+    "seed 1e300": ("output: out", "output: out\nseed: 1e300", "key 'seed'"),
+    "huge year": ("output: out", "output: out\nreport: {year: 1e300}", "key 'report.year'"),
+}
+
+
+@pytest.mark.parametrize("case", CONFIG_EDITS)
+@pytest.mark.parametrize("command", ["validate", "fit"])
+def test_bad_options_are_one_line_naming_the_key(
+    case: str,
+    command: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    old, new, message = CONFIG_EDITS[case]
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace(old, new))
+    code, err = run_cli([command, str(config)], capsys)
+    assert code == 1
+    assert message in one_error_line(err, command)
+    assert not (tmp_path / "out").exists()
+
+
+def test_empty_estimation_sample_is_an_error_naming_the_filter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, "")
+    config.write_text(config.read_text().replace("sample:\n", "sample:\n  years: [1990]\n"))
+    code, err = run_cli(["fit", str(config)], capsys)
+    assert code == 1
+    line = one_error_line(err, "fit")
+    assert "removed 50 rows outside sample.years" in line
+    assert "sample.years [1990] are not in the data" in line
+    assert not (tmp_path / "out" / "fit" / "coefficients.csv").exists()
+
+
+def test_years_absent_from_the_data_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    config = write_config(tmp_path, "")
+    config.write_text(config.read_text().replace("sample:\n", "sample:\n  years: [2019, 2031]\n"))
+    code, _ = run_cli(["fit", str(config)], capsys)
+    assert code == 0
+    assert "sample.years not in the data: [2031] (the data have 2019-2020)" in caplog.text
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    sample = next(s for s in manifest["steps"] if s["name"] == "panel: sample")
+    assert any("[2031]" in note for note in sample["notes"])
+
+
+def test_output_that_is_an_existing_file_or_unwritable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path)
+    (tmp_path / "out").write_text("my thesis\n")
+    code, err = run_cli(["fit", str(config)], capsys)
+    assert code == 1
+    assert "is an existing file, not a folder" in one_error_line(err, "fit")
+    assert (tmp_path / "out").read_text() == "my thesis\n"
+    (tmp_path / "out").unlink()
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permissions: nothing to check here
+            pytest.skip("running with permissions that ignore a read-only folder")
+        config.write_text(config.read_text().replace("output: out", "output: locked/out"))
+        code, err = run_cli(["fit", str(config)], capsys)
+        assert code == 1
+        assert "cannot write to" in one_error_line(err, "fit")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_non_empty_foreign_output_folder_needs_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("keep me\n")
+    code, err = run_cli(["fit", str(config)], capsys)
+    assert code == 1
+    assert "pass --force" in one_error_line(err, "fit")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["notes.txt"]
+    assert run_cli(["fit", str(config), "--force", "--quiet"], capsys)[0] == 0
+    # once gravity has written its manifest there, the folder is gravity's: no --force needed
+    assert run_cli(["fit", str(config), "--quiet"], capsys)[0] == 0
+    assert (tmp_path / "out" / "notes.txt").read_text() == "keep me\n"
+
+
+def test_links_out_of_the_output_folder_are_not_followed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "fit").symlink_to(outside, target_is_directory=True)
+    code, err = run_cli(["fit", str(config), "--force"], capsys)
+    assert code == 1
+    assert "outside the output folder" in one_error_line(err, "fit")
+    assert list(outside.iterdir()) == []
+
+
+def test_warnings_are_one_line_and_quiet_silences_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gravity.cli import commands
+    from gravity.exceptions import DataWarning
+
+    real = commands.run_stages
+
+    def warn_then_run(*args: object, **kwargs: object) -> int:
+        warnings.warn("12 rows have\nunmatched codes", DataWarning, stacklevel=1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(commands, "run_stages", warn_then_run)
+    config = write_config(tmp_path)
+    code, err = run_cli(["fit", str(config)], capsys)
+    assert code == 0
+    lines = [line for line in err.splitlines() if "unmatched" in line]
+    assert lines == ["gravity fit: warning: 12 rows have unmatched codes"]
+    assert ".py" not in err and "warnings.warn" not in err
+    code, err = run_cli(["fit", str(config), "--quiet"], capsys)
+    assert code == 0 and "unmatched" not in err

@@ -262,8 +262,14 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Validate and summarise without running."""
+    from gravity.cli.validate import validate_data
+
     config = load_config(args.config)
     sections = [k for k, v in config.model_dump().items() if v not in (None, [], {})]
+    checked = validate_data(config, force=_force(args))
+    if not args.quiet:
+        for line in checked:
+            print(f"  checked {line}")
     print(f"{args.config}: valid ({', '.join(sections)}); outputs would go to {config.output}")
     return 0
 

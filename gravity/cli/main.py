@@ -114,12 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="continue the batch in OUTPUT/batch, skipping the jobs it finished",
             )
-        if name != "validate":
-            p.add_argument(
-                "--force",
-                action="store_true",
-                help="write into an existing non-empty output folder that gravity did not create",
-            )
+        p.add_argument(
+            "--force",
+            action="store_true",
+            help="write into an existing non-empty output folder that gravity did not create",
+        )
         p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
         p.add_argument("--quiet", action="store_true", help="only print errors and the result")
     return parser

@@ -210,3 +210,49 @@ def test_warnings_are_one_line_and_quiet_silences_them(
     assert ".py" not in err and "warnings.warn" not in err
     code, err = run_cli(["fit", str(config), "--quiet"], capsys)
     assert code == 0 and "unmatched" not in err
+
+
+VALIDATE_DATA = {
+    "mapped column": ("dest", "dst", "column 'dst' not found; did you mean 'dist'?"),
+    "formula variable": ("log(dist)", "log(distance)", "column 'distance' is not in the data"),
+    "fixed effect": ("| exporter + importer", "| exporter + partner", "column 'partner'"),
+    "cluster": ("by: [exporter]", "by: [pair]", "column 'pair' is not in the data"),
+    "years": ("sample:\n", "sample:\n  years: [1990]\n", "do not overlap the years"),
+    "exporters": (
+        "output: out",
+        "output: out\npotential: {exporters: [ZZZ], ease_terms: [log(dist)]}",
+        "potential.exporters: code(s) ['ZZZ'] do not occur in trade.csv",
+    ),
+    "ease terms": ("output: out", "output: out\npotential: {ease_terms: [rta]}", "'rta'"),
+}
+
+
+@pytest.mark.parametrize("case", VALIDATE_DATA)
+def test_validate_checks_the_data_like_a_run_would(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new, message = VALIDATE_DATA[case]
+    config = write_config(tmp_path)
+    text = config.read_text()
+    if case == "mapped column":
+        text = text.replace("importer: dest", "importer: dst")
+    else:
+        assert old in text
+        text = text.replace(old, new)
+    config.write_text(text)
+    code, err = run_cli(["validate", str(config)], capsys)
+    assert code == 1
+    assert message in one_error_line(err, "validate")
+    code, err = run_cli(["fit", str(config), "--quiet"], capsys)
+    assert code != 0 or case in ("exporters", "ease terms")  # fit does not read those sections
+
+
+def test_validate_prints_what_it_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path)
+    assert main(["validate", str(config)]) == 0
+    out = capsys.readouterr().out
+    for piece in ("checked output:", "has the mapped columns", "cluster columns exist"):
+        assert piece in out
+    assert not (tmp_path / "out").exists()  # validate writes nothing

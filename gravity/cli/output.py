@@ -15,7 +15,7 @@ from pathlib import Path
 
 from gravity.exceptions import ConfigError
 
-__all__ = ["GRAVITY_MARKERS", "check_inside", "prepare_output"]
+__all__ = ["GRAVITY_MARKERS", "check_inside", "check_output", "prepare_output"]
 
 GRAVITY_MARKERS = ("manifest.json", "batch/index.sqlite")
 """Files that show a folder was written by gravity (a batch killed before its manifest was
@@ -55,6 +55,22 @@ def prepare_output(folder: Path, *, force: bool = False) -> Path:
         If ``folder`` is an existing file, cannot be created or written, is a non-empty folder
         not written by gravity (without ``force``), or holds a link leading out of it.
     """
+    check_output(folder, force=force)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".gravity-write-test-{uuid.uuid4().hex[:8]}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"output: cannot write to {folder} ({reason}); choose a folder you can write to"
+        ) from None
+    return folder
+
+
+def check_output(folder: Path, *, force: bool = False) -> None:
+    """The checks of :func:`prepare_output` that create nothing (``gravity validate``)."""
     if folder.exists() and not folder.is_dir():
         raise ConfigError(
             f"output: {folder} is an existing file, not a folder; name a folder for the results"
@@ -69,20 +85,10 @@ def prepare_output(folder: Path, *, force: bool = False) -> Path:
                 f"output: {folder} already holds files that gravity did not write (no "
                 "manifest.json); name a new or empty folder, or pass --force to write into it"
             )
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".gravity-write-test-{uuid.uuid4().hex[:8]}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise ConfigError(
-            f"output: cannot write to {folder} ({reason}); choose a folder you can write to"
-        ) from None
-    root = folder.resolve()
-    for name in _WRITTEN:
-        check_inside(folder / name, root)
-    return folder
+    if folder.is_dir():
+        root = folder.resolve()
+        for name in _WRITTEN:
+            check_inside(folder / name, root)
 
 
 def check_inside(path: Path, root: Path) -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from gravity.cli.output import GRAVITY_MARKERS
+from gravity.cli.output import check_output
 from gravity.config.schema import RunConfig
 from gravity.estimation.formula import Term, parse_formula
 from gravity.exceptions import ConfigError, DataError, quote
@@ -90,16 +90,7 @@ def validate_data(config: RunConfig, *, force: bool = False) -> list[str]:
 
 
 def _check_output(folder: Path, force: bool) -> str:
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError(
-            f"output: {folder} is an existing file, not a folder; name a folder for the results"
-        )
-    if folder.is_dir() and not force and not any((folder / m).is_file() for m in GRAVITY_MARKERS):
-        if any(folder.iterdir()):
-            raise ConfigError(
-                f"output: {folder} already holds files that gravity did not write (no "
-                "manifest.json); name a new or empty folder, or pass --force to write into it"
-            )
+    check_output(folder, force=force)
     return f"output: {folder} can be used"
 
 

@@ -12,6 +12,8 @@ import os
 import warnings
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from gravity.cli.main import main
@@ -256,3 +258,35 @@ def test_validate_prints_what_it_checked(
     for piece in ("checked output:", "has the mapped columns", "cluster columns exist"):
         assert piece in out
     assert not (tmp_path / "out").exists()  # validate writes nothing
+
+
+def test_exporter_only_data_works_for_relatedness_like_country(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(20261127)
+    rows = [
+        (c, f"0{p}01", year, float(rng.gamma(1.0, 1e6)))
+        for c in ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF"]
+        for p in range(1, 6)
+        for year in (2019, 2020)
+    ]
+    pd.DataFrame(rows, columns=["origin", "hs", "yr", "usd"]).to_csv(
+        tmp_path / "exports.csv", index=False
+    )
+    results = {}
+    for role in ("exporter", "country"):
+        folder = tmp_path / role
+        folder.mkdir()
+        (folder / "run.yaml").write_text(
+            "output: out\n"
+            "data:\n"
+            "  trade:\n"
+            "    path: ../exports.csv\n"
+            f"    columns: {{{role}: origin, product: hs, year: yr, value: usd}}\n"
+            "relatedness: {}\n"
+        )
+        code, err = run_cli(["relatedness", str(folder / "run.yaml"), "--quiet"], capsys)
+        assert code == 0, err
+        results[role] = pd.read_parquet(folder / "out" / "relatedness" / "country_product.parquet")
+    # the same exports, whichever name the country column has: the same RCA and density
+    pd.testing.assert_frame_equal(results["exporter"], results["country"])

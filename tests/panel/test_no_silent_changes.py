@@ -105,3 +105,11 @@ def test_infinite_or_huge_regressors_are_errors_not_nan_fits(bad: float) -> None
     frame = pd.DataFrame({"dist": [1.0, bad, 3.0]})
     with pytest.raises(EstimationError, match=r"column 'dist' .* row 2 of the panel"):
         Term("log(dist)").evaluate(frame)
+
+
+def test_na_is_missing_only_when_the_user_says_so(tmp_path: Path) -> None:
+    write(tmp_path / "t.csv", "o,d,k,t,v\nNA,ZAF,01,2019,5\nZAF,NAM,01,2019,7\n")
+    with pytest.raises(DataError, match=r"t.csv: line 2: column 'o' is empty"):
+        read_generic(GenericSource(path="t.csv", columns=MAPPING, missing=["NA"]), tmp_path)
+    frame = read_generic(GenericSource(path="t.csv", columns=MAPPING), tmp_path).frame
+    assert frame["exporter"].tolist() == ["NA", "ZAF"]

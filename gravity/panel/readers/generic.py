@@ -84,6 +84,16 @@ def _text_columns(header: Iterable[object], source: GenericSource) -> list[str]:
     return [c for c in dict.fromkeys([*mapped, *canonical]) if c in names]
 
 
+def _missing_markers(
+    header: Iterable[object], text_cols: list[str], source: GenericSource
+) -> dict[str, list[str]]:
+    """Missing-value text per column: codes keep ``NA`` (Namibia) unless the user says so."""
+    return {
+        str(c): [*source.missing] if str(c) in text_cols else [*_NA, *source.missing]
+        for c in header
+    }
+
+
 def _read_csv(path: Path, source: GenericSource) -> pd.DataFrame:
     sep = source.sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
     try:
@@ -95,7 +105,7 @@ def _read_csv(path: Path, source: GenericSource) -> pd.DataFrame:
             encoding=source.encoding,
             dtype={c: str for c in text_cols},
             keep_default_na=False,
-            na_values={c: _NA for c in header if c not in text_cols},
+            na_values=_missing_markers(header, text_cols, source),
         )
     except UnicodeDecodeError as exc:
         raise DataError(
@@ -128,7 +138,7 @@ def _read_excel(path: Path, source: GenericSource) -> pd.DataFrame:
             engine=engine,
             dtype={c: str for c in text_cols},
             keep_default_na=False,
-            na_values={str(c): _NA for c in header if str(c) not in text_cols},
+            na_values=_missing_markers(header, text_cols, source),
         )
     except (ValueError, KeyError) as exc:
         message = " ".join(str(exc).split())

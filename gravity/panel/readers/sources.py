@@ -175,6 +175,12 @@ class GenericSource(_CountryOptions):
     product_level: ProductLevel | None = Field(
         None, description="Aggregate six-digit HS codes to this level (unmapped columns dropped)."
     )
+    missing: list[str] = Field(
+        default_factory=list,
+        description="Extra text read as missing in every column, code columns included (e.g. "
+        "['NA'] when NA never means Namibia); numbers' usual markers (NA, NaN, ..) are always "
+        "missing in value columns.",
+    )
     duplicates: Literal["error", "sum"] = Field(
         "error",
         description="Rows sharing a key: an error (default), or summed ('sum'; other columns "

@@ -60,6 +60,22 @@ class StepRecord:
     added: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    """Informational counts (supply observed or predicted, cells separated, ...): not rows removed
+    or added, so ``rows_in - sum(removed) + sum(added) == rows_out`` holds without them."""
+
+    def balance(self, rows_in: int, rows_out: int, merged: str) -> None:
+        """Set rows in and out of a step that turns rows into other rows (sums, summaries).
+
+        The difference goes to ``removed[merged]`` (or ``added[merged]`` when the step makes more
+        rows than it read), so the step's accounting balances.
+        """
+        self.rows_in, self.rows_out = rows_in, rows_out
+        change = rows_in - sum(self.removed.values()) + sum(self.added.values()) - rows_out
+        if change > 0:
+            self.removed[merged] = change
+        elif change < 0:
+            self.added[merged] = -change
 
 
 @dataclass

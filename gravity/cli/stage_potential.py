@@ -67,8 +67,9 @@ def stage_potential(
     )
     if manifest is not None:
         record = manifest.step("potential")
-        record.rows_in, record.rows_out = len(panel), len(frame)
-        record.removed = {k: v for k, v in result.counts.items() if v}
+        # the counts describe the cells (separated, supply imputed, ...): informational
+        record.counts = {k: v for k, v in result.counts.items() if v}
+        record.balance(len(panel), len(frame), "panel rows summarised into ranked cells")
         record.seconds = round(seconds, 3)
         for path in paths.values():
             manifest.add_output(path, output)
@@ -98,7 +99,7 @@ def stage_backtest(
     )
     if manifest is not None:
         record = manifest.step("backtest")
-        record.rows_in, record.rows_out = len(panel), len(result.metrics)
+        record.balance(len(panel), len(result.metrics), "panel rows summarised into metrics")
         record.seconds = round(seconds, 3)
         record.notes = [f"train<={t} -> {t + h}" for t, h in result.splits]
         for path in (metrics_path, summary_path):

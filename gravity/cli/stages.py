@@ -134,9 +134,14 @@ def stage_fit(config: RunConfig, panel: pd.DataFrame, manifest: RunManifest) -> 
         start = time.perf_counter()
         label = model.name or f"({i + 1}) {model.estimator.upper()}"
         log.info("[fit] %s: %s", label, model.formula)
-        result = fit_model(model, panel)
+        data = panel
+        if model.aggregate_products and "product" in panel.columns:
+            data = aggregate_over_products(model, panel)
+            merged = manifest.step(f"fit: {label}: aggregate_products")
+            merged.balance(len(panel), len(data), "rows merged (summed over products)")
+        result = fit_model(model, data)
         record = manifest.step(f"fit: {label}")
-        record.rows_in, record.rows_out = len(panel), result.nobs
+        record.rows_in, record.rows_out = len(data), result.nobs
         record.removed = {k: v for k, v in result.nobs_dropped.items()}
         record.seconds = round(time.perf_counter() - start, 3)
         log.info(

@@ -35,7 +35,8 @@ def test_demo_pipeline_end_to_end(tmp_path: Path) -> None:
             assert balance == step["rows_out"], step
     assert "fit: PPML: aggregate_products" in names
     potential = next(s for s in manifest["steps"] if s["name"] == "potential")
-    assert "supply_observed" in potential["counts"] and "supply_observed" not in potential["removed"]
+    assert "supply_observed" in potential["counts"]
+    assert "supply_observed" not in potential["removed"]
     # the aggregate PPML recovers the demo world's true frictions (4 clustered SEs)
     fit = json.loads((out / "fit" / "fit.json").read_text())
     truth = json.loads((out / "panel" / "synthetic_truth.json").read_text())

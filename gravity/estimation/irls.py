@@ -192,7 +192,15 @@ def fit_poisson(
             )
         if Xk.shape[1]:
             xw = Xk * w[:, None]
-            beta_new = linalg.solve(xw.T @ Xk, xw.T @ z_res, assume_a="pos")
+            try:
+                beta_new = linalg.solve(xw.T @ Xk, xw.T @ z_res, assume_a="pos")
+            except (linalg.LinAlgError, ValueError):
+                raise EstimationError(
+                    f"IRLS iteration {iteration}: the weighted regressors became collinear "
+                    f"({', '.join(names[j] for j in kept)}); the model is probably separated "
+                    "or a regressor barely varies in the sample: check the sample and the "
+                    "regressors, or keep separation.regressor on"
+                ) from None
             resid = z_res - Xk @ beta_new
         else:
             beta_new = np.zeros(0)

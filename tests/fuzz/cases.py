@@ -93,11 +93,15 @@ MALFORMED = (
     "value ~ log(dist) +",
     "value ~ log(dist) |",
     "value ~ log(dist | exporter",
-    "value ~ log(dst) | exporter",
-    "value ~ log(dist) | exporterr",
     "value ~ log(dist) | exporter | importer",
     "value log(dist)",
 )
+MISSING_COLUMNS = (
+    "value ~ log(dst) | exporter",
+    "value ~ log(dist) | exporterr",
+    "value ~ log(dist) | exporter^yeer",
+)
+"""Well-formed formulas naming a column the data lack: validate and fit must refuse them."""
 CONFIG_ANOMALIES = (
     "unknown_key",
     "wrong_type",
@@ -133,6 +137,10 @@ class Case:
     output: str
     target: int = 0
     """Which row an anomaly replaces."""
+    aggregate: bool = False
+    """``aggregate_products: true`` (a product panel summed before the fit)."""
+    declare_latin1: bool = False
+    """The config says ``encoding: latin-1`` (right for the ``latin1`` anomaly)."""
     notes: list[str] = field(default_factory=list)
 
     def rows(self) -> list[tuple[str, str, str | None, int]]:
@@ -156,13 +164,17 @@ def cases(draw: st.DrawFn) -> Case:
     n_rows = len(countries) ** 2 * len(years) * len(products or [None])
     positive = st.floats(1.0, 1e9, allow_nan=False, allow_infinity=False)
     values = draw(st.lists(st.one_of(positive, st.just(0.0)), min_size=n_rows, max_size=n_rows))
-    kind = draw(st.sampled_from(["valid"] * 6 + ["injection", "malformed", "mutated"]))
+    kind = draw(
+        st.sampled_from(["valid"] * 6 + ["injection", "malformed", "missing_column", "mutated"])
+    )
     if kind == "valid":
         formula = draw(st.sampled_from(VALID_FORMULAS))
     elif kind == "injection":
         formula = draw(st.sampled_from(INJECTIONS))
     elif kind == "malformed":
         formula = draw(st.sampled_from(MALFORMED))
+    elif kind == "missing_column":
+        formula = draw(st.sampled_from(MISSING_COLUMNS))
     else:
         formula = _mutate(draw, draw(st.sampled_from(VALID_FORMULAS)))
     return Case(
@@ -181,6 +193,8 @@ def cases(draw: st.DrawFn) -> Case:
         config_anomalies=draw(st.lists(st.sampled_from(CONFIG_ANOMALIES), max_size=1, unique=True)),
         output=draw(st.sampled_from([*["out"] * 6, *OUTPUTS[1:]])),
         target=draw(st.integers(0, n_rows - 1)),
+        aggregate=draw(st.booleans()),
+        declare_latin1=draw(st.booleans()),
     )
 
 
@@ -255,12 +269,14 @@ def write_inputs(case: Case, work: Path, elsewhere: Path) -> tuple[Path, dict[st
             must_fail.append("empty_key")
         if "duplicate_row" in anomalies and "ragged_short" not in anomalies:
             must_fail.append("duplicate_row")
-        if "latin1" in anomalies and non_ascii:
+        if "latin1" in anomalies and non_ascii and not case.declare_latin1:
             must_fail.append("latin1 file read as utf-8")
         if "inf_dist" in anomalies and case.command == "fit" and case.formula_kind == "valid":
             must_fail.append("inf_dist")
     if case.formula_kind in ("injection", "malformed"):
         must_fail.append(f"{case.formula_kind} formula")
+    if case.formula_kind == "missing_column" and case.command != "panel":
+        must_fail.append("formula column not in the data")
     if case.output in MUST_FAIL_OUTPUTS:
         must_fail.append(f"output {case.output}")
     config_text = _config_text(case, work, elsewhere)
@@ -277,14 +293,17 @@ def write_inputs(case: Case, work: Path, elsewhere: Path) -> tuple[Path, dict[st
         expected_rows += 1
         expected_total += value
         codes |= {e, m}
-    exact = not anomalies & {"ragged_long", "latin1", "quoted_newline", "empty_key"}
+    encoded_as_declared = ("latin1" in anomalies) == case.declare_latin1
+    exact = not anomalies & {"ragged_long", "quoted_newline", "empty_key"} and (
+        encoded_as_declared or not non_ascii
+    )
     return work / "run.yaml", {
         "must_fail": must_fail,
         "rows": expected_rows,
         "total": expected_total,
         "codes": codes,
         "products": set(case.products or []),
-        "exact": exact and "latin1" not in anomalies,
+        "exact": exact,
     }
 
 
@@ -305,6 +324,7 @@ def _config_text(case: Case, work: Path, elsewhere: Path) -> str:
         "data:",
         "  trade:",
         "    path: trade.csv",
+        *(["    encoding: latin-1"] if case.declare_latin1 else []),
         f"    columns: {mapping}",
         "sample:",
         f"  exclude_domestic: {str(case.exclude_domestic).lower()}",
@@ -312,6 +332,8 @@ def _config_text(case: Case, work: Path, elsewhere: Path) -> str:
     if case.sample_years is not None:
         lines.append(f"  years: {sorted(set(case.sample_years))}")
     lines += ["model:", f"  formula: {formula}", "  vcov: iid"]
+    if case.aggregate:
+        lines.append("  aggregate_products: true")
     anomaly = case.config_anomalies[0] if case.config_anomalies else None
     if anomaly == "unknown_key":
         lines.append("  formla: value ~ 1")
@@ -331,7 +353,8 @@ def _config_text(case: Case, work: Path, elsewhere: Path) -> str:
     elif anomaly == "python_tag":
         lines.append("seed: !!python/object/apply:os.system ['touch PWNED']")
     elif anomaly == "bad_encoding_name":
-        lines.insert(5, "    encoding: klingon")
+        lines = [line for line in lines if "encoding:" not in line]
+        lines.insert(lines.index("    path: trade.csv") + 1, "    encoding: klingon")
     elif anomaly == "huge_number":
         lines.append("  solver: {tol: 1e300}")
     return "\n".join(lines) + "\n"

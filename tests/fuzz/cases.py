@@ -28,6 +28,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
@@ -474,4 +475,8 @@ def _check_outputs(case: Case, expected: dict[str, object], output: Path) -> tup
         coefficients = output / "fit" / "coefficients.csv"
         if not coefficients.is_file() or pd.read_csv(coefficients).empty:
             return "wrong_success", "exit 0 with an empty coefficients.csv"
+        table = pd.read_csv(coefficients)
+        numbers = table[["estimate", "std_error"]].to_numpy(dtype=float)
+        if not np.isfinite(numbers).all():
+            return "wrong_success", f"exit 0 with non-finite estimates or SEs:\n{table}"
     return "ok", "ok"

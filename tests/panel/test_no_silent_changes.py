@@ -14,6 +14,7 @@ import pytest
 
 from gravity.estimation.formula import Term
 from gravity.exceptions import DataError, EstimationError
+from gravity.panel.readers._common import LINE, read_csv_text
 from gravity.panel.readers.generic import read_generic
 from gravity.panel.readers.sources import GenericSource
 
@@ -113,3 +114,18 @@ def test_na_is_missing_only_when_the_user_says_so(tmp_path: Path) -> None:
         read_generic(GenericSource(path="t.csv", columns=MAPPING, missing=["NA"]), tmp_path)
     frame = read_generic(GenericSource(path="t.csv", columns=MAPPING), tmp_path).frame
     assert frame["exporter"].tolist() == ["NA", "ZAF"]
+
+
+def test_text_reader_line_numbers_after_blank_lines_and_quoted_newlines(tmp_path: Path) -> None:
+    # the reader of BACI, Comtrade and WDI files: same rule as the generic reader
+    path = write(tmp_path / "b.csv", 't,i,j,k,v\n\n2019,4,8,"01\n01",1\n\n2019,8,4,0101,2\n')
+    frame = read_csv_text(path)
+    assert frame[LINE].tolist() == [3, 6]
+    assert frame["k"].tolist() == ["01\n01", "0101"]
+
+
+def test_huge_cells_are_quoted_capped(tmp_path: Path) -> None:
+    write(tmp_path / "t.csv", f"o,d,k,t,v\nAAA,BBB,01,2019,{'9' * 5000}x\n")
+    with pytest.raises(DataError) as info:
+        read_generic(GenericSource(path="t.csv", columns=MAPPING), tmp_path)
+    assert "is not a number" in str(info.value) and len(str(info.value)) < 400

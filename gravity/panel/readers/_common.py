@@ -8,6 +8,7 @@ problem found after filtering or concatenation still points at the original line
 
 from __future__ import annotations
 
+import csv
 import difflib
 import glob
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gravity.exceptions import DataError
+from gravity.exceptions import DataError, quote
 from gravity.panel.countries import CountryReport
 
 __all__ = [
@@ -87,8 +88,11 @@ class ReadResult:
 
 
 def show(value: object) -> str:
-    """``repr`` of a value as the user wrote it (numpy scalars shown as plain Python values)."""
-    return repr(value.item() if isinstance(value, np.generic) else value)
+    """``repr`` of a value as the user wrote it (numpy scalars as plain Python values).
+
+    Capped at about 80 characters: a cell can hold a megabyte of text.
+    """
+    return quote(value.item() if isinstance(value, np.generic) else value)
 
 
 def bump(log: dict[str, int], key: str, count: int | np.integer) -> None:
@@ -325,5 +329,32 @@ def read_csv_text(
         raise DataError(f"{path.name}: cannot parse the CSV file ({message}); check sep") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     frame[FILE] = path.name
-    frame[LINE] = np.arange(len(frame), dtype=np.int64) + skiprows + 2
+    frame[LINE] = csv_line_numbers(path, sep, encoding, len(frame), skiprows)
     return frame
+
+
+def csv_line_numbers(
+    path: Path, sep: str, encoding: str, n_rows: int, skiprows: int = 0
+) -> np.ndarray:
+    """Line in the file where each data row starts (the header is line ``skiprows + 1``).
+
+    Row ``i`` is on line ``i + skiprows + 2`` unless the file has blank lines (pandas skips them)
+    or quoted fields spanning lines; only then is the file scanned with :mod:`csv` to find each
+    row's line. If the two parsers disagree on the number of rows, row numbers are kept.
+    """
+    simple = np.arange(n_rows, dtype=np.int64) + skiprows + 2
+    with path.open("rb") as handle:
+        body = handle.read().replace(b"\r\n", b"\n").rstrip(b"\n")
+    if b'"' not in body and b"\n\n" not in body:
+        return simple
+    lines: list[int] = []
+    with path.open(encoding=encoding, errors="replace", newline="") as text:
+        reader = csv.reader(text, delimiter=sep)
+        start = 1
+        for i, record in enumerate(reader):
+            if i > skiprows and (len(record) > 1 or any(f.strip() for f in record)):
+                lines.append(start)
+            start = reader.line_num + 1
+    if len(lines) != n_rows:
+        return simple
+    return np.asarray(lines, dtype=np.int64)

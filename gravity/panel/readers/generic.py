@@ -11,7 +11,6 @@ pandas and pyarrow.
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,6 +32,7 @@ from gravity.panel.readers._common import (
     check_magnitudes,
     check_missing_keys,
     check_nonnegative,
+    csv_line_numbers,
     parse_numbers,
     parse_years,
     require_column,
@@ -180,38 +180,11 @@ def read_table(path: Path, source: GenericSource) -> pd.DataFrame:
             raise DataError(f"{path.name}: column name {col!r} is reserved; rename the column")
     frame[FILE] = path.name
     if fmt == "csv":
-        frame[LINE] = csv_lines(path, source, len(frame))
+        sep = source.sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
+        frame[LINE] = csv_line_numbers(path, sep, source.encoding, len(frame))
     else:
         frame[LINE] = np.arange(len(frame), dtype=np.int64) + first
     return frame
-
-
-def csv_lines(path: Path, source: GenericSource, n_rows: int) -> np.ndarray:
-    """Line in the file where each data row starts (header = line 1).
-
-    Row ``i`` is on line ``i + 2`` unless the file has blank lines (pandas skips them) or quoted
-    fields spanning lines; only then is the file scanned with :mod:`csv` to find each row's line.
-    """
-    simple = np.arange(n_rows, dtype=np.int64) + 2
-    with path.open("rb") as handle:
-        data = handle.read()
-    body = data.replace(b"\r\n", b"\n").rstrip(b"\n")
-    if b'"' not in body and b"\n\n" not in body:
-        return simple
-    sep = source.sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
-    lines: list[int] = []
-    with path.open(encoding=source.encoding, newline="") as text:
-        reader = csv.reader(text, delimiter=sep)
-        start = 1
-        for i, record in enumerate(reader):
-            if i > 0 and any(field.strip() for field in record):
-                lines.append(start)
-            elif i > 0 and len(record) > 1:
-                lines.append(start)  # a row of empty fields is a row to pandas
-            start = reader.line_num + 1
-    if len(lines) != n_rows:  # the two parsers disagree (exotic quoting): keep row numbers
-        return simple
-    return np.asarray(lines, dtype=np.int64)
 
 
 def _product_text(frame: pd.DataFrame, source: GenericSource) -> pd.Series:

@@ -43,7 +43,6 @@ FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 """Functions a formula may call (besides ``I``); their non-finite results count as missing."""
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PLACEHOLDER = "_gravity_backtick_{}_"
 _BINARY: dict[type[ast.operator], Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     ast.Add: np.add,
@@ -317,7 +316,7 @@ def _plain_terms(text: str, sep: str, formula: str, what: str) -> list[str]:
 def _column_name(raw: str, term: str, formula: str) -> str:
     if len(raw) > 2 and raw.startswith("`") and raw.endswith("`") and "`" not in raw[1:-1]:
         return raw[1:-1]
-    if _IDENTIFIER.fullmatch(raw):
+    if raw.isidentifier():
         return raw
     raise FormulaError(
         f"fixed effect {quote(term)} in formula {quote(formula)} must be a column name or an "

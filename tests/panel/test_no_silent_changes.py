@@ -129,3 +129,13 @@ def test_huge_cells_are_quoted_capped(tmp_path: Path) -> None:
     with pytest.raises(DataError) as info:
         read_generic(GenericSource(path="t.csv", columns=MAPPING), tmp_path)
     assert "is not a number" in str(info.value) and len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("t.parquet", b"PAR1" + b"\x00" * 100 + b"PAR1"), ("t.dta", b"\x71\x02\x01" + b"\xff" * 300)],
+)
+def test_damaged_binary_files_are_one_clear_line(tmp_path: Path, name: str, content: bytes) -> None:
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(DataError, match=rf"{name}: cannot read the file as (parquet|stata)"):
+        read_generic(GenericSource(path=name, columns=MAPPING), tmp_path)

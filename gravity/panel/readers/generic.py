@@ -168,11 +168,20 @@ def read_table(path: Path, source: GenericSource) -> pd.DataFrame:
             frame, first = pd.read_stata(path, convert_categoricals=False), 1
         else:
             frame, first = _read_excel(path, source), 2
+    except DataError:
+        raise
     except (OSError, ValueError) as exc:
-        if isinstance(exc, DataError):
-            raise
-        message = " ".join(str(exc).split())
+        message = " ".join(str(exc).split())[:200]
         raise DataError(f"{path.name}: cannot read the file as {fmt} ({message})") from exc
+    except Exception as exc:
+        if fmt == "csv":
+            raise
+        # pyarrow and pandas' Stata reader raise their own types on a damaged file
+        message = " ".join(str(exc).split())[:200]
+        raise DataError(
+            f"{path.name}: cannot read the file as {fmt} ({type(exc).__name__}: {message}); "
+            "write it again, or export the table as CSV"
+        ) from None
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
     for col in (FILE, LINE):

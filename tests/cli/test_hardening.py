@@ -147,6 +147,15 @@ def test_output_that_is_an_existing_file_or_unwritable(
     assert "is an existing file, not a folder" in one_error_line(err, "fit")
     assert (tmp_path / "out").read_text() == "my thesis\n"
     (tmp_path / "out").unlink()
+    # a folder inside a file cannot be created, whoever runs the test
+    config.write_text(config.read_text().replace("output: out", "output: trade.csv/out"))
+    code, err = run_cli(["fit", str(config)], capsys)
+    assert code == 1
+    assert "output: cannot write to" in one_error_line(err, "fit")
+
+
+def test_output_in_a_read_only_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path)
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)

@@ -1,6 +1,8 @@
 """``make fuzz``: run many generated cases through the CLI and print the count of each outcome.
 
-Usage: ``python -m tests.fuzz.run [--cases 2000] [--seed N]``. Exits 1 if any case is a
+Usage: ``python -m tests.fuzz.run [--cases 2000] [--seed N]``; the commands drawn are
+``GRAVITY_FUZZ_COMMANDS`` (comma-separated; ``make fuzz`` adds relatedness, potential and
+backtest to validate, panel and fit). Exits 1 if any case is a
 traceback, an internal error, a badly formatted error, a wrong success, an accounting mismatch or
 a side effect; the first few of each are printed.
 """

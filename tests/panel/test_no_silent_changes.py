@@ -139,3 +139,8 @@ def test_damaged_binary_files_are_one_clear_line(tmp_path: Path, name: str, cont
     (tmp_path / name).write_bytes(content)
     with pytest.raises(DataError, match=rf"{name}: cannot read the file as (parquet|stata)"):
         read_generic(GenericSource(path=name, columns=MAPPING), tmp_path)
+
+
+def test_one_file_column_cannot_play_two_roles() -> None:
+    with pytest.raises(ValueError, match="column 'o' is mapped to exporter and importer"):
+        GenericSource(path="t.csv", columns={"exporter": "o", "importer": "o", "value": "v"})

@@ -187,6 +187,21 @@ class GenericSource(_CountryOptions):
         "must agree within each group).",
     )
 
+    @field_validator("columns")
+    @classmethod
+    def _one_role_per_column(cls, columns: dict[str, str]) -> dict[str, str]:
+        roles: dict[str, list[str]] = {}
+        for canonical, column in columns.items():
+            roles.setdefault(column, []).append(canonical)
+        twice = {column: names for column, names in roles.items() if len(names) > 1}
+        if twice:
+            column, names = next(iter(twice.items()))
+            raise ValueError(
+                f"column {column!r} is mapped to {' and '.join(names)}; map each file column to "
+                "one canonical name"
+            )
+        return columns
+
 
 Source = Annotated[
     BaciSource | ComtradeSource | GeoDistSource | WdiSource | GenericSource,

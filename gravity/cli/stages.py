@@ -21,7 +21,7 @@ from gravity.estimation.ols import Ols
 from gravity.estimation.ppml import Ppml, PpmlOptions
 from gravity.estimation.results import FitResult
 from gravity.estimation.table import RegressionTable
-from gravity.exceptions import ConfigError
+from gravity.exceptions import ConfigError, EstimationError
 from gravity.panel.build import build_panel
 
 log = logging.getLogger("gravity")
@@ -106,7 +106,23 @@ def aggregate_over_products(model: ModelConfig, panel: pd.DataFrame) -> pd.DataF
 
 
 def fit_model(model: ModelConfig, panel: pd.DataFrame) -> FitResult:
-    """Estimate one configured model on the panel (summed over products if asked)."""
+    """Estimate one configured model on the panel (summed over products if asked).
+
+    A model whose every regressor is absorbed (collinear with the fixed effects or with the
+    others) estimates nothing: as in fixest, that is an error, not an empty coefficient table.
+    """
+    result = _fit_model(model, panel)
+    regressors = parse_formula(model.formula).regressors
+    if regressors and len(result.coef) == 0:
+        raise EstimationError(
+            f"every regressor of {model.formula!r} is collinear with the fixed effects or the "
+            "other regressors, so the model estimates nothing; check the sample (enough "
+            "countries and years?) and the fixed effects"
+        )
+    return result
+
+
+def _fit_model(model: ModelConfig, panel: pd.DataFrame) -> FitResult:
     if model.aggregate_products and "product" in panel.columns:
         panel = aggregate_over_products(model, panel)
     if model.estimator == "ols":

@@ -173,8 +173,6 @@ def fit_poisson(
         z_prev, z_res, X_res = z, res[:, 0].copy(), np.ascontiguousarray(res[:, 1:])
         if iteration == 1 and k:
             kept, dropped = _select_columns(X_res, X, w, opts.collinearity_tol)
-            if len(dropped) == k:
-                raise EstimationError(_all_dropped([names[j] for j in dropped]))
             if dropped:
                 warnings.warn(
                     "regressor(s) "
@@ -264,14 +262,4 @@ def fit_poisson(
         iterations=iteration,
         converged=converged,
         deviance_path=tuple(path),
-    )
-
-
-def _all_dropped(names: list[str]) -> str:
-    # as fixest does: a model whose every regressor is absorbed estimates nothing, so it is an
-    # error, not a success with an empty coefficient table
-    return (
-        f"every regressor ({', '.join(names)}) is collinear with the fixed effects or the other "
-        "regressors, so the model estimates nothing; check the sample (enough countries and "
-        "years?) and the fixed effects"
     )

@@ -16,7 +16,7 @@ from scipy import linalg
 
 from gravity.estimation.demean import demean
 from gravity.estimation.design import Design, build_design
-from gravity.estimation.irls import IrlsOptions, _all_dropped, _select_columns
+from gravity.estimation.irls import IrlsOptions, _select_columns
 from gravity.estimation.ppml import _keep_columns
 from gravity.estimation.results import FitResult, _vcov_matrix
 from gravity.estimation.vcov import VcovInputs, VcovSpec, as_vcov_spec
@@ -87,8 +87,6 @@ def fit_ols_design(d: Design, vcov: VcovSpec, options: IrlsOptions) -> FitResult
         )
     yd, Xd = solved.residuals[:, 0], solved.residuals[:, 1:]
     kept, dropped = _select_columns(Xd, d.X, w, options.collinearity_tol)
-    if dropped and len(dropped) == len(d.names):
-        raise EstimationError(_all_dropped([d.names[j] for j in dropped]))
     if dropped:
         warnings.warn(
             "regressor(s) "

@@ -299,3 +299,18 @@ def test_exporter_only_data_works_for_relatedness_like_country(
         results[role] = pd.read_parquet(folder / "out" / "relatedness" / "country_product.parquet")
     # the same exports, whichever name the country column has: the same RCA and density
     pd.testing.assert_frame_equal(results["exporter"], results["country"])
+
+
+def test_a_fit_whose_every_regressor_is_absorbed_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # two countries without domestic flows: one distance per direction, absorbed by the effects
+    rows = [("A", "B", 2019, 100.0, 5.0), ("B", "A", 2019, 100.0, 7.0)]
+    config = write_config(tmp_path)  # writes its own table: replaced by the tiny one
+    pd.DataFrame(rows, columns=["origin", "dest", "yr", "dist", "flow"]).to_csv(
+        tmp_path / "trade.csv", index=False
+    )
+    code, err = run_cli(["fit", str(config), "--quiet"], capsys)
+    assert code == 1
+    assert "collinear with the fixed effects" in one_error_line(err, "fit")
+    assert not (tmp_path / "out" / "fit" / "coefficients.csv").exists()

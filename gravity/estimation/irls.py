@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import Field
 from scipy import linalg
 
-from gravity.config.base import StrictModel
+from gravity._base import StrictModel
 from gravity.estimation.demean import demean
 from gravity.estimation.fixed_effects import FixedEffects
 from gravity.exceptions import CollinearityWarning, ConvergenceWarning, EstimationError
@@ -83,7 +83,7 @@ def poisson_deviance(y: np.ndarray, mu: np.ndarray, weights: np.ndarray | None =
     return float(2.0 * term.sum())
 
 
-def _select_columns(
+def select_columns(
     Xd: np.ndarray, X: np.ndarray, w: np.ndarray, tol: float
 ) -> tuple[np.ndarray, list[int]]:
     """Greedy rank check on the weighted Gram matrix: keep columns in order unless collinear."""
@@ -172,7 +172,7 @@ def fit_poisson(
         res = solved.residuals
         z_prev, z_res, X_res = z, res[:, 0].copy(), np.ascontiguousarray(res[:, 1:])
         if iteration == 1 and k:
-            kept, dropped = _select_columns(X_res, X, w, opts.collinearity_tol)
+            kept, dropped = select_columns(X_res, X, w, opts.collinearity_tol)
             if dropped:
                 warnings.warn(
                     "regressor(s) "

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from gravity._base import Step, count_text
 from gravity.exceptions import ConfigError, DataError
 from gravity.panel.options import SampleOptions
-from gravity.panel.steps import PanelStep, count_text
 
 log = logging.getLogger("gravity")
 
@@ -74,14 +74,14 @@ class SampleFilters:
             masks.append(("domestic", ~domestic.to_numpy()))
         return masks
 
-    def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, PanelStep]:
+    def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, Step]:
         """Filter ``frame`` by years, lists, countries and domestic flows.
 
         Returns
         -------
         frame : pandas.DataFrame
             The rows kept, index reset.
-        step : PanelStep
+        step : Step
             Rows and value removed by each filter (in the order above).
 
         Raises
@@ -114,7 +114,7 @@ class SampleFilters:
             span = f"{present[0]}-{present[-1]}" if present else "none"
             notes = (f"sample.years not in the data: {absent} (the data have {span})",)
             log.warning("[panel] %s", notes[0])
-        step = PanelStep(
+        step = Step(
             "sample",
             len(frame),
             len(out),
@@ -136,7 +136,7 @@ class SampleFilters:
 
     def apply_thresholds(
         self, frame: pd.DataFrame, population: pd.DataFrame | None
-    ) -> tuple[pd.DataFrame, PanelStep | None]:
+    ) -> tuple[pd.DataFrame, Step | None]:
         """Drop countries below ``min_population`` or ``min_exports`` (the Atlas thresholds).
 
         Parameters
@@ -150,7 +150,7 @@ class SampleFilters:
         Returns
         -------
         frame : pandas.DataFrame
-        step : PanelStep or None
+        step : Step or None
             ``None`` when no threshold is set.
         """
         opts = self.options
@@ -200,7 +200,7 @@ class SampleFilters:
                 f"the country thresholds removed every row ({count_text(removed)}); lower "
                 "min_population or min_exports"
             )
-        step = PanelStep(
+        step = Step(
             "sample: thresholds",
             len(frame),
             len(out),

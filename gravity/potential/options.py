@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from gravity.config.base import StrictModel
+from gravity._base import StrictModel
 from gravity.estimation.formula import FormulaError, check_term
 
 # Weights of the three ranked components (untapped USD, feasibility, attractiveness) per preset.

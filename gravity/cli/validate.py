@@ -23,7 +23,7 @@ from gravity.config.schema import RunConfig
 from gravity.estimation.formula import Term, parse_formula
 from gravity.exceptions import ConfigError, DataError, quote
 from gravity.panel.readers._common import require_column, resolve_paths
-from gravity.panel.readers.generic import _NA, _format, _text_columns
+from gravity.panel.readers.generic import file_format, missing_markers, text_columns
 from gravity.panel.readers.sources import GenericSource
 
 __all__ = ["SAMPLE_ROWS", "validate_data"]
@@ -96,7 +96,7 @@ def _check_output(folder: Path, force: bool) -> str:
 
 def _read_sample(path: Path, source: GenericSource) -> tuple[list[str], pd.DataFrame | None]:
     """The header, and the exporter/importer/year columns in full (None if not readable cheaply)."""
-    fmt = _format(path, source)
+    fmt = file_format(path, source)
     code_columns = [source.columns.get(k, k) for k in _CODE_KEYS]  # type: ignore[call-overload]
     try:
         if fmt == "csv":
@@ -104,7 +104,7 @@ def _read_sample(path: Path, source: GenericSource) -> tuple[list[str], pd.DataF
             head = pd.read_csv(path, sep=sep, encoding=source.encoding, nrows=SAMPLE_ROWS)
             header = [str(c) for c in head.columns]
             use = [c for c in code_columns if c in header]
-            text = _text_columns(header, source)
+            text = text_columns(header, source)
             codes = pd.read_csv(
                 path,
                 sep=sep,
@@ -112,7 +112,7 @@ def _read_sample(path: Path, source: GenericSource) -> tuple[list[str], pd.DataF
                 usecols=use,
                 dtype={c: str for c in use if c in text},
                 keep_default_na=False,
-                na_values={c: _NA for c in use if c not in text},
+                na_values=missing_markers(use, text, source),
             )
             return header, codes
         if fmt == "parquet":

@@ -40,7 +40,7 @@ from gravity.panel.readers._common import (
 )
 from gravity.panel.readers.sources import CANONICAL_COLUMNS, GenericSource
 
-__all__ = ["read_generic", "read_table"]
+__all__ = ["file_format", "missing_markers", "read_generic", "read_table", "text_columns"]
 
 Format = Literal["csv", "parquet", "stata", "excel"]
 _SUFFIXES: dict[str, Format] = {
@@ -60,7 +60,8 @@ _KEYS = ["exporter", "importer", "country", "product", "year", "indicator"]
 _NA = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "#N/A", "..", "."]
 
 
-def _format(path: Path, source: GenericSource) -> Format:
+def file_format(path: Path, source: GenericSource) -> Format:
+    """The format of ``path``: ``source.format``, or guessed from the suffix."""
     if source.format != "auto":
         return source.format
     fmt = _SUFFIXES.get(path.suffix.lower())
@@ -72,7 +73,7 @@ def _format(path: Path, source: GenericSource) -> Format:
     return fmt
 
 
-def _text_columns(header: Iterable[object], source: GenericSource) -> list[str]:
+def text_columns(header: Iterable[object], source: GenericSource) -> list[str]:
     """File columns holding codes: read as text from the first byte (``0101``, Namibia's ``NA``).
 
     Mapped code columns, and columns already named like a code column when nothing else is
@@ -84,7 +85,7 @@ def _text_columns(header: Iterable[object], source: GenericSource) -> list[str]:
     return [c for c in dict.fromkeys([*mapped, *canonical]) if c in names]
 
 
-def _missing_markers(
+def missing_markers(
     header: Iterable[object], text_cols: list[str], source: GenericSource
 ) -> dict[str, list[str]]:
     """Missing-value text per column: codes keep ``NA`` (Namibia) unless the user says so."""
@@ -98,14 +99,14 @@ def _read_csv(path: Path, source: GenericSource) -> pd.DataFrame:
     sep = source.sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
     try:
         header = pd.read_csv(path, sep=sep, encoding=source.encoding, nrows=0).columns
-        text_cols = _text_columns(header, source)
+        text_cols = text_columns(header, source)
         return pd.read_csv(
             path,
             sep=sep,
             encoding=source.encoding,
             dtype={c: str for c in text_cols},
             keep_default_na=False,
-            na_values=_missing_markers(header, text_cols, source),
+            na_values=missing_markers(header, text_cols, source),
         )
     except UnicodeDecodeError as exc:
         raise DataError(
@@ -131,14 +132,14 @@ def _read_excel(path: Path, source: GenericSource) -> pd.DataFrame:
     sheet = 0 if source.sheet is None else source.sheet
     try:
         header = pd.read_excel(path, sheet_name=sheet, engine=engine, nrows=0).columns
-        text_cols = _text_columns(header, source)
+        text_cols = text_columns(header, source)
         return pd.read_excel(
             path,
             sheet_name=sheet,
             engine=engine,
             dtype={c: str for c in text_cols},
             keep_default_na=False,
-            na_values=_missing_markers(header, text_cols, source),
+            na_values=missing_markers(header, text_cols, source),
         )
     except (ValueError, KeyError) as exc:
         message = " ".join(str(exc).split())
@@ -158,7 +159,7 @@ def read_table(path: Path, source: GenericSource) -> pd.DataFrame:
     ``_line`` is the line in a CSV file (header = line 1), the row in an Excel sheet (header =
     row 1), or the 1-based row of a Parquet or Stata file.
     """
-    fmt = _format(path, source)
+    fmt = file_format(path, source)
     try:
         if fmt == "csv":
             frame, first = _read_csv(path, source), 2

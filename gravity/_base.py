@@ -141,6 +141,7 @@ class Step:
             "added_value": dict(self.added_value),
             "seconds": round(self.seconds, 3),
             "notes": list(self.notes),
+            "counts": dict(self.counts),
         }
 
     def value_note(self) -> str | None:

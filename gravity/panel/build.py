@@ -78,8 +78,6 @@ def _read_step(name: str, result: ReadResult, seconds: float) -> Step:
         and v
     }
     notes = [f"files: {', '.join(Path(f).name for f in result.files)}"]
-    if info:
-        notes.append("reader counts: " + ", ".join(f"{k}={v}" for k, v in info.items()))
     report = result.countries
     if report is not None and report.mode == "iso3":
         if report.unmatched:
@@ -99,6 +97,7 @@ def _read_step(name: str, result: ReadResult, seconds: float) -> Step:
         seconds=seconds,
         notes=tuple(notes),
         value_out=_total(result.frame),
+        counts={k: int(v) for k, v in info.items()},  # rows per file, codes padded, ...
     )
 
 

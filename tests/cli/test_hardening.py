@@ -314,3 +314,24 @@ def test_a_fit_whose_every_regressor_is_absorbed_is_an_error(
     assert code == 1
     assert "collinear with the fixed effects" in one_error_line(err, "fit")
     assert not (tmp_path / "out" / "fit" / "coefficients.csv").exists()
+
+
+def test_a_glob_reads_every_file_and_the_manifest_counts_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path)
+    frame = pd.read_csv(tmp_path / "trade.csv")
+    for year, part in frame.groupby("yr"):
+        part.to_csv(tmp_path / f"trade_{year}.csv", index=False)
+    (tmp_path / "trade.csv").unlink()
+    config.write_text(config.read_text().replace("path: trade.csv", "path: trade_*.csv"))
+    code, err = run_cli(["panel", str(config), "--quiet"], capsys)
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    read = next(s for s in manifest["steps"] if s["name"].startswith("panel: read"))
+    assert read["rows_in"] == len(frame)
+    assert read["counts"] == {
+        "rows_read_file:trade_2019.csv": 25,
+        "rows_read_file:trade_2020.csv": 25,
+    }
+    assert len(pd.read_parquet(tmp_path / "out" / "panel" / "panel.parquet")) == len(frame) - 10

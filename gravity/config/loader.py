@@ -96,20 +96,22 @@ def describe_errors(exc: ValidationError, raw: dict[str, Any]) -> str:
             typos = unknown.get(tuple(loc[:-1]), [])
             if loc and any(_closest(typo, [loc[-1]]) for typo in typos):
                 continue  # the unknown key's "did you mean" already names this one
-            lines.append(f"missing required key {key!r}")
+            lines.append(f"missing required key {quote(key)}")
         elif kind == "literal_error":
             value = err.get("input")
             allowed = re.findall(r"'([^']*)'", err["msg"])
             close = _closest(str(value), allowed)
             hint = f"did you mean {close!r}? " if close else ""
-            lines.append(f"key {key!r}: {quote(value)} is not allowed; {hint}use one of {allowed}")
+            lines.append(
+                f"key {quote(key)}: {quote(value)} is not allowed; {hint}use one of {allowed}"
+            )
         else:
             msg = err["msg"].removeprefix("Value error, ")
             value = err.get("input")
             # the parsers' own messages already quote the value (capped); never repeat it
             repeated = isinstance(value, str) and quote(value) in msg
             shown = "" if isinstance(value, dict | list) or repeated else f" (got {quote(value)})"
-            lines.append(f"key {key!r}: {msg}{shown}")
+            lines.append(f"key {quote(key)}: {msg[:300]}{shown}")
     return "; ".join(dict.fromkeys(lines))
 
 

@@ -144,3 +144,11 @@ def test_damaged_binary_files_are_one_clear_line(tmp_path: Path, name: str, cont
 def test_one_file_column_cannot_play_two_roles() -> None:
     with pytest.raises(ValueError, match="column 'o' is mapped to exporter and importer"):
         GenericSource(path="t.csv", columns={"exporter": "o", "importer": "o", "value": "v"})
+
+
+def test_a_missing_column_lists_a_capped_number_of_columns(tmp_path: Path) -> None:
+    header = ",".join(f"c{i}" for i in range(5_000))
+    write(tmp_path / "wide.csv", header + "\n" + ",".join("1" * 5_000) + "\n")
+    with pytest.raises(DataError, match=r"column 'v' not found") as info:
+        read_generic(GenericSource(path="wide.csv", columns={"value": "v"}), tmp_path)
+    assert "(4,980 more)" in str(info.value) and len(str(info.value)) < 800

@@ -44,6 +44,9 @@ MISSING_TOKENS: frozenset[str] = frozenset(
     {"", ".", "..", "NA", "N/A", "NaN", "nan", "NULL", "null", "None", "#N/A", "-"}
 )
 
+MAX_LISTED = 20
+"""Columns listed in a 'not found' message (a file may have thousands)."""
+
 FILE = "_file"
 LINE = "_line"
 
@@ -170,9 +173,12 @@ def require_column(
         close = [lowered.get(c, c) for c in close]
     suggestion = f"; did you mean {close[0]!r}?" if close else ""
     label = repr(candidates[0]) if len(candidates) == 1 else " / ".join(map(repr, candidates))
+    shown = ", ".join(names[:MAX_LISTED])
+    if len(names) > MAX_LISTED:
+        shown += f", ... ({len(names) - MAX_LISTED:,} more)"
     raise DataError(
-        f"{file}: column {label} not found{suggestion} Available columns: "
-        f"{', '.join(names)}{'; ' + hint if hint else ''}"
+        f"{file}: column {label[:120]} not found{suggestion[:120]} Available "
+        f"columns: {shown[:600]}{'; ' + hint if hint else ''}"
     )
 
 

@@ -188,13 +188,14 @@ def read_table(path: Path, source: GenericSource) -> pd.DataFrame:
     for col in (FILE, LINE):
         if col in frame.columns:
             raise DataError(f"{path.name}: column name {col!r} is reserved; rename the column")
-    frame[FILE] = path.name
     if fmt == "csv":
         sep = source.sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
-        frame[LINE] = csv_line_numbers(path, sep, source.encoding, len(frame))
+        lines = csv_line_numbers(path, sep, source.encoding, len(frame))
     else:
-        frame[LINE] = np.arange(len(frame), dtype=np.int64) + first
-    return frame
+        lines = np.arange(len(frame), dtype=np.int64) + first
+    # one concat, not two inserts: a wide table would warn that the frame is fragmented
+    where = pd.DataFrame({FILE: path.name, LINE: lines}, index=frame.index)
+    return pd.concat([frame, where], axis=1)
 
 
 def _product_text(frame: pd.DataFrame, source: GenericSource) -> pd.Series:

@@ -275,8 +275,6 @@ def write_inputs(case: Case, work: Path, elsewhere: Path) -> tuple[Path, dict[st
             must_fail.append("duplicate_row")
         if "latin1" in anomalies and non_ascii and not case.declare_latin1:
             must_fail.append("latin1 file read as utf-8")
-        if "inf_dist" in anomalies and case.command == "fit" and case.formula_kind == "valid":
-            must_fail.append("inf_dist")
     if case.formula_kind in ("injection", "malformed"):
         must_fail.append(f"{case.formula_kind} formula")
     if case.formula_kind == "missing_column" and case.command in ("validate", "fit"):
@@ -298,6 +296,11 @@ def write_inputs(case: Case, work: Path, elsewhere: Path) -> tuple[Path, dict[st
         expected_total += value
         codes |= {e, m}
     encoded_as_declared = ("latin1" in anomalies) == case.declare_latin1
+    e, m, _, y = keys[case.target]
+    target_used = kept[case.target] and y in keep_year and not (case.exclude_domestic and e == m)
+    if "inf_dist" in anomalies and case.command == "fit" and case.formula_kind == "valid":
+        if target_used and not anomalies & {"ragged_long", "empty_key", *MUST_FAIL_DATA}:
+            must_fail.append("inf_dist")  # the row with the infinite distance reaches the fit
     exact = not anomalies & {"ragged_long", "quoted_newline", "empty_key"} and (
         encoded_as_declared or not non_ascii
     )

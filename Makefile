@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench env browser clean
+.PHONY: demo test lint bench env browser clean fuzz
 
 # Create the virtual environment and install the project with its dependencies (once per change
 # of pyproject.toml).
@@ -40,6 +40,11 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check gravity tests benchmarks
 	$(BIN)/mypy
+
+# Hostile and sloppy inputs through the CLI: prints the count of each outcome (all bad ones 0)
+fuzz: $(STAMP)
+	GRAVITY_FUZZ_COMMANDS=validate,panel,fit,fit,relatedness,potential,backtest \
+	  nice $(BIN)/python -m tests.fuzz.run --cases 2000
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -16,7 +16,7 @@ from pydantic._internal._model_construction import ModelMetaclass
 
 from gravity.exceptions import OptionsError
 
-__all__ = ["Step", "StrictModel", "describe_validation", "validate_options"]
+__all__ = ["Step", "StrictModel", "count_text", "describe_validation", "validate_options"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -125,6 +125,25 @@ class Step:
     value_out: float | None = None
     removed_value: Mapping[str, float] = field(default_factory=dict)
     added_value: Mapping[str, float] = field(default_factory=dict)
+    counts: Mapping[str, int] = field(default_factory=dict)
+    """Informational counts (supply observed or predicted, cells separated, ...): not rows
+    removed or added, so ``rows_in - sum(removed) + sum(added) == rows_out`` holds without them."""
+
+    @classmethod
+    def summarising(
+        cls, name: str, rows_in: int, rows_out: int, reason: str, **fields: Any
+    ) -> Step:
+        """A step that turns rows into other rows (sums, rankings, summaries).
+
+        The difference goes to ``removed[reason]`` (or ``added[reason]`` when the step makes more
+        rows than it read), so the step's accounting balances.
+        """
+        removed, added = {}, {}
+        if rows_in > rows_out:
+            removed[reason] = rows_in - rows_out
+        elif rows_out > rows_in:
+            added[reason] = rows_out - rows_in
+        return cls(name, rows_in, rows_out, removed, added, **fields)
 
     def to_dict(self) -> dict[str, object]:
         """Plain-data form (the panel's sidecar JSON, relatedness ``steps.json``)."""
@@ -140,6 +159,7 @@ class Step:
             "added_value": dict(self.added_value),
             "seconds": round(self.seconds, 3),
             "notes": list(self.notes),
+            "counts": dict(self.counts),
         }
 
     def value_note(self) -> str | None:
@@ -172,4 +192,30 @@ class Step:
             "added": dict(self.added),
             "seconds": round(self.seconds, 3),
             "notes": [*self.notes, *([value] if value else [])],
+            "counts": dict(self.counts),
         }
+
+
+_REASONS = {
+    "years": "outside sample.years",
+    "exporters": "outside sample.exporters",
+    "importers": "outside sample.importers",
+    "products": "outside sample.products",
+    "countries": "outside sample.countries",
+    "domestic": "of domestic flows (sample.exclude_domestic)",
+    "min_population": "of countries below min_population",
+    "min_exports": "of countries below min_exports",
+}
+
+
+def count_text(counts: Mapping[str, int], verb: str = "removed") -> str:
+    """Counts by reason as words: ``removed 5,322,228 rows outside sample.years``.
+
+    Zero counts are left out; console messages never show a raw dict.
+    """
+    parts = [
+        f"{int(n):,} row{'s' if n != 1 else ''} {_REASONS.get(k, '(' + k.replace('_', ' ') + ')')}"
+        for k, n in counts.items()
+        if n
+    ]
+    return f"{verb} " + (", ".join(parts) if parts else "no rows")

@@ -54,3 +54,18 @@ class CollinearityWarning(GravityWarning):
 
 class DataWarning(GravityWarning):
     """Input data were usable but something deserves attention (e.g. unmatched country codes)."""
+
+
+QUOTE_LIMIT = 80
+"""Longest piece of user input an error message quotes (a whole config value can be huge)."""
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``repr`` of a user value for an error message, cut to about ``limit`` characters.
+
+    Error messages name what was wrong; quoting a megabyte of input would drown the one line.
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"

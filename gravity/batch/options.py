@@ -73,9 +73,9 @@ class WindowOptions(StrictModel):
     """Years in each window (e.g. 10)."""
     step: int = Field(default=1, ge=1)
     """Years between the first years of two consecutive windows."""
-    first_year: int | None = None
+    first_year: int | None = Field(None, ge=1000, le=9999)
     """First year of the first window (the panel's first year by default)."""
-    last_year: int | None = None
+    last_year: int | None = Field(None, ge=1000, le=9999)
     """No window reaches past this year (the panel's last year by default)."""
 
     @model_validator(mode="after")

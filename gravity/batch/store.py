@@ -156,6 +156,8 @@ class JobIndex:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        if not path.exists():
+            _create_index(path)
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -241,6 +243,33 @@ class JobIndex:
         return pd.read_sql_query("SELECT * FROM jobs ORDER BY position", self._db)
 
 
+def _create_index(path: Path) -> None:
+    """Create the index with its schema in a temporary file, then rename it into place.
+
+    A reader (``read_index``, a ``--resume`` after a kill) therefore sees either no index or one
+    with its tables, never a file whose schema is not written yet.
+    """
+    temp = _temp_name(path)
+    try:
+        db = sqlite3.connect(temp, isolation_level=None)
+        try:
+            db.executescript(_SCHEMA)
+        finally:
+            db.close()
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _empty_index() -> pd.DataFrame:
+    db = sqlite3.connect(":memory:")
+    try:
+        db.executescript(_SCHEMA)
+        return pd.read_sql_query("SELECT * FROM jobs", db)
+    finally:
+        db.close()
+
+
 def read_index(output: Path) -> pd.DataFrame:
     """Read ``OUTPUT/batch/index.sqlite`` (read-only; safe while a batch is running).
 
@@ -254,6 +283,11 @@ def read_index(output: Path) -> pd.DataFrame:
         raise ConfigError(f"no batch index at {path}; run 'gravity batch' with this output first")
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
     try:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        if "jobs" not in tables:
+            # an index from a batch killed while creating it (before indexes were created
+            # atomically): the batch was starting and had no jobs yet
+            return _empty_index()
         return pd.read_sql_query("SELECT * FROM jobs ORDER BY position", db)
     finally:
         db.close()

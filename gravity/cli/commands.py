@@ -9,6 +9,7 @@ from pathlib import Path
 
 from gravity._base import Step
 from gravity.cli.manifest import RunManifest, StageOutput
+from gravity.cli.output import prepare_output
 from gravity.cli.stage_potential import stage_backtest, stage_potential
 from gravity.cli.stages import Stage, stage_fit, stage_panel
 from gravity.config.loader import load_config, validate_config
@@ -106,8 +107,16 @@ def _stage_report(config: RunConfig) -> dict[str, Path]:
     return paths
 
 
-def run_stages(config: RunConfig, command: str, config_path: str | None, stages: list[str]) -> int:
+def run_stages(
+    config: RunConfig,
+    command: str,
+    config_path: str | None,
+    stages: list[str],
+    *,
+    force: bool = False,
+) -> int:
     """Run ``stages`` in pipeline order; always write ``OUTPUT/manifest.json``."""
+    prepare_output(config.output, force=force)
     manifest = RunManifest(
         command=command,
         config=config.model_dump(mode="json"),
@@ -157,12 +166,18 @@ def _run_stages_of(config: RunConfig) -> list[str]:
 def cmd_run(args: argparse.Namespace) -> int:
     """Every stage the config describes, in pipeline order."""
     config = load_config(args.config)
-    return run_stages(config, "run", args.config, _run_stages_of(config))
+    return run_stages(config, "run", args.config, _run_stages_of(config), force=_force(args))
+
+
+def _force(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "force", False))
 
 
 def cmd_panel(args: argparse.Namespace) -> int:
     """Only the panel."""
-    return run_stages(load_config(args.config), "panel", args.config, ["panel"])
+    return run_stages(
+        load_config(args.config), "panel", args.config, ["panel"], force=_force(args)
+    )
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -170,24 +185,30 @@ def cmd_fit(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if config.model is None:
         raise ConfigError("the config has no 'model:' section; add one with a 'formula:'")
-    return run_stages(config, "fit", args.config, ["panel", "fit"])
+    return run_stages(config, "fit", args.config, ["panel", "fit"], force=_force(args))
 
 
 def cmd_relatedness(args: argparse.Namespace) -> int:
     """Panel, then relatedness and complexity."""
     return run_stages(
-        load_config(args.config), "relatedness", args.config, ["panel", "relatedness"]
+        load_config(args.config),
+        "relatedness",
+        args.config,
+        ["panel", "relatedness"],
+        force=_force(args),
     )
 
 
 def cmd_potential(args: argparse.Namespace) -> int:
     """Panel, then export potential (relatedness features computed on the way)."""
-    return run_stages(load_config(args.config), "potential", args.config, ["panel", "potential"])
+    config = load_config(args.config)
+    return run_stages(config, "potential", args.config, ["panel", "potential"], force=_force(args))
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Panel, then the out-of-time backtest."""
-    return run_stages(load_config(args.config), "backtest", args.config, ["panel", "backtest"])
+    config = load_config(args.config)
+    return run_stages(config, "backtest", args.config, ["panel", "backtest"], force=_force(args))
 
 
 def cmd_counterfactual(args: argparse.Namespace) -> int:
@@ -204,6 +225,7 @@ def cmd_counterfactual(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """The report from what earlier stages wrote in OUTPUT (the run's manifest is kept)."""
     config = load_config(args.config)
+    prepare_output(config.output, force=_force(args))
     paths = _stage_report(config)
     print(paths.get("html", next(iter(paths.values()), "")))
     return 0
@@ -227,6 +249,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         seed=config.seed,
     )
     manifest.add_input(Path(args.config), "config")
+    prepare_output(config.output, force=_force(args))
     try:
         # the panel is rebuilt inside the lock: a second process must not rewrite it under us
         with batch_lock(config.output):
@@ -260,8 +283,14 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Validate and summarise without running."""
+    from gravity.cli.validate import validate_data
+
     config = load_config(args.config)
     sections = [k for k, v in config.model_dump().items() if v not in (None, [], {})]
+    checked = validate_data(config, force=_force(args))
+    if not args.quiet:
+        for line in checked:
+            print(f"  checked {line}")
     print(f"{args.config}: valid ({', '.join(sections)}); outputs would go to {config.output}")
     return 0
 
@@ -275,7 +304,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         args.config = str(default)
         return cmd_run(args)
     config = validate_config(DEMO_CONFIG, base_dir=Path.cwd(), source="built-in demo config")
-    return run_stages(config, "demo", None, _run_stages_of(config))
+    return run_stages(config, "demo", None, _run_stages_of(config), force=_force(args))
 
 
 def cmd_data(args: argparse.Namespace) -> int:

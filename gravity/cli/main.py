@@ -120,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="continue the batch in OUTPUT/batch, skipping the jobs it finished",
             )
+        p.add_argument(
+            "--force",
+            action="store_true",
+            help="write into an existing non-empty output folder that gravity did not create",
+        )
         p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
         p.add_argument("--quiet", action="store_true", help="only print errors and the result")
     return parser
@@ -178,6 +183,22 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     dl.add_argument("--quiet", action="store_true", help="only print errors and the result")
 
 
+def _one_line_warnings(command: str, *, quiet: bool) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that prints ``gravity CMD: warning: text`` on one line.
+
+    Python's default shows the internal file, line number and source line; users need the
+    message only. ``--quiet`` silences warnings (the manifest still records what was dropped).
+    """
+
+    def show(message: Warning | str, category: type[Warning], *args: object, **kw: object) -> None:
+        if quiet:
+            return
+        text = " ".join(str(message).split())
+        print(f"gravity {command}: warning: {text}", file=sys.stderr)
+
+    return show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gravity`` console script; returns the exit code."""
     parser = build_parser()
@@ -190,13 +211,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(message)s",
         stream=sys.stderr,
     )
-    warnings.simplefilter("default", GravityWarning)
-    logging.captureWarnings(True)
     from gravity.cli import commands
 
     handler: Callable[[argparse.Namespace], int] = getattr(commands, f"cmd_{args.command}")
     try:
-        return handler(args)
+        with warnings.catch_warnings():  # restores the caller's filters (main runs in tests too)
+            warnings.simplefilter("default", GravityWarning)
+            warnings.showwarning = _one_line_warnings(args.command, quiet=args.quiet)
+            return handler(args)
     except GravityError as exc:
         if args.debug:
             traceback.print_exc()

@@ -72,8 +72,16 @@ def stage_potential(
         options.horizon,
         seconds,
     )
-    removed = {k: v for k, v in result.counts.items() if v}
-    step = Step("potential", len(frame_in), len(frame), removed, seconds=seconds)
+    # the counts describe the cells (separated, supply imputed, ...): informational
+    counts = {k: v for k, v in result.counts.items() if v}
+    step = Step.summarising(
+        "potential",
+        len(frame_in),
+        len(frame),
+        "panel rows summarised into ranked cells",
+        seconds=seconds,
+        counts=counts,
+    )
     return StageOutput(paths, (step,))
 
 
@@ -101,7 +109,14 @@ def stage_backtest(
         paths["summary"],
     )
     notes = tuple(f"train<={t} -> {t + h}" for t, h in result.splits)
-    step = Step("backtest", len(frame), len(result.metrics), seconds=seconds, notes=notes)
+    step = Step.summarising(
+        "backtest",
+        len(frame),
+        len(result.metrics),
+        "panel rows summarised into metrics",
+        seconds=seconds,
+        notes=notes,
+    )
     return StageOutput(paths, (step,))
 
 

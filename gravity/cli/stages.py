@@ -18,10 +18,11 @@ from pathlib import Path
 from gravity._base import Step
 from gravity.cli.manifest import StageOutput
 from gravity.config.schema import RunConfig
+from gravity.estimation.formula import parse_formula
 from gravity.estimation.results import FitResult
-from gravity.estimation.spec import fit
+from gravity.estimation.spec import aggregate_over_products, fit
 from gravity.estimation.table import RegressionTable
-from gravity.exceptions import ConfigError
+from gravity.exceptions import ConfigError, EstimationError
 from gravity.layout import OutputLayout
 from gravity.panel.build import build_panel
 from gravity.panel.dataset import Panel
@@ -70,10 +71,29 @@ def stage_fit(config: RunConfig, panel: Panel) -> StageOutput:
         start = time.perf_counter()
         label = model.title(i + 1)
         log.info("[fit] %s: %s", label, model.formula)
-        result = fit(model, frame)
+        data = frame
+        if model.aggregate_products and "product" in frame.columns:
+            # its own step: the rows merged by summing over products are accounted for
+            data = aggregate_over_products(model, frame)
+            steps.append(
+                Step.summarising(
+                    f"fit: {label}: aggregate_products",
+                    len(frame),
+                    len(data),
+                    "rows merged (summed over products)",
+                )
+            )
+        result = fit(model, data)
+        if parse_formula(model.formula).regressors and len(result.coef) == 0:
+            # as in fixest: a model whose every regressor is absorbed estimates nothing
+            raise EstimationError(
+                f"every regressor of {model.formula!r} is collinear with the fixed effects or "
+                "the other regressors, so the model estimates nothing; check the sample "
+                "(enough countries and years?) and the fixed effects"
+            )
         step = Step(
             f"fit: {label}",
-            len(frame),
+            len(data),
             result.nobs,
             dict(result.nobs_dropped),
             seconds=time.perf_counter() - start,

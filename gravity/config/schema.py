@@ -117,7 +117,7 @@ class RunConfig(StrictModel):
     """The gravity model of ``gravity fit``."""
     compare: list[ModelConfig] = Field(default_factory=list)
     """More models shown beside ``model`` in the regression table (e.g. the OLS baseline)."""
-    seed: int = 20261125
+    seed: int = Field(20261125, ge=0, lt=2**63)
     """Seed of every random step of the run (recorded in the manifest)."""
     relatedness: RelatednessConfig | None = None
     """Product relatedness and complexity (``gravity relatedness``; needs a product panel)."""

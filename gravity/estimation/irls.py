@@ -22,6 +22,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import Field
 from scipy import linalg
 
 from gravity._base import StrictModel
@@ -43,18 +44,18 @@ DEVIANCE_NOISE = 1e-11
 class IrlsOptions(StrictModel):
     """Convergence settings of the PPML solver (fixest names in brackets)."""
 
-    tol: float = 1e-10
+    tol: float = Field(1e-10, gt=0.0, lt=1.0)
     """Stop when ``|dev - dev_old| / (0.1 + |dev|)`` falls below this [glm.tol; fixest uses 1e-8,
     we go two orders further because near the optimum it costs about one iteration]."""
-    maxiter: int = 100
+    maxiter: int = Field(100, ge=1, le=100_000)
     """Maximum IRLS iterations [glm.iter]."""
-    demean_tol: float = 1e-9
+    demean_tol: float = Field(1e-9, gt=0.0, lt=1.0)
     """Final relative tolerance of the fixed-effect demeaning [fixef.tol]."""
-    demean_maxiter: int = 50_000
+    demean_maxiter: int = Field(50_000, ge=1, le=100_000_000)
     """Maximum alternating-projection sweeps per column and IRLS iteration [fixef.iter]."""
-    collinearity_tol: float = 1e-9
+    collinearity_tol: float = Field(1e-9, gt=0.0, lt=1.0)
     """A regressor whose demeaned weighted norm falls below this share of its own is dropped."""
-    max_halvings: int = 30
+    max_halvings: int = Field(30, ge=0, le=1_000)
     """Step-halving attempts before giving up on an iteration."""
 
 
@@ -189,7 +190,15 @@ def fit_poisson(
             )
         if Xk.shape[1]:
             xw = Xk * w[:, None]
-            beta_new = linalg.solve(xw.T @ Xk, xw.T @ z_res, assume_a="pos")
+            try:
+                beta_new = linalg.solve(xw.T @ Xk, xw.T @ z_res, assume_a="pos")
+            except (linalg.LinAlgError, ValueError):
+                raise EstimationError(
+                    f"IRLS iteration {iteration}: the weighted regressors became collinear "
+                    f"({', '.join(names[j] for j in kept)}); the model is probably separated "
+                    "or a regressor barely varies in the sample: check the sample and the "
+                    "regressors, or keep separation.regressor on"
+                ) from None
             resid = z_res - Xk @ beta_new
         else:
             beta_new = np.zeros(0)

@@ -110,7 +110,13 @@ def fit_ols_design(d: Design, vcov: VcovSpec, options: IrlsOptions) -> OlsResult
         raise EstimationError("OLS needs a regressor, an intercept or fixed effects")
     xw = Xk * w[:, None]
     # a model of fixed effects only is allowed (its fitted values are the group structure)
-    bread = linalg.inv(xw.T @ Xk) if names else np.zeros((0, 0))
+    try:
+        bread = linalg.inv(xw.T @ Xk) if names else np.zeros((0, 0))
+    except (linalg.LinAlgError, ValueError):
+        raise EstimationError(
+            f"OLS: the regressors ({', '.join(names)}) are collinear in the weighted sample; "
+            "drop one or check the sample"
+        ) from None
     beta = bread @ (xw.T @ yd) if names else np.zeros(0)
     resid = yd - Xk @ beta
     rss = float(np.sum(w * resid**2))

@@ -15,7 +15,7 @@ from pydantic import field_validator, model_validator
 from gravity._base import StrictModel
 from gravity.estimation.bias import bias_correct
 from gravity.estimation.fixed_effects import interaction_columns
-from gravity.estimation.formula import parse_formula
+from gravity.estimation.formula import FormulaError, parse_formula
 from gravity.estimation.irls import IrlsOptions
 from gravity.estimation.ols import Ols
 from gravity.estimation.ppml import Ppml, PpmlOptions, SeparationOptions
@@ -70,6 +70,16 @@ class ModelSpec(StrictModel):
     @classmethod
     def _vcov_string(cls, value: object) -> object:
         return {"type": value} if isinstance(value, str) else value
+
+    @field_validator("formula")
+    @classmethod
+    def _parseable(cls, value: str) -> str:
+        # the parser fit uses, so a config (and `gravity validate`) rejects what a fit would
+        try:
+            parse_formula(value)
+        except FormulaError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     def title(self, position: int) -> str:
         """Column title in a table: ``name``, else ``"(position) ESTIMATOR"`` (1-based)."""

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gravity._base import Step
+from gravity._base import Step, count_text
 from gravity.exceptions import ConfigError, DataError
 from gravity.panel.covariates import (
     CovariateTable,
@@ -78,8 +78,6 @@ def _read_step(name: str, result: ReadResult, seconds: float) -> Step:
         and v
     }
     notes = [f"files: {', '.join(Path(f).name for f in result.files)}"]
-    if info:
-        notes.append("reader counts: " + ", ".join(f"{k}={v}" for k, v in info.items()))
     report = result.countries
     if report is not None and report.mode == "iso3":
         if report.unmatched:
@@ -99,6 +97,7 @@ def _read_step(name: str, result: ReadResult, seconds: float) -> Step:
         seconds=seconds,
         notes=tuple(notes),
         value_out=_total(result.frame),
+        counts={k: int(v) for k, v in info.items()},  # rows per file, codes padded, ...
     )
 
 
@@ -349,11 +348,12 @@ def build_panel(
     for done in steps[-2:]:
         if any(done.removed.values()):
             removed = {k: v for k, v in done.removed.items() if v}
-            log.info("[panel] %s removed %s", done.name, removed)
+            log.info("[panel] %s: %s", done.name, count_text(removed))
     frame, zero_step, zeros, universe = _zeros(frame, options, kind)
     if zero_step is not None:
         steps.append(zero_step)
-        log.info("[panel] zeros: %s", zero_step.added or zero_step.notes[0])
+        added = count_text(zero_step.added, "added") if zero_step.added else zero_step.notes[0]
+        log.info("[panel] zeros: %s", added)
     for table in tables:
         start = time.perf_counter()
         rows, value = len(frame), _total(frame)

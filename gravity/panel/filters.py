@@ -8,15 +8,18 @@ and each row is counted under the first filter that removes it.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from gravity._base import Step
+from gravity._base import Step, count_text
 from gravity.exceptions import ConfigError, DataError
 from gravity.panel.options import SampleOptions
+
+log = logging.getLogger("gravity")
 
 __all__ = ["SampleFilters"]
 
@@ -98,11 +101,19 @@ class SampleFilters:
             removed_value[name] = _value(frame, gone)
             keep &= mask
         out = frame.loc[keep].reset_index(drop=True) if not keep.all() else frame
+        absent = self._absent_years(frame)
         if len(out) == 0 and len(frame):
+            years = f"; sample.years {absent} are not in the data" if absent else ""
             raise DataError(
-                f"the sample filters removed every row ({removed}); check sample.years, the "
-                "country and product lists"
+                f"the sample filters removed every row ({count_text(removed)}){years}; check "
+                "sample.years, the country and product lists"
             )
+        notes: tuple[str, ...] = ()
+        if absent:
+            present = sorted(int(y) for y in pd.unique(frame["year"]))
+            span = f"{present[0]}-{present[-1]}" if present else "none"
+            notes = (f"sample.years not in the data: {absent} (the data have {span})",)
+            log.warning("[panel] %s", notes[0])
         step = Step(
             "sample",
             len(frame),
@@ -112,8 +123,16 @@ class SampleFilters:
             value_in=_value(frame),
             value_out=_value(out),
             removed_value=removed_value,
+            notes=notes,
         )
         return out, step
+
+    def _absent_years(self, frame: pd.DataFrame) -> list[int]:
+        years = self.options.years
+        if years is None or "year" not in frame.columns or not len(frame):
+            return []
+        present = set(pd.unique(frame["year"]).tolist())
+        return sorted(int(y) for y in years if y not in present)
 
     def apply_thresholds(
         self, frame: pd.DataFrame, population: pd.DataFrame | None
@@ -178,8 +197,8 @@ class SampleFilters:
         out = frame.loc[keep].reset_index(drop=True)
         if len(out) == 0:
             raise DataError(
-                f"the country thresholds removed every row ({removed}); lower min_population or "
-                "min_exports"
+                f"the country thresholds removed every row ({count_text(removed)}); lower "
+                "min_population or min_exports"
             )
         step = Step(
             "sample: thresholds",

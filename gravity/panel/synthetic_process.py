@@ -22,6 +22,8 @@ from gravity._base import StrictModel
 FORMAT_VERSION: Final = 1
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+Coefficient = Annotated[float, Field(ge=-20.0, le=20.0)]
+"""A true coefficient on a log scale: beyond +-20 simulated flows overflow float64."""
 
 # Seven fictional "continents": (latitude, longitude) of each region's centre, in degrees.
 REGION_CENTRES: Final = (
@@ -100,17 +102,17 @@ class SyntheticWorldOptions(StrictModel):
     """Number of latent capabilities behind production."""
     n_sectors: int = Field(default=10, ge=1, le=1000)
     """Number of sectors; a product draws its requirements mostly from its sector's capabilities."""
-    beta_dist: FiniteFloat = -0.9
+    beta_dist: Coefficient = -0.9
     """True elasticity of trade to great-circle distance (regressor ``ln(dist)``)."""
-    beta_contig: FiniteFloat = 0.5
+    beta_contig: Coefficient = 0.5
     """True coefficient of the contiguity dummy."""
-    beta_lang: FiniteFloat = 0.3
+    beta_lang: Coefficient = 0.3
     """True coefficient of the common-language dummy."""
-    beta_rta: FiniteFloat = 0.4
+    beta_rta: Coefficient = 0.4
     """True coefficient of the (time-varying) trade-agreement dummy."""
-    supply_gdp_elasticity: FiniteFloat = 1.0
+    supply_gdp_elasticity: Coefficient = 1.0
     """Elasticity of exporter supply to exporter GDP (absorbed by exporter-year effects)."""
-    demand_gdp_elasticity: FiniteFloat = 1.0
+    demand_gdp_elasticity: Coefficient = 1.0
     """Elasticity of importer expenditure to importer GDP (absorbed by importer-year effects)."""
     capability_penalty: float = Field(default=2.0, ge=0.0, le=50.0)
     """Log-points of supply lost per required capability the exporter lacks."""

@@ -61,11 +61,25 @@ class BacktestResult:
 def _markdown(table: pd.DataFrame) -> str:
     header = "| model | " + " | ".join(map(str, table.columns)) + " |"
     rule = "|---|" + "---:|" * len(table.columns)
+    counts = [_is_count(str(c)) for c in table.columns]
     body = [
-        f"| {index} | " + " | ".join(f"{v:.4f}" if pd.notna(v) else "" for v in row) + " |"
+        f"| {index} | "
+        + " | ".join(_cell(v, count) for v, count in zip(row, counts, strict=True))
+        + " |"
         for index, row in zip(table.index, table.to_numpy(), strict=True)
     ]
     return "\n".join([header, rule, *body])
+
+
+def _is_count(metric: str) -> bool:
+    return metric == "n" or metric.startswith("n_")
+
+
+def _cell(value: float, count: bool) -> str:
+    # counts are whole numbers (the mean over splits is rounded), never '1234.0000'
+    if pd.isna(value):
+        return ""
+    return f"{round(value):,}" if count else f"{value:.4f}"
 
 
 def classification_metrics(

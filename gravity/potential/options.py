@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from gravity._base import StrictModel
+from gravity.estimation.formula import FormulaError, check_term
 from gravity.potential.forecast.options import ForecastOptions, LearnerOptions
 
 # Weights of the three ranked components (untapped USD, feasibility, attractiveness) per preset.
@@ -65,7 +66,7 @@ class PotentialOptions(StrictModel):
     ``interval``, and ``entry_probability`` replaces the fixed-weight feasibility in the score."""
     learner: LearnerOptions = Field(default_factory=LearnerOptions)
     """Tree learners of ``model: forecast`` (training-sample cap, iterations, threads)."""
-    year: int | None = None
+    year: int | None = Field(None, ge=1000, le=9999)
     """Base year (latest year of the data when omitted); training uses years up to it."""
     horizon: int = Field(5, ge=0, le=30)
     """Years ahead of the base year that potential refers to."""
@@ -99,12 +100,20 @@ class PotentialOptions(StrictModel):
     """Number of bootstrap refits."""
     n_jobs: int = Field(1, ge=-1)
     """Parallel workers for the bootstrap (joblib processes; -1 = all cores)."""
-    seed: int = 20261125
+    seed: int = Field(20261125, ge=0, lt=2**63)
     """Seed of the bootstrap draws (draw b uses ``default_rng([seed, b])``)."""
     min_flow: float = Field(0.0, ge=0)
     """Flows at or below this value (USD) count as absent."""
     top: int | None = Field(None, ge=1)
     """Keep only the best ``top`` opportunities per exporter in the output (all when omitted)."""
+
+    @field_validator("ease_terms")
+    @classmethod
+    def _terms_parse(cls, terms: list[str]) -> list[str]:
+        try:
+            return [check_term(term) for term in terms]
+        except FormulaError as exc:
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _weights_with_custom(self) -> PotentialOptions:
@@ -154,7 +163,7 @@ class BacktestOptions(ForecastOptions):
     max_splits: int = Field(4, ge=1, le=50)
     material_share: float = Field(0.001, gt=0, lt=1)
     """A new flow is 'material' when it reaches this share of the exporter's total exports."""
-    top_k: list[int] = Field(default_factory=lambda: [100, 1000])
+    top_k: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [100, 1000])
     """k of precision@k."""
 
     @property

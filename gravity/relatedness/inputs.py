@@ -460,6 +460,9 @@ def prepare_exports(
         left after filtering.
     """
     bilateral = "exporter" in data.columns and "importer" in data.columns
+    if not bilateral and "exporter" in data.columns and "country" not in data.columns:
+        # exporter-only data (mapped with exporter:, no importer) is a country export table
+        data = data.rename(columns={"exporter": "country"})
     what = "bilateral panel" if bilateral else "export table"
     _require(data, PANEL_COLUMNS if bilateral else TABLE_COLUMNS, what)
     if population is None and options.needs_population:

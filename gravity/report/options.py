@@ -39,7 +39,7 @@ class ReportOptions(StrictModel):
     """Country whose opportunities are shown (default: the largest exporter in the profile year)."""
     partner: str | None = None
     """Partner of the bilateral profile (default: the exporter's largest partner by total trade)."""
-    year: int | None = None
+    year: int | None = Field(None, ge=1000, le=9999)
     """Year of the bilateral profile (default: the latest year of the panel)."""
     top_n: int = Field(10, ge=1, le=100)
     """Rows of every 'top' list and bars of every ranked chart."""

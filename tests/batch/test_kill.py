@@ -35,11 +35,9 @@ def wait_for_done(process: subprocess.Popen[bytes], output: Path, n: int, limit:
     while time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()[0].decode()
         if (output / "batch" / "index.sqlite").is_file():
-            try:
-                done = int((read_index(output)["status"] == "done").sum())
-            except pd.errors.DatabaseError:
-                # the file exists a moment before its tables do (a starting batch): poll again
-                done = -1
+            # no try/except: the index appears with its tables (created atomically), so a
+            # reader never meets a schema-less file; if it did, that is the bug to report
+            done = int((read_index(output)["status"] == "done").sum())
             if done >= n:
                 return done
         time.sleep(0.05)

@@ -28,6 +28,15 @@ def test_demo_pipeline_end_to_end(tmp_path: Path) -> None:
     names = [s["name"] for s in manifest["steps"]]
     assert names[0].startswith("panel: synthetic world")
     assert {"potential", "backtest"} <= set(names)
+    # every step accounts for its rows; informational counts are kept apart
+    for step in manifest["steps"]:
+        if step["rows_in"] is not None:
+            balance = step["rows_in"] - sum(step["removed"].values()) + sum(step["added"].values())
+            assert balance == step["rows_out"], step
+    assert "fit: PPML: aggregate_products" in names
+    potential = next(s for s in manifest["steps"] if s["name"] == "potential")
+    assert "supply_observed" in potential["counts"]
+    assert "supply_observed" not in potential["removed"]
     # the aggregate PPML recovers the demo world's true frictions (4 clustered SEs)
     fit = json.loads((out / "fit" / "fit.json").read_text())
     truth = json.loads((out / "panel" / "synthetic_truth.json").read_text())

@@ -130,7 +130,7 @@ def test_negative_outcome_and_bad_formula_are_clear_errors() -> None:
         Ppml("trade ~ log(dst) | exporter", df)
     with pytest.raises(EstimationError, match="exactly one '~'"):
         Ppml("trade log(dist)", df)
-    with pytest.raises(EstimationError, match="unknown transform 'lg'"):
+    with pytest.raises(EstimationError, match="unknown function 'lg'"):
         Ppml("trade ~ lg(dist)", df)
 
 

@@ -604,8 +604,8 @@ def test_generic_fixture_namibia_and_product_digits(tmp_path: Path) -> None:
             r"Destination, Year, Euros; fix the mapping for 'value'",
         ),
         (
-            "Origin,Destination,Year,Euros\nBE,LU,2007,1\nBE,NL,2007,-2\n",
-            FIXEST_COLUMNS | {"product": "Year"},
+            "Origin,Destination,Product,Year,Euros\nBE,LU,01,2007,1\nBE,NL,01,2007,-2\n",
+            FIXEST_COLUMNS | {"product": "Product"},
             r"t\.csv: line 3: column 'Euros' is negative",
         ),
         (

@@ -27,14 +27,15 @@ from tests.conftest import REPO_ROOT, shared_file
 def run_config(name: str, tmp_path: Path, source: Path) -> dict[str, object]:
     """Run ``gravity panel`` on a config of configs/, with outputs in ``tmp_path``."""
     text = (REPO_ROOT / "configs" / name).read_text()
-    text = text.replace(f"output: ../out/{Path(name).stem}", f"output: {tmp_path}")
+    # outputs in a folder of their own: the config file beside them is not gravity's
+    text = text.replace(f"output: ../out/{Path(name).stem}", f"output: {tmp_path / 'out'}")
     text = text.replace("../../shared/data/", f"{source.parents[1]}/")
     config = tmp_path / name
     config.write_text(text)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)  # WDI's 'CHI' (Channel Islands): counted
         assert main(["panel", str(config), "--quiet"]) == 0
-    manifest: dict[str, object] = json.loads((tmp_path / "manifest.json").read_text())
+    manifest: dict[str, object] = json.loads((tmp_path / "out" / "manifest.json").read_text())
     steps = [s for s in manifest["steps"] if s["name"].startswith("panel: ")]  # type: ignore[attr-defined]
     for before, step in itertools.pairwise(steps):
         assert step["rows_in"] == before["rows_out"]
@@ -51,7 +52,7 @@ def test_yotov_config_totals_and_row_accounting(tmp_path: Path) -> None:
     shared_file("wdi/gdp_current_usd_1960_2023.csv")
     manifest = run_config("yotov2016_panel.yaml", tmp_path, source)
     raw = pd.read_stata(source)
-    panel = pd.read_parquet(tmp_path / "panel" / "panel.parquet")
+    panel = pd.read_parquet(tmp_path / "out" / "panel" / "panel.parquet")
     assert len(panel) == len(raw) == 99_981
     assert panel["value"].sum() == pytest.approx(raw["trade"].sum(), rel=1e-13)
     by_year = panel.groupby("year")["value"].sum()
@@ -66,7 +67,7 @@ def test_yotov_config_totals_and_row_accounting(tmp_path: Path) -> None:
     assert usa["log_dist"] == pytest.approx(np.log(usa["dist"]), rel=1e-15)
     assert usa["gdp_o"] > 1e13 and usa["gdppc_o"] == pytest.approx(usa["gdp_o"] / usa["pop_o"])
     assert "ROU" in set(panel["exporter"]) and "ROM" not in set(panel["exporter"])
-    sidecar = json.loads((tmp_path / "panel" / "panel.json").read_text())
+    sidecar = json.loads((tmp_path / "out" / "panel" / "panel.json").read_text())
     assert sidecar["value"]["unit"] == "million USD"
     assert sidecar["columns"]["gdp_o"]["unit"] == "current USD"
 
@@ -77,7 +78,7 @@ def test_eu_trade_config_fills_zeros_and_keeps_totals(tmp_path: Path) -> None:
     shared_file("wdi/gdp_current_usd_1960_2023.csv")
     manifest = run_config("eu_trade_panel.yaml", tmp_path, source)
     raw = pd.read_csv(source)
-    panel = pd.read_parquet(tmp_path / "panel" / "panel.parquet")
+    panel = pd.read_parquet(tmp_path / "out" / "panel" / "panel.parquet")
     assert len(panel) == 15 * 14 * 20 * 10
     assert panel["value"].sum() == raw["Euros"].sum()  # whole euros: exact
     steps = {s["name"]: s for s in manifest["steps"]}  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ problem found after filtering or concatenation still points at the original line
 
 from __future__ import annotations
 
+import csv
 import difflib
 import glob
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gravity.exceptions import DataError
+from gravity.exceptions import DataError, quote
 from gravity.panel.countries import CountryReport
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "ReadResult",
     "bump",
     "check_duplicates",
+    "check_magnitudes",
     "check_missing_keys",
     "check_nonnegative",
     "find_column",
@@ -41,6 +43,9 @@ __all__ = [
 MISSING_TOKENS: frozenset[str] = frozenset(
     {"", ".", "..", "NA", "N/A", "NaN", "nan", "NULL", "null", "None", "#N/A", "-"}
 )
+
+MAX_LISTED = 20
+"""Columns listed in a 'not found' message (a file may have thousands)."""
 
 FILE = "_file"
 LINE = "_line"
@@ -86,8 +91,11 @@ class ReadResult:
 
 
 def show(value: object) -> str:
-    """``repr`` of a value as the user wrote it (numpy scalars shown as plain Python values)."""
-    return repr(value.item() if isinstance(value, np.generic) else value)
+    """``repr`` of a value as the user wrote it (numpy scalars as plain Python values).
+
+    Capped at about 80 characters: a cell can hold a megabyte of text.
+    """
+    return quote(value.item() if isinstance(value, np.generic) else value)
 
 
 def bump(log: dict[str, int], key: str, count: int | np.integer) -> None:
@@ -165,9 +173,12 @@ def require_column(
         close = [lowered.get(c, c) for c in close]
     suggestion = f"; did you mean {close[0]!r}?" if close else ""
     label = repr(candidates[0]) if len(candidates) == 1 else " / ".join(map(repr, candidates))
+    shown = ", ".join(names[:MAX_LISTED])
+    if len(names) > MAX_LISTED:
+        shown += f", ... ({len(names) - MAX_LISTED:,} more)"
     raise DataError(
-        f"{file}: column {label} not found{suggestion} Available columns: "
-        f"{', '.join(names)}{'; ' + hint if hint else ''}"
+        f"{file}: column {label[:120]} not found{suggestion[:120]} Available "
+        f"columns: {shown[:600]}{'; ' + hint if hint else ''}"
     )
 
 
@@ -210,6 +221,32 @@ def parse_years(frame: pd.DataFrame, column: Hashable, *, label: str | None = No
             "is not a year; every row needs an integer year"
         )
     return pd.Series(arr.astype(np.int64), index=frame.index)
+
+
+MAX_MAGNITUDE = 1e250
+"""Largest absolute value accepted: beyond it squares and sums in the solvers overflow float64."""
+MIN_MAGNITUDE = float(np.finfo(np.float64).tiny)
+"""Smallest non-zero absolute value accepted (denormals lose precision and slow the solvers)."""
+
+
+def check_magnitudes(frame: pd.DataFrame, values: pd.Series, *, label: str) -> None:
+    """Raise a ``DataError`` at the first infinite, huge (≥ 1e250) or denormal value.
+
+    NaN (missing) is left to the caller, which counts and drops it.
+    """
+    arr = values.to_numpy(dtype=float, na_value=np.nan)
+    size = np.abs(arr)
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(arr) | (size >= MAX_MAGNITUDE) | ((size > 0) & (size < MIN_MAGNITUDE))
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        value = arr[pos]
+        what = "infinite" if np.isinf(value) else "too large" if size[pos] >= 1 else "too small"
+        raise DataError(
+            f"{where(frame, pos)}: column {label!r} has {show(values.iloc[pos])}, which is "
+            f"{what} to estimate with (allowed: 0 or magnitudes between {MIN_MAGNITUDE:.1e} and "
+            f"{MAX_MAGNITUDE:.0e}); fix the value, or rescale the column (value_scale)"
+        )
 
 
 def check_nonnegative(frame: pd.DataFrame, values: pd.Series, *, label: str) -> None:
@@ -298,5 +335,32 @@ def read_csv_text(
         raise DataError(f"{path.name}: cannot parse the CSV file ({message}); check sep") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     frame[FILE] = path.name
-    frame[LINE] = np.arange(len(frame), dtype=np.int64) + skiprows + 2
+    frame[LINE] = csv_line_numbers(path, sep, encoding, len(frame), skiprows)
     return frame
+
+
+def csv_line_numbers(
+    path: Path, sep: str, encoding: str, n_rows: int, skiprows: int = 0
+) -> np.ndarray:
+    """Line in the file where each data row starts (the header is line ``skiprows + 1``).
+
+    Row ``i`` is on line ``i + skiprows + 2`` unless the file has blank lines (pandas skips them)
+    or quoted fields spanning lines; only then is the file scanned with :mod:`csv` to find each
+    row's line. If the two parsers disagree on the number of rows, row numbers are kept.
+    """
+    simple = np.arange(n_rows, dtype=np.int64) + skiprows + 2
+    with path.open("rb") as handle:
+        body = handle.read().replace(b"\r\n", b"\n").rstrip(b"\n")
+    if b'"' not in body and b"\n\n" not in body:
+        return simple
+    lines: list[int] = []
+    with path.open(encoding=encoding, errors="replace", newline="") as text:
+        reader = csv.reader(text, delimiter=sep)
+        start = 1
+        for i, record in enumerate(reader):
+            if i > skiprows and (len(record) > 1 or any(f.strip() for f in record)):
+                lines.append(start)
+            start = reader.line_num + 1
+    if len(lines) != n_rows:
+        return simple
+    return np.asarray(lines, dtype=np.int64)

@@ -12,6 +12,7 @@ pandas and pyarrow.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -28,8 +29,10 @@ from gravity.panel.readers._common import (
     ReadResult,
     bump,
     check_duplicates,
+    check_magnitudes,
     check_missing_keys,
     check_nonnegative,
+    csv_line_numbers,
     parse_numbers,
     parse_years,
     require_column,
@@ -37,7 +40,7 @@ from gravity.panel.readers._common import (
 )
 from gravity.panel.readers.sources import CANONICAL_COLUMNS, GenericSource
 
-__all__ = ["read_generic", "read_table"]
+__all__ = ["file_format", "missing_markers", "read_generic", "read_table", "text_columns"]
 
 Format = Literal["csv", "parquet", "stata", "excel"]
 _SUFFIXES: dict[str, Format] = {
@@ -57,7 +60,8 @@ _KEYS = ["exporter", "importer", "country", "product", "year", "indicator"]
 _NA = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "#N/A", "..", "."]
 
 
-def _format(path: Path, source: GenericSource) -> Format:
+def file_format(path: Path, source: GenericSource) -> Format:
+    """The format of ``path``: ``source.format``, or guessed from the suffix."""
     if source.format != "auto":
         return source.format
     fmt = _SUFFIXES.get(path.suffix.lower())
@@ -69,25 +73,50 @@ def _format(path: Path, source: GenericSource) -> Format:
     return fmt
 
 
+def text_columns(header: Iterable[object], source: GenericSource) -> list[str]:
+    """File columns holding codes: read as text from the first byte (``0101``, Namibia's ``NA``).
+
+    Mapped code columns, and columns already named like a code column when nothing else is
+    mapped to that name.
+    """
+    names = [str(c) for c in header]
+    mapped = [source.columns[k] for k in _TEXT_KEYS if k in source.columns]
+    canonical = [k for k in _TEXT_KEYS if k in names and k not in source.columns]
+    return [c for c in dict.fromkeys([*mapped, *canonical]) if c in names]
+
+
+def missing_markers(
+    header: Iterable[object], text_cols: list[str], source: GenericSource
+) -> dict[str, list[str]]:
+    """Missing-value text per column: codes keep ``NA`` (Namibia) unless the user says so."""
+    return {
+        str(c): [*source.missing] if str(c) in text_cols else [*_NA, *source.missing]
+        for c in header
+    }
+
+
 def _read_csv(path: Path, source: GenericSource) -> pd.DataFrame:
     sep = source.sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
     try:
         header = pd.read_csv(path, sep=sep, encoding=source.encoding, nrows=0).columns
-        text_cols = [source.columns[k] for k in _TEXT_KEYS if k in source.columns]
-        text_cols = [c for c in text_cols if c in header]
+        text_cols = text_columns(header, source)
         return pd.read_csv(
             path,
             sep=sep,
             encoding=source.encoding,
             dtype={c: str for c in text_cols},
             keep_default_na=False,
-            na_values={c: _NA for c in header if c not in text_cols},
+            na_values=missing_markers(header, text_cols, source),
         )
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{path.name}: the file is not valid {source.encoding} ({exc.reason}); set encoding "
             "(e.g. 'latin-1')"
         ) from exc
+    except LookupError:
+        raise DataError(
+            f"{path.name}: unknown encoding {source.encoding!r}; use e.g. 'utf-8' or 'latin-1'"
+        ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         message = " ".join(str(exc).split())
         raise DataError(f"{path.name}: cannot parse the CSV file ({message}); check sep") from exc
@@ -102,10 +131,26 @@ def _read_excel(path: Path, source: GenericSource) -> pd.DataFrame:
         )
     sheet = 0 if source.sheet is None else source.sheet
     try:
-        return pd.read_excel(path, sheet_name=sheet, engine=engine)
+        header = pd.read_excel(path, sheet_name=sheet, engine=engine, nrows=0).columns
+        text_cols = text_columns(header, source)
+        return pd.read_excel(
+            path,
+            sheet_name=sheet,
+            engine=engine,
+            dtype={c: str for c in text_cols},
+            keep_default_na=False,
+            na_values=missing_markers(header, text_cols, source),
+        )
     except (ValueError, KeyError) as exc:
         message = " ".join(str(exc).split())
         raise DataError(f"{path.name}: cannot read sheet {sheet!r} ({message})") from exc
+    except Exception as exc:
+        # openpyxl/xlrd/zipfile raise their own types on a damaged workbook
+        message = " ".join(str(exc).split())[:200]
+        raise DataError(
+            f"{path.name}: cannot read the workbook ({type(exc).__name__}: {message}); open and "
+            "save it again in a spreadsheet program, or export the sheet as CSV"
+        ) from None
 
 
 def read_table(path: Path, source: GenericSource) -> pd.DataFrame:
@@ -114,7 +159,7 @@ def read_table(path: Path, source: GenericSource) -> pd.DataFrame:
     ``_line`` is the line in a CSV file (header = line 1), the row in an Excel sheet (header =
     row 1), or the 1-based row of a Parquet or Stata file.
     """
-    fmt = _format(path, source)
+    fmt = file_format(path, source)
     try:
         if fmt == "csv":
             frame, first = _read_csv(path, source), 2
@@ -124,19 +169,33 @@ def read_table(path: Path, source: GenericSource) -> pd.DataFrame:
             frame, first = pd.read_stata(path, convert_categoricals=False), 1
         else:
             frame, first = _read_excel(path, source), 2
+    except DataError:
+        raise
     except (OSError, ValueError) as exc:
-        if isinstance(exc, DataError):
-            raise
-        message = " ".join(str(exc).split())
+        message = " ".join(str(exc).split())[:200]
         raise DataError(f"{path.name}: cannot read the file as {fmt} ({message})") from exc
+    except Exception as exc:
+        if fmt == "csv":
+            raise
+        # pyarrow and pandas' Stata reader raise their own types on a damaged file
+        message = " ".join(str(exc).split())[:200]
+        raise DataError(
+            f"{path.name}: cannot read the file as {fmt} ({type(exc).__name__}: {message}); "
+            "write it again, or export the table as CSV"
+        ) from None
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
     for col in (FILE, LINE):
         if col in frame.columns:
             raise DataError(f"{path.name}: column name {col!r} is reserved; rename the column")
-    frame[FILE] = path.name
-    frame[LINE] = np.arange(len(frame), dtype=np.int64) + first
-    return frame
+    if fmt == "csv":
+        sep = source.sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
+        lines = csv_line_numbers(path, sep, source.encoding, len(frame))
+    else:
+        lines = np.arange(len(frame), dtype=np.int64) + first
+    # one concat, not two inserts: a wide table would warn that the frame is fragmented
+    where = pd.DataFrame({FILE: path.name, LINE: lines}, index=frame.index)
+    return pd.concat([frame, where], axis=1)
 
 
 def _product_text(frame: pd.DataFrame, source: GenericSource) -> pd.Series:
@@ -184,9 +243,23 @@ def read_generic(source: GenericSource, base_dir: Path | None = None) -> ReadRes
         unmatched country codes.
     """
     base = Path.cwd() if base_dir is None else base_dir
-    path = resolve_paths([source.path], base)[0]
-    frame = read_table(path, source)
-    log: dict[str, int] = {"rows_read": len(frame)}
+    paths = resolve_paths([source.path], base)
+    path = paths[0]
+    frames = [read_table(p, source) for p in paths]
+    log: dict[str, int] = {"rows_read": sum(len(f) for f in frames)}
+    if len(paths) > 1:
+        # a glob reads every matching file; each file's row count goes to the manifest
+        names = [[str(c) for c in f.columns] for f in frames]
+        for other, columns in zip(paths[1:], names[1:], strict=True):
+            if columns != names[0]:
+                raise DataError(
+                    f"{other.name}: its columns ({', '.join(columns[:-2])}) differ from those of "
+                    f"{path.name} ({', '.join(names[0][:-2])}); the files of a pattern must "
+                    "share one header"
+                )
+        for p, f in zip(paths, frames, strict=True):
+            log[f"rows_read_file:{p.name}"] = len(f)
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     available = [c for c in frame.columns if c not in (FILE, LINE)]
     labels: dict[str, str] = {str(k): v for k, v in source.columns.items()}  # canonical -> file
     for name in CANONICAL_COLUMNS:  # columns already named canonically map to themselves
@@ -218,6 +291,7 @@ def read_generic(source: GenericSource, base_dir: Path | None = None) -> ReadRes
         frame = frame.loc[~missing]
         check_nonnegative(frame, frame["value"], label=labels["value"])
         frame["value"] = frame["value"] * source.value_scale
+        check_magnitudes(frame, frame["value"], label=labels["value"])
     if source.duplicates == "sum":
         frame, merged = sum_duplicates(frame, _KEYS)
         bump(log, "merged_duplicate_rows", merged)
@@ -255,4 +329,5 @@ def read_generic(source: GenericSource, base_dir: Path | None = None) -> ReadRes
     mapped = list(dict.fromkeys(mapped))
     frame = frame[mapped + [c for c in frame.columns if c not in mapped]].reset_index(drop=True)
     log["rows_out"] = len(frame)
-    return ReadResult(frame=frame, log=log, kind="generic", files=(str(path),), countries=report)
+    files = tuple(str(p) for p in paths)
+    return ReadResult(frame=frame, log=log, kind="generic", files=files, countries=report)

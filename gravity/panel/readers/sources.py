@@ -8,9 +8,10 @@ config file's folder).
 
 from __future__ import annotations
 
+import codecs
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from gravity._base import StrictModel
 from gravity.panel.countries import CodeMode
@@ -34,6 +35,21 @@ CanonicalName = Literal["exporter", "importer", "country", "product", "year", "v
 
 def _as_list(value: object) -> object:
     return [value] if isinstance(value, str) else value
+
+
+def _known_encoding(value: str) -> str:
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise ValueError(
+            f"unknown encoding {value[:40]!r}; use e.g. 'utf-8', 'utf-8-sig', 'latin-1' or "
+            "'cp1252'"
+        ) from None
+    return value
+
+
+Encoding = Annotated[str, AfterValidator(_known_encoding)]
+"""A text encoding Python knows (checked when the config is read, not when the file is)."""
 
 
 class _CountryOptions(StrictModel):
@@ -98,7 +114,7 @@ class ComtradeSource(_CountryOptions):
         "'Trade Value (US$)', ... that exists.",
     )
     sep: str = ","
-    encoding: str = "utf-8-sig"
+    encoding: Encoding = "utf-8-sig"
 
     _paths = field_validator("paths", mode="before")(_as_list)
 
@@ -114,7 +130,7 @@ class GeoDistSource(_CountryOptions):
     path: str
     table: Literal["auto", "dist", "geo"] = "auto"
     sep: str = ";"
-    encoding: str = "latin-1"
+    encoding: Encoding = "latin-1"
 
 
 class WdiSource(_CountryOptions):
@@ -130,7 +146,7 @@ class WdiSource(_CountryOptions):
     paths: list[str] = Field(min_length=1, description="WDI CSV files or glob patterns.")
     indicator: str | None = None
     aggregates: Literal["drop", "flag"] = "drop"
-    encoding: str = "utf-8-sig"
+    encoding: Encoding = "utf-8-sig"
 
     _paths = field_validator("paths", mode="before")(_as_list)
 
@@ -151,7 +167,7 @@ class GenericSource(_CountryOptions):
     format: Literal["auto", "csv", "parquet", "stata", "excel"] = "auto"
     sheet: str | int | None = Field(None, description="Excel sheet name or 0-based index.")
     sep: str | None = Field(None, description="CSV separator; default ',' (tab for .tsv).")
-    encoding: str = "utf-8-sig"
+    encoding: Encoding = "utf-8-sig"
     value_scale: float = Field(1.0, gt=0.0)
     product_digits: int | None = Field(
         None, ge=1, le=12, description="Zero-pad numeric product codes to this many digits."
@@ -159,11 +175,32 @@ class GenericSource(_CountryOptions):
     product_level: ProductLevel | None = Field(
         None, description="Aggregate six-digit HS codes to this level (unmapped columns dropped)."
     )
+    missing: list[str] = Field(
+        default_factory=list,
+        description="Extra text read as missing in every column, code columns included (e.g. "
+        "['NA'] when NA never means Namibia); numbers' usual markers (NA, NaN, ..) are always "
+        "missing in value columns.",
+    )
     duplicates: Literal["error", "sum"] = Field(
         "error",
         description="Rows sharing a key: an error (default), or summed ('sum'; other columns "
         "must agree within each group).",
     )
+
+    @field_validator("columns")
+    @classmethod
+    def _one_role_per_column(cls, columns: dict[str, str]) -> dict[str, str]:
+        roles: dict[str, list[str]] = {}
+        for canonical, column in columns.items():
+            roles.setdefault(column, []).append(canonical)
+        twice = {column: names for column, names in roles.items() if len(names) > 1}
+        if twice:
+            column, names = next(iter(twice.items()))
+            raise ValueError(
+                f"column {column!r} is mapped to {' and '.join(names)}; map each file column to "
+                "one canonical name"
+            )
+        return columns
 
 
 Source = Annotated[

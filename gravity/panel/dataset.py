@@ -11,6 +11,7 @@ fills zeros in another process.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gravity._base import Step
+from gravity.exceptions import ConfigError, quote
 from gravity.panel.covariates import CovariateTable, apply_derived, merge_covariate
 from gravity.panel.options import DerivedVariable
 from gravity.panel.zeros import Universe, ZeroReport, fill_zeros
@@ -114,8 +116,36 @@ def _dumps(data: object, indent: int | None = None) -> str:
     return json.dumps(data, default=_plain, indent=indent, allow_nan=True)
 
 
+_STEM_LENGTH = 64
+
+
 def _file_name(name: str) -> str:
-    return re.sub(r"[^0-9A-Za-z_.-]+", "_", name) or "covariate"
+    """File stem of a covariate table: safe characters only, at most ~70 of them.
+
+    A name that is not already such a stem (``a/b``, ``../x``, 300 characters, unicode) gets a
+    short hash of the original, so two names that clean up alike (``a/b``, ``a:b``) stay apart.
+    """
+    stem = re.sub(r"[^0-9A-Za-z_-]+", "_", name)[:_STEM_LENGTH] or "covariate"
+    if stem != name:
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        stem = f"{stem}-{digest}"
+    return stem
+
+
+def _file_names(tables: Sequence[CovariateTable]) -> list[str]:
+    """File stems of ``tables``; two tables that would share a file are an error, before writing."""
+    used: dict[str, str] = {}  # lower-cased stem -> table name (case-insensitive disks too)
+    stems = []
+    for table in tables:
+        stem = _file_name(table.name)
+        if stem.lower() in used:
+            raise ConfigError(
+                f"data.covariates: the names {quote(used[stem.lower()])} and {quote(table.name)} "
+                f"would share the file covariates/{stem}.parquet; give each covariate its own name"
+            )
+        used[stem.lower()] = table.name
+        stems.append(stem)
+    return stems
 
 
 def write_panel(panel: Panel, path: Path) -> list[Path]:
@@ -132,9 +162,9 @@ def write_panel(panel: Panel, path: Path) -> list[Path]:
     if panel.zeros is not None and panel.zeros.mode == "implicit":
         folder = path.parent / "covariates"
         files = []
-        for table in panel.covariates:
+        for table, stem in zip(panel.covariates, _file_names(panel.covariates), strict=True):
             folder.mkdir(exist_ok=True)
-            target = folder / f"{_file_name(table.name)}.parquet"
+            target = folder / f"{stem}.parquet"
             table.frame.to_parquet(target, index=False)
             files.append({**table.describe(), "file": str(target.relative_to(path.parent)),
                           "by_year": table.by_year})

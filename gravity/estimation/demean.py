@@ -323,7 +323,14 @@ def project_rows(
     offsets = fe.kernel_offsets
     inv = _inverse_weight_sums(codes, weights, offsets)
     steps, ok, cg = _project_rows(
-        rows, codes, weights, inv, offsets, float(tol), int(maxiter), solver_code(solver),
+        rows,
+        codes,
+        weights,
+        inv,
+        offsets,
+        float(tol),
+        int(maxiter),
+        solver_code(solver),
         int(switch_after),
     )
     return int(steps), bool(ok), bool(cg)
@@ -369,7 +376,7 @@ def demean(
     if len(fe) == 0:
         return DemeanResult(mat[:, 0].copy() if one_d else mat.copy(), 0, True)
     w = np.ones(mat.shape[0]) if weights is None else np.ascontiguousarray(weights, dtype=float)
-    rows = np.ascontiguousarray(mat.T)
+    rows = np.array(mat.T, dtype=np.float64, order="C", copy=True)  # solved in place
     steps, conv, used_cg = project_rows(rows, fe, w, tol, maxiter, solver)
     res = rows[0] if one_d else np.ascontiguousarray(rows.T)
     return DemeanResult(res, steps, conv, "cg" if used_cg else "ap")

@@ -340,7 +340,12 @@ def fit_poisson(
     X_res = rows[1:]
     if has_fe and k:
         project_rows(
-            X_res, fe, w0 * mu, opts.demean_tol, opts.demean_maxiter, solver,
+            X_res,
+            fe,
+            w0 * mu,
+            opts.demean_tol,
+            opts.demean_maxiter,
+            solver,
             opts.demean_switch_after,
         )
     elif k:

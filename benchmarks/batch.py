@@ -48,7 +48,7 @@ from gravity.batch.options import BatchOptions
 from gravity.batch.runner import run_batch
 from gravity.batch.store import read_index
 from gravity.batch.worker import PanelRef, panel_view
-from gravity.cli.stages import fit_model
+from gravity.estimation.spec import fit as fit_model
 from gravity.panel.synthetic import SyntheticWorldOptions, generate_world
 
 FORMULA = "value ~ log(dist) + contig + comlang + rta | exporter^year + importer^year"

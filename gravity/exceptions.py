@@ -16,6 +16,18 @@ class ConfigError(GravityError):
     """A configuration file or option is invalid (unknown key, wrong type, missing value)."""
 
 
+class OptionsError(ConfigError, ValueError):
+    """An option given from Python is invalid (``Ppml(..., vcov="clustr")``); names the key.
+
+    Also a :class:`ValueError`, so an options object built inside another one's validator is
+    reported by pydantic as a validation error of the outer object.
+    """
+
+
+class BatchLockedError(GravityError):
+    """Another batch process is using the same output folder (its lock is held)."""
+
+
 class DataError(GravityError):
     """An input file or table is malformed: missing column, bad value, duplicate row, ..."""
 

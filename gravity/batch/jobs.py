@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from gravity.config.schema import ModelConfig
+from gravity.estimation.spec import ModelSpec, fit
 from gravity.exceptions import ConfigError, DataError
 
 __all__ = [
@@ -76,7 +76,7 @@ class Job:
     key: str
     kind: str
     spec_name: str
-    spec: ModelConfig
+    spec: ModelSpec
     slice: JobSlice
     position: int
     """Place of the job in the grid (orders the combined results)."""
@@ -168,7 +168,7 @@ def job_function(name: str) -> JobFunction:
         ) from None
 
 
-def job_key(kind: str, spec: ModelConfig, slice_: JobSlice) -> str:
+def job_key(kind: str, spec: ModelSpec, slice_: JobSlice) -> str:
     """Stable key of a job: a hash of the kind, the spec (its name and defaults aside), the slice.
 
     Renaming a spec or upgrading gravity with a new option that keeps its default does not change
@@ -208,10 +208,7 @@ def run_fit(panel: pd.DataFrame, job: Job) -> JobOutput:
     """
     if len(panel) == 0:
         raise DataError(f"the slice ({job.slice.describe()}) has no rows in the panel")
-    # imported here: the CLI stages import the config schema, which embeds the batch options
-    from gravity.cli.stages import fit_model
-
-    result = fit_model(job.spec, panel)
+    result = fit(job.spec, panel)
     coefficients = result.to_frame()
     table = pd.DataFrame(
         {

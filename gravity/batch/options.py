@@ -25,9 +25,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from gravity._base import StrictModel
 from gravity.batch.jobs import registered_job_kinds
-from gravity.config.base import StrictModel
-from gravity.config.schema import ModelConfig
+from gravity.estimation.spec import ModelSpec
 
 Backend = Literal["serial", "joblib", "dask"]
 """Where jobs run: in this process, in local joblib (loky) processes, or on a Dask cluster."""
@@ -92,7 +92,7 @@ class WindowOptions(StrictModel):
 class GridOptions(StrictModel):
     """The grid: every combination of product slice, exporter slice, window and spec is a job."""
 
-    specs: list[ModelConfig] = Field(min_length=1)
+    specs: list[ModelSpec] = Field(min_length=1)
     """Model specifications; each needs a distinct ``name`` when there are several."""
     products: Literal["pooled", "all"] | list[str] | ProductGroups = "pooled"
     """``pooled``: one slice with every product; ``all``: one job per product in the panel;
@@ -126,7 +126,7 @@ class GridOptions(StrictModel):
 
     @field_validator("specs")
     @classmethod
-    def _named(cls, specs: list[ModelConfig]) -> list[ModelConfig]:
+    def _named(cls, specs: list[ModelSpec]) -> list[ModelSpec]:
         if len(specs) > 1 and any(s.name is None for s in specs):
             missing = [i + 1 for i, s in enumerate(specs) if s.name is None]
             raise ValueError(f"spec(s) number {missing} have no 'name'; name every spec")

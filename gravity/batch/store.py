@@ -36,11 +36,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gravity import __version__
+from gravity._version import __version__
 from gravity.batch.jobs import Job
 from gravity.batch.layout import TEMP_PREFIX, job_files_complete, read_record
 from gravity.batch.worker import JobOutcome
-from gravity.exceptions import ConfigError, GravityError
+from gravity.exceptions import BatchLockedError, ConfigError
+from gravity.layout import OutputLayout
 
 __all__ = [
     "JOB_COLUMNS",
@@ -87,10 +88,6 @@ CREATE TABLE IF NOT EXISTS jobs (
 """
 
 
-class BatchLockedError(GravityError):
-    """Another batch process is using the same output folder."""
-
-
 _HELD: dict[str, tuple[int, int]] = {}
 _HELD_LOCK = threading.Lock()
 
@@ -108,7 +105,7 @@ def batch_lock(output: Path) -> Iterator[Path]:
     BatchLockedError
         If another process holds the lock; the message names its pid and host.
     """
-    root = Path(output) / "batch"
+    root = OutputLayout(Path(output)).batch_dir
     root.mkdir(parents=True, exist_ok=True)
     path = root / "batch.lock"
     name = str(path.resolve())
@@ -252,7 +249,7 @@ def read_index(output: Path) -> pd.DataFrame:
     ConfigError
         If the folder holds no batch index.
     """
-    path = Path(output) / "batch" / "index.sqlite"
+    path = OutputLayout(Path(output)).batch_dir / "index.sqlite"
     if not path.is_file():
         raise ConfigError(f"no batch index at {path}; run 'gravity batch' with this output first")
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
@@ -266,7 +263,7 @@ class BatchStore:
     """Files of a batch under ``OUTPUT/batch``; use while holding :func:`batch_lock`."""
 
     def __init__(self, output: Path) -> None:
-        self.root = Path(output) / "batch"
+        self.root = OutputLayout(Path(output)).batch_dir
         self.jobs_dir = self.root / "jobs"
         self.index_path = self.root / "index.sqlite"
         self.results_path = self.root / "results.parquet"

@@ -7,15 +7,15 @@ import logging
 import time
 from pathlib import Path
 
-import pandas as pd
-
-from gravity.cli.manifest import RunManifest
+from gravity._base import Step
+from gravity.cli.manifest import RunManifest, StageOutput
 from gravity.cli.stage_potential import stage_backtest, stage_potential
-from gravity.cli.stages import stage_fit, stage_panel
+from gravity.cli.stages import Stage, stage_fit, stage_panel
 from gravity.config.loader import load_config, validate_config
 from gravity.config.schema import RunConfig
 from gravity.exceptions import ConfigError, DataError
-from gravity.potential.options import BacktestOptions, PotentialOptions
+from gravity.layout import OutputLayout
+from gravity.panel.dataset import Panel
 from gravity.potential.pipeline import RelatednessFn
 from gravity.report.data import ReportNames
 from gravity.report.options import ReportOptions
@@ -40,32 +40,44 @@ DEMO_CONFIG = {
 }
 
 
-def _features(config: RunConfig, panel: pd.DataFrame) -> RelatednessFn | None:
-    if "product" not in panel.columns:
+def _features(config: RunConfig, panel: Panel) -> RelatednessFn | None:
+    if "product" not in panel.frame.columns:
         return None
     from gravity.potential.features import relatedness_features
 
     return relatedness_features(config.relatedness)
 
 
-def _stage_relatedness(config: RunConfig, panel: pd.DataFrame, manifest: RunManifest) -> None:
+def _stage_relatedness(config: RunConfig, panel: Panel) -> StageOutput:
     from gravity.cli.stage_relatedness import stage_relatedness
 
-    if "product" not in panel.columns:
+    frame = panel.to_frame()
+    if "product" not in frame.columns:
         raise DataError(
             "relatedness needs a product dimension: the panel has no 'product' column "
             "(map one in data.trade.columns, or use data.synthetic.level: product)"
         )
     start = time.perf_counter()
-    files = stage_relatedness(config.relatedness, panel, config.output)
-    for step in files.steps:
-        record = manifest.step(f"relatedness: {step.name}")
-        record.rows_in, record.rows_out = step.rows_in, step.rows_out
-        record.removed = dict(step.removed)
-        record.seconds, record.notes = round(step.seconds, 3), list(step.notes)
-    for path in files.values():
-        manifest.add_output(path, config.output)
+    files = stage_relatedness(config.relatedness, frame, config.output)
     log.info("[relatedness] %d files in %.1f s", len(files), time.perf_counter() - start)
+    return StageOutput(dict(files), files.steps)
+
+
+def _stage_potential(config: RunConfig, panel: Panel) -> StageOutput:
+    return stage_potential(config, panel, _features(config, panel))
+
+
+def _stage_backtest(config: RunConfig, panel: Panel) -> StageOutput:
+    return stage_backtest(config, panel, _features(config, panel))
+
+
+STAGE_RUNNERS: dict[str, tuple[Stage, str]] = {
+    "fit": (stage_fit, ""),
+    "relatedness": (_stage_relatedness, "relatedness: "),
+    "potential": (_stage_potential, ""),
+    "backtest": (_stage_backtest, ""),
+}
+"""Every stage after the panel, in pipeline order, with the prefix of its manifest steps."""
 
 
 def _report_names(config: RunConfig) -> ReportNames | None:
@@ -100,28 +112,14 @@ def run_stages(config: RunConfig, command: str, config_path: str | None, stages:
     out = config.output
     log.info("gravity %s: stages %s", command, ", ".join(stages))
     try:
-        panel = stage_panel(config, manifest)
-        if "fit" in stages:
-            stage_fit(config, panel, manifest)
-        if "relatedness" in stages:
-            _stage_relatedness(config, panel, manifest)
-        if "potential" in stages:
-            stage_potential(
-                config.potential or PotentialOptions(),
-                panel,
-                out,
-                manifest,
-                _features(config, panel),
-            )
-        if "backtest" in stages:
-            stage_backtest(
-                config.potential or PotentialOptions(),
-                config.backtest or BacktestOptions(),
-                panel,
-                out,
-                manifest,
-                _features(config, panel),
-            )
+        panel, built = stage_panel(config)
+        manifest.record(built, out, "panel: ")
+        for name, (stage, prefix) in STAGE_RUNNERS.items():
+            if name in stages:
+                output = stage(config, panel)
+                manifest.record(output, out, prefix)
+                if output.console:
+                    print(output.console)
         manifest.status = "ok"
     except BaseException as exc:
         manifest.status = "failed"
@@ -214,18 +212,23 @@ def cmd_batch(args: argparse.Namespace) -> int:
     try:
         # the panel is rebuilt inside the lock: a second process must not rewrite it under us
         with batch_lock(config.output):
-            stage_panel(config, manifest)
+            _, built = stage_panel(config)
+            manifest.record(built, config.output, "panel: ")
             summary = stage_batch(
                 batch,
-                config.output / "panel" / "panel.parquet",
+                OutputLayout(config.output).panel,
                 config.output,
                 resume=args.resume,
             )
-        record = manifest.step("batch")
-        record.rows_in, record.rows_out = summary.n_jobs, summary.n_done
-        record.removed = {"failed_jobs": summary.n_failed}
-        record.seconds = round(summary.seconds, 3)
-        record.notes = [f"{f.key} {f.label}: {f.error}" for f in summary.failures]
+        step = Step(
+            "batch",
+            summary.n_jobs,
+            summary.n_done,
+            {"failed_jobs": summary.n_failed},
+            seconds=summary.seconds,
+            notes=tuple(f"{f.key} {f.label}: {f.error}" for f in summary.failures),
+        )
+        manifest.add_steps([step])
         manifest.add_output(summary.results_path, config.output)
         manifest.status = "ok" if summary.ok else "failed"
     except BaseException as exc:

@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from gravity import __version__
+from gravity._version import __version__
 from gravity.exceptions import GravityError, GravityWarning
 
 log = logging.getLogger("gravity")
@@ -41,7 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "fit": (
         "Estimate the gravity model(s) of the 'model:' section (writes OUTPUT/fit/: "
-        "coefficients.csv, fit.json, table.md, table.tex).",
+        "coefficients.csv, fit.json, table.md, table.tex, table.csv).",
         "gravity fit configs/yotov2016_ch1_app1.yaml",
     ),
     "relatedness": (

@@ -7,13 +7,16 @@ import json
 import platform
 import sys
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from gravity import __version__
+from gravity._base import Step
+from gravity._version import __version__
+from gravity.layout import OutputLayout
 
 PACKAGES = (
     "numpy",
@@ -49,17 +52,19 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-@dataclass
-class StepRecord:
-    """One pipeline step: rows in and out, removals by reason, time taken."""
+@dataclass(frozen=True)
+class StageOutput:
+    """What one CLI stage did: the files it wrote (by name), its steps, the files it read.
 
-    name: str
-    rows_in: int | None = None
-    rows_out: int | None = None
-    removed: dict[str, int] = field(default_factory=dict)
-    added: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
+    Every stage returns one; :meth:`RunManifest.record` turns it into manifest entries.
+    """
+
+    files: Mapping[str, Path]
+    steps: tuple[Step, ...] = ()
+    inputs: tuple[tuple[Path, str], ...] = ()
+    """Files read, with their role (``trade``, ``covariate``, ...)."""
+    console: str | None = None
+    """Text the command prints when the stage is done (e.g. the regression table)."""
 
 
 @dataclass
@@ -72,7 +77,7 @@ class RunManifest:
     seed: int | None = None
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
-    steps: list[StepRecord] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
     started: float = field(default_factory=time.time)
     status: str = "running"
     error: str | None = None
@@ -92,11 +97,17 @@ class RunManifest:
         """Record an output file (relative to the output folder) with its sha256."""
         self.outputs[str(path.relative_to(root))] = sha256_file(path)
 
-    def step(self, name: str) -> StepRecord:
-        """Start a new step record."""
-        record = StepRecord(name)
-        self.steps.append(record)
-        return record
+    def record(self, output: StageOutput, root: Path, prefix: str = "") -> None:
+        """Record a stage's inputs, steps (names prefixed) and files written under ``root``."""
+        for path, role in output.inputs:
+            self.add_input(path, role)
+        self.add_steps(output.steps, prefix)
+        for path in output.files.values():
+            self.add_output(path, root)
+
+    def add_steps(self, steps: Iterable[Step], prefix: str = "") -> None:
+        """Record the steps of a stage (names prefixed, e.g. ``"panel: "``)."""
+        self.steps.extend(step.manifest_dict(prefix) for step in steps)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable content."""
@@ -114,13 +125,13 @@ class RunManifest:
             "seed": self.seed,
             "versions": package_versions(),
             "inputs": self.inputs,
-            "steps": [vars(s) for s in self.steps],
+            "steps": list(self.steps),
             "outputs": self.outputs,
         }
 
     def write(self, folder: Path) -> Path:
         """Write ``manifest.json`` into ``folder``."""
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "manifest.json"
+        path = OutputLayout(folder).manifest
         path.write_text(json.dumps(self.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
         return path

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from pathlib import Path
 
-import pandas as pd
-
-from gravity.cli.manifest import RunManifest
+from gravity._base import Step
+from gravity.cli.manifest import StageOutput
+from gravity.config.schema import RunConfig
+from gravity.layout import OutputLayout
+from gravity.panel.dataset import Panel
 from gravity.potential.backtest import run_backtest
 from gravity.potential.model import describe, fit_potential
 from gravity.potential.options import BacktestOptions, PotentialOptions
@@ -24,29 +25,27 @@ log = logging.getLogger("gravity")
 
 
 def stage_potential(
-    options: PotentialOptions,
-    panel: pd.DataFrame,
-    output: Path,
-    manifest: RunManifest | None = None,
-    relatedness: RelatednessFn | None = None,
-) -> pd.DataFrame:
+    config: RunConfig, panel: Panel, relatedness: RelatednessFn | None = None
+) -> StageOutput:
     """Rank opportunities and write ``OUTPUT/potential/``."""
     start = time.perf_counter()
-    has_product = "product" in panel.columns
-    base_year = options.year if options.year is not None else int(panel["year"].max())
+    options = config.potential or PotentialOptions()
+    frame_in = panel.to_frame()
+    has_product = "product" in frame_in.columns
+    base_year = options.year if options.year is not None else int(frame_in["year"].max())
     related = None
     if relatedness is not None and has_product:
-        related = relatedness(panel[panel["year"] <= base_year], base_year)
-    result = fit_potential(panel, options, related)
+        related = relatedness(frame_in[frame_in["year"] <= base_year], base_year)
+    result = fit_potential(frame_in, options, related)
     frame = opportunities(
-        panel, options, (lambda _p, _y: related) if related is not None else None, result
+        frame_in, options, (lambda _p, _y: related) if related is not None else None, result
     )
-    folder = output / "potential"
-    folder.mkdir(parents=True, exist_ok=True)
+    layout = OutputLayout(config.output)
+    layout.potential_dir.mkdir(parents=True, exist_ok=True)
     paths = {
-        "parquet": folder / "opportunities.parquet",
-        "csv": folder / "opportunities.csv",
-        "summary": folder / "summary.json",
+        "parquet": layout.opportunities,
+        "csv": layout.opportunities.with_suffix(".csv"),
+        "summary": layout.potential_summary,
     }
     frame.to_parquet(paths["parquet"], index=False)
     frame.to_csv(paths["csv"], index=False)
@@ -65,42 +64,32 @@ def stage_potential(
         options.horizon,
         seconds,
     )
-    if manifest is not None:
-        record = manifest.step("potential")
-        record.rows_in, record.rows_out = len(panel), len(frame)
-        record.removed = {k: v for k, v in result.counts.items() if v}
-        record.seconds = round(seconds, 3)
-        for path in paths.values():
-            manifest.add_output(path, output)
-    return frame
+    removed = {k: v for k, v in result.counts.items() if v}
+    step = Step("potential", len(frame_in), len(frame), removed, seconds=seconds)
+    return StageOutput(paths, (step,))
 
 
 def stage_backtest(
-    potential: PotentialOptions,
-    options: BacktestOptions,
-    panel: pd.DataFrame,
-    output: Path,
-    manifest: RunManifest | None = None,
-    relatedness: RelatednessFn | None = None,
-) -> pd.DataFrame:
+    config: RunConfig, panel: Panel, relatedness: RelatednessFn | None = None
+) -> StageOutput:
     """Run the out-of-time backtest and write ``OUTPUT/backtest/``."""
     start = time.perf_counter()
-    result = run_backtest(panel, potential, options, relatedness, progress=log.info)
-    folder = output / "backtest"
-    folder.mkdir(parents=True, exist_ok=True)
-    metrics_path = folder / "metrics.csv"
-    summary_path = folder / "summary.md"
-    result.metrics.to_csv(metrics_path, index=False, float_format="%.6g")
-    summary_path.write_text(result.summary_markdown())
+    frame = panel.to_frame()
+    potential = config.potential or PotentialOptions()
+    options = config.backtest or BacktestOptions()
+    result = run_backtest(frame, potential, options, relatedness, progress=log.info)
+    layout = OutputLayout(config.output)
+    layout.backtest_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"metrics": layout.metrics, "summary": layout.backtest_summary}
+    result.metrics.to_csv(paths["metrics"], index=False, float_format="%.6g")
+    paths["summary"].write_text(result.summary_markdown())
     seconds = time.perf_counter() - start
     log.info(
-        "[backtest] %d splits in %.1f s; summary: %s", len(result.splits), seconds, summary_path
+        "[backtest] %d splits in %.1f s; summary: %s",
+        len(result.splits),
+        seconds,
+        paths["summary"],
     )
-    if manifest is not None:
-        record = manifest.step("backtest")
-        record.rows_in, record.rows_out = len(panel), len(result.metrics)
-        record.seconds = round(seconds, 3)
-        record.notes = [f"train<={t} -> {t + h}" for t, h in result.splits]
-        for path in (metrics_path, summary_path):
-            manifest.add_output(path, output)
-    return result.metrics
+    notes = tuple(f"train<={t} -> {t + h}" for t, h in result.splits)
+    step = Step("backtest", len(frame), len(result.metrics), seconds=seconds, notes=notes)
+    return StageOutput(paths, (step,))

@@ -35,8 +35,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from gravity._base import Step
 from gravity.exceptions import DataError
-from gravity.relatedness.inputs import FilterStep
+from gravity.layout import OutputLayout
+from gravity.relatedness.inputs import population_for
 from gravity.relatedness.model import Relatedness
 from gravity.relatedness.options import RelatednessOptions
 from gravity.relatedness.results import YearRelatedness
@@ -90,7 +92,7 @@ SCHEMAS: dict[str, pa.Schema] = {
 class RelatednessStageFiles(dict[str, Path]):
     """The files written, by name, plus :attr:`steps` (row counts for the run manifest)."""
 
-    def __init__(self, paths: Mapping[str, Path], steps: tuple[FilterStep, ...]) -> None:
+    def __init__(self, paths: Mapping[str, Path], steps: tuple[Step, ...]) -> None:
         super().__init__(paths)
         self.steps = steps
 
@@ -188,8 +190,12 @@ def stage_relatedness(
             f"{list(panel.columns)}. For the synthetic world set data.synthetic.level: product"
         )
     # years are streamed, so one proximity matrix at a time is kept whatever keep_proximity says
-    model = Relatedness(panel, options.model_copy(update={"keep_proximity": True}), population)
-    folder = output / "relatedness"
+    model = Relatedness(
+        panel,
+        options.model_copy(update={"keep_proximity": True}),
+        population_for(options, population),
+    )
+    folder = OutputLayout(output).relatedness_dir
     folder.mkdir(parents=True, exist_ok=True)
     writers = _Writers(folder)
     year_rows = _rows_by_year(panel) if model.bilateral else {}

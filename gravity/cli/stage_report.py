@@ -20,12 +20,13 @@ import logging
 from pathlib import Path
 
 from gravity.exceptions import ConfigError
+from gravity.layout import OutputLayout
 from gravity.report.build import Report, build_report
 from gravity.report.data import ReportNames, load_inputs
 from gravity.report.html import render_html
 from gravity.report.options import ReportOptions
 from gravity.report.pdf import print_pdf
-from gravity.report.xlsx import SHEET_NAMES, write_csv, write_xlsx
+from gravity.report.xlsx import SHEET_NAMES, render_csv, render_xlsx
 
 __all__ = ["stage_report"]
 
@@ -96,7 +97,7 @@ def stage_report(
         outside ``OUTPUT``.
     """
     output = Path(output)
-    folder = output / "report"
+    folder = OutputLayout(output).report_dir
     if folder.exists() and not folder.resolve().is_relative_to(output.resolve()):
         raise ConfigError(
             f"report: {folder} resolves to {folder.resolve()}, outside {output}; remove the link"
@@ -113,12 +114,15 @@ def stage_report(
         paths["html"] = page
     tables = list(report.tables.values())
     if "xlsx" in formats:
-        paths["xlsx"] = write_xlsx(
-            tables, _inside(folder / "opportunities.xlsx", folder), report.title, _about(report)
-        )
+        paths["xlsx"] = _inside(folder / "opportunities.xlsx", folder)
+        paths["xlsx"].write_bytes(render_xlsx(tables, report.title, _about(report)))
     if "csv" in formats:
         csv_folder = _inside(folder / "csv", folder)
-        written = write_csv(tables, csv_folder)
+        csv_folder.mkdir(parents=True, exist_ok=True)
+        written = {}
+        for name, text in render_csv(tables).items():
+            written[name] = csv_folder / f"{name}.csv"
+            written[name].write_bytes(text.encode("utf-8"))
         paths.update({f"csv:{name}": path for name, path in written.items()})
         # tables of an earlier run that this one has not (e.g. no backtest now) would mislead
         for stale in csv_folder.glob("*.csv"):

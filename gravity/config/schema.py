@@ -1,7 +1,7 @@
 """The run configuration: one typed, frozen object per YAML section.
 
-The same option classes that the library uses (:class:`~gravity.estimation.vcov.VcovSpec`,
-:class:`~gravity.estimation.irls.IrlsOptions`, ...) are embedded here, so a config file and a
+The same option classes that the library uses (:class:`~gravity.estimation.spec.ModelSpec`,
+:class:`~gravity.potential.options.PotentialOptions`, ...) are embedded here, so a config file and a
 Python call accept exactly the same keys. Unknown keys are rejected (see
 :mod:`gravity.config.loader` for the messages).
 """
@@ -17,16 +17,14 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationInfo,
-    field_validator,
 )
 
-from gravity.config.base import StrictModel
-from gravity.estimation.irls import IrlsOptions
-from gravity.estimation.ppml import SeparationOptions
-from gravity.estimation.vcov import VcovSpec
+from gravity._base import StrictModel
+from gravity.batch.options import BatchOptions
+from gravity.estimation.spec import ModelSpec
 from gravity.panel.options import PanelOptions, SampleOptions
 from gravity.panel.readers.sources import BaciSource, ComtradeSource, GenericSource
-from gravity.panel.synthetic import SyntheticWorldOptions
+from gravity.panel.synthetic import SyntheticSource
 from gravity.potential.options import BacktestOptions, PotentialOptions
 from gravity.relatedness.options import RelatednessOptions
 from gravity.report.options import ReportOptions
@@ -58,7 +56,7 @@ TradeSourceConfig = Annotated[
 """``data.trade``: a BACI, Comtrade or generic (CSV/Parquet/Stata/Excel) trade source."""
 
 
-class SyntheticData(SyntheticWorldOptions):
+class SyntheticData(SyntheticSource):
     """The embedded synthetic demo world (generated with a seed, cached in ``folder``)."""
 
     folder: ConfigPath = Path("data/demo")
@@ -94,33 +92,8 @@ class SampleConfig(SampleOptions):
     """
 
 
-class ModelConfig(StrictModel):
-    """One gravity model: formula, estimator and variance."""
-
-    formula: str
-    """fixest-style formula on panel columns, e.g. ``value ~ log(dist) | exporter + importer``."""
-    estimator: Literal["ppml", "ols"] = "ppml"
-    """PPML (levels, zeros kept) or log-linear OLS (write ``log(value) ~ ...``)."""
-    vcov: VcovSpec = VcovSpec()
-    """Variance: ``{type: iid | hetero | cluster, by: [...], ssc: fixest | stata | none}``."""
-    weights: str | None = None
-    """Column of observation weights."""
-    offset: str | None = None
-    """Column added to the linear predictor with coefficient one."""
-    name: str | None = None
-    """Column title in the regression table."""
-    separation: SeparationOptions = SeparationOptions()
-    """Which observations without a finite MLE to drop before PPML."""
-    solver: IrlsOptions = IrlsOptions()
-    """Convergence settings of IRLS and of the fixed-effect demeaning."""
-    aggregate_products: bool = False
-    """Fit on flows summed over products (within exporter, importer, year), as aggregate gravity
-    does on a product panel; the formula's other columns must not vary across products."""
-
-    @field_validator("vcov", mode="before")
-    @classmethod
-    def _vcov_string(cls, value: object) -> object:
-        return {"type": value} if isinstance(value, str) else value
+ModelConfig = ModelSpec
+"""The ``model:`` and ``compare:`` sections and batch specs (:mod:`gravity.estimation.spec`)."""
 
 
 class RelatednessConfig(RelatednessOptions):
@@ -168,7 +141,3 @@ class RunConfig(StrictModel):
         return self._base_dir
 
 
-# BatchOptions embeds ModelConfig (defined above), so it is imported last and the schema rebuilt
-from gravity.batch.options import BatchOptions  # noqa: E402
-
-RunConfig.model_rebuild()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +17,9 @@ from gravity.exceptions import EstimationError
 class Design:
     """Estimation arrays for the rows that survive missing-value filtering.
 
-    ``rows`` indexes the original frame (positions), so results can be mapped back.
+    ``rows`` indexes the original frame (positions), so results can be mapped back; ``source``
+    is that frame (a reference, not a copy), from which :meth:`columns` reads any column of the
+    estimation rows after the fit (e.g. a cluster variable named in ``with_vcov``).
     """
 
     formula: Formula
@@ -30,6 +33,31 @@ class Design:
     n_input: int
     dropped: dict[str, int] = field(default_factory=dict)
     frame: pd.DataFrame | None = None
+    source: pd.DataFrame | None = field(default=None, repr=False)
+
+    def columns(self, names: Sequence[str]) -> pd.DataFrame:
+        """Columns ``names`` at the estimation rows, from the kept columns or the source frame.
+
+        Raises
+        ------
+        EstimationError
+            If a column is in neither (the message lists the columns available).
+        """
+        kept = [] if self.frame is None else list(self.frame.columns)
+        available = set(kept) | (set() if self.source is None else set(self.source.columns))
+        missing = [c for c in names if c not in available]
+        if missing:
+            raise EstimationError(
+                f"column(s) {missing} not in the estimation data (available: "
+                f"{sorted(map(str, available))})"
+            )
+        parts = {}
+        for name in names:
+            if name in kept:
+                parts[name] = self.frame[name].to_numpy()  # type: ignore[index]
+            else:
+                parts[name] = self.source[name].to_numpy()[self.rows]  # type: ignore[index]
+        return pd.DataFrame(parts)
 
     def subset(self, keep: np.ndarray) -> Design:
         """The design restricted to the boolean mask ``keep`` (fixed effects re-coded)."""
@@ -45,6 +73,7 @@ class Design:
             n_input=self.n_input,
             dropped=dict(self.dropped),
             frame=None if self.frame is None else self.frame.iloc[np.flatnonzero(keep)],
+            source=self.source,
         )
 
 
@@ -119,6 +148,7 @@ def build_design(
         n_input=len(data),
         dropped=dropped,
         frame=frame,
+        source=data,
     )
 
 

@@ -16,7 +16,7 @@ from scipy import stats
 
 from gravity.estimation.irls import IrlsOptions
 from gravity.estimation.ols import fit_ols_design
-from gravity.estimation.ppml import PpmlOptions, SeparationOptions, _finish_poisson
+from gravity.estimation.ppml import PpmlOptions, SeparationOptions, finish_poisson
 from gravity.estimation.results import FitResult
 from gravity.exceptions import EstimationError
 
@@ -67,8 +67,9 @@ def reset_test(result: FitResult) -> ResetTest:
         X=np.column_stack([design.X, added]),
         names=(*design.names, RESET_TERM),
     )
+    refit: FitResult
     if result.estimator == "ppml":
-        refit = _finish_poisson(
+        refit = finish_poisson(
             augmented,
             result.vcov_spec,
             PpmlOptions(separation=SeparationOptions()),

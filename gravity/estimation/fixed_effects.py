@@ -11,6 +11,17 @@ import pandas as pd
 
 from gravity.exceptions import EstimationError
 
+INTERACTION = "^"
+"""Joins the columns of an interaction, as in fixest: ``exporter^year``."""
+
+
+def interaction_columns(name: str) -> tuple[str, ...]:
+    """The columns of a fixed effect or cluster name: ``"exporter^year"`` -> exporter, year.
+
+    The one parser of the ``a^b`` notation (formulas, cluster variables, aggregation).
+    """
+    return tuple(c.strip() for c in name.split(INTERACTION))
+
 
 @dataclass(frozen=True)
 class FixedEffects:
@@ -34,6 +45,14 @@ class FixedEffects:
     def n_levels(self) -> tuple[int, ...]:
         """Number of levels of each dimension."""
         return tuple(len(lv) for lv in self.levels)
+
+    @property
+    def dof(self) -> int:
+        """Parameters the fixed effects absorb: all levels less one per extra dimension.
+
+        The count fixest uses (``fixef.K = "full"``) before any nesting in clusters is removed.
+        """
+        return sum(self.n_levels) - max(len(self.names) - 1, 0) if self.names else 0
 
     @property
     def nobs(self) -> int:

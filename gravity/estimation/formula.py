@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gravity.estimation.fixed_effects import interaction_columns
 from gravity.exceptions import EstimationError
 
 _TRANSFORMS = {
@@ -124,7 +125,7 @@ def parse_formula(text: str) -> Formula:
     for raw in _split_terms(fe_part):
         if raw in {"0", "1"}:
             continue
-        cols = tuple(c.strip() for c in raw.split("^"))
+        cols = interaction_columns(raw)
         if any(not re.fullmatch(_NAME, c) for c in cols):
             raise EstimationError(
                 f"fixed effect {raw!r} in formula {text!r} must be a column name or an "

@@ -27,7 +27,7 @@ import numpy as np
 from pydantic import Field
 from scipy import linalg
 
-from gravity.config.base import StrictModel
+from gravity._base import StrictModel
 from gravity.estimation.demean import AUTO_SWITCH_SWEEPS, project_rows
 from gravity.estimation.fixed_effects import FixedEffects
 from gravity.exceptions import CollinearityWarning, ConvergenceWarning, EstimationError
@@ -181,7 +181,7 @@ def _halve(
     return 2.0 * dev
 
 
-def _select_columns(
+def select_columns(
     Xd: np.ndarray, X: np.ndarray, w: np.ndarray, tol: float
 ) -> tuple[np.ndarray, list[int]]:
     """Greedy rank check on the weighted Gram matrix: keep columns in order unless collinear."""
@@ -285,7 +285,7 @@ def fit_poisson(
             solver = "cg" if used_cg and solver == "auto" else solver
         z_res = rows[0]
         if iteration == 1 and k:
-            kept, dropped = _select_columns(rows[1:].T, X, w, opts.collinearity_tol)
+            kept, dropped = select_columns(rows[1:].T, X, w, opts.collinearity_tol)
             if dropped:
                 warnings.warn(
                     "regressor(s) "

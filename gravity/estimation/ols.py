@@ -7,18 +7,19 @@ and cannot use zero flows; it is provided so that the comparison can be shown on
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import linalg
 
+from gravity._base import validate_options
 from gravity.estimation.demean import demean
 from gravity.estimation.design import Design, build_design
-from gravity.estimation.irls import IrlsOptions, _select_columns
-from gravity.estimation.ppml import _keep_columns
-from gravity.estimation.results import FitResult, _vcov_matrix
+from gravity.estimation.fixed_effects import interaction_columns
+from gravity.estimation.irls import IrlsOptions, select_columns
+from gravity.estimation.results import OlsResult, vcov_matrix
 from gravity.estimation.vcov import VcovInputs, VcovSpec, as_vcov_spec
 from gravity.exceptions import CollinearityWarning, ConvergenceWarning, EstimationError
 
@@ -35,12 +36,16 @@ class Ols:
         as ``log(0)``) are dropped and counted as ``missing``.
     weights : str, optional
         Column of observation weights.
+    offset : str, optional
+        Column subtracted from the outcome before the fit (its coefficient is fixed at one), as
+        ``fixest::feols(offset = ~ x)`` does; fitted values include it.
     vcov : VcovSpec, str or dict
         Variance estimate (``"hetero"`` by default).
     options : IrlsOptions, optional
         Only the demeaning and collinearity tolerances are used.
     cluster_columns : sequence of str
-        Extra columns to keep for later clustering.
+        Columns copied with the fit for later clustering (any other column of ``data`` is read
+        from it when ``with_vcov`` names it).
     """
 
     def __init__(
@@ -49,31 +54,35 @@ class Ols:
         data: pd.DataFrame,
         *,
         weights: str | None = None,
+        offset: str | None = None,
         vcov: VcovSpec | str | dict[str, Any] | None = None,
-        options: IrlsOptions | None = None,
+        options: IrlsOptions | Mapping[str, Any] | None = None,
         cluster_columns: Sequence[str] = (),
     ) -> None:
         self.vcov = as_vcov_spec(vcov)
-        self.options = options or IrlsOptions()
-        extra = [c.strip() for name in self.vcov.by for c in name.split("^")]
+        self.options = validate_options(IrlsOptions, options, "options")
+        extra = [c for name in self.vcov.by for c in interaction_columns(name)]
         self.design = build_design(
             formula,
             data,
             weights=weights,
-            keep_columns=_keep_columns(data, [*extra, *cluster_columns]),
+            offset=offset,
+            keep_columns=(*extra, *cluster_columns),
         )
 
-    def fit(self) -> FitResult:
-        """Estimate by least squares; returns a new frozen :class:`FitResult`."""
+    def fit(self) -> OlsResult:
+        """Estimate by least squares; returns a new frozen :class:`OlsResult`."""
         return fit_ols_design(self.design, self.vcov, self.options)
 
 
-def fit_ols_design(d: Design, vcov: VcovSpec, options: IrlsOptions) -> FitResult:
+def fit_ols_design(d: Design, vcov: VcovSpec, options: IrlsOptions) -> OlsResult:
     """Least squares on a prepared design (shared by :class:`Ols` and the diagnostics)."""
     n = d.y.shape[0]
     w = np.ones(n) if d.weights is None else d.weights
+    off = np.zeros(n) if d.offset is None else d.offset
+    y = d.y - off
     solved = demean(
-        np.column_stack([d.y, d.X]),
+        np.column_stack([y, d.X]),
         d.fe,
         w,
         tol=options.demean_tol * 1e-2,
@@ -86,7 +95,7 @@ def fit_ols_design(d: Design, vcov: VcovSpec, options: IrlsOptions) -> FitResult
             stacklevel=2,
         )
     yd, Xd = solved.residuals[:, 0], solved.residuals[:, 1:]
-    kept, dropped = _select_columns(Xd, d.X, w, options.collinearity_tol)
+    kept, dropped = select_columns(Xd, d.X, w, options.collinearity_tol)
     if dropped:
         warnings.warn(
             "regressor(s) "
@@ -106,9 +115,8 @@ def fit_ols_design(d: Design, vcov: VcovSpec, options: IrlsOptions) -> FitResult
     resid = yd - Xk @ beta
     rss = float(np.sum(w * resid**2))
     tss_within = float(np.sum(w * yd**2))
-    ybar = np.average(d.y, weights=w)
-    tss = float(np.sum(w * (d.y - ybar) ** 2))
-    fe_dof = sum(d.fe.n_levels) - max(len(d.fe) - 1, 0) if len(d.fe) else 0
+    ybar = np.average(y, weights=w)
+    tss = float(np.sum(w * (y - ybar) ** 2))
     inputs = VcovInputs(
         bread=bread,
         scores=Xk * (w * resid)[:, None],
@@ -116,13 +124,12 @@ def fit_ols_design(d: Design, vcov: VcovSpec, options: IrlsOptions) -> FitResult
         n_coef=len(names),
         fixed_effects=d.fe if len(d.fe) else None,
     )
-    matrix, extra = _vcov_matrix(vcov, inputs, d)
+    matrix, n_clusters = vcov_matrix(vcov, inputs, d)
     loglik = -0.5 * n * (np.log(2 * np.pi) + np.log(rss / n) + 1)
     loglik_null = -0.5 * n * (np.log(2 * np.pi) + np.log(tss / n) + 1)
-    fitted = d.y - resid
+    fitted = d.y - resid  # the offset included
     coef = pd.Series(beta, index=pd.Index(names, name="term"), name="estimate")
-    return FitResult(
-        estimator="ols",
+    return OlsResult(
         formula=d.formula.text,
         coef=coef,
         vcov=pd.DataFrame(matrix, index=coef.index, columns=coef.index),
@@ -141,11 +148,8 @@ def fit_ols_design(d: Design, vcov: VcovSpec, options: IrlsOptions) -> FitResult
         dropped_regressors=tuple(x for x in d.names if x not in names),
         _design=d,
         _vcov_inputs=inputs,
-        _linear_fe=fitted - d.X[:, kept] @ beta,
-        extra={
-            **extra,
-            "r2": 1 - rss / tss if tss > 0 else float("nan"),
-            "r2_within": 1 - rss / tss_within if tss_within > 0 else float("nan"),
-            "k_total": len(names) + fe_dof,
-        },
+        _linear_fe=fitted - off - d.X[:, kept] @ beta,
+        n_clusters=n_clusters,
+        r2=1 - rss / tss if tss > 0 else float("nan"),
+        r2_within=1 - rss / tss_within if tss_within > 0 else float("nan"),
     )

@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-from gravity.config.base import StrictModel
+from gravity._base import StrictModel, validate_options
 from gravity.estimation.design import Design, build_design
+from gravity.estimation.fixed_effects import interaction_columns
 from gravity.estimation.irls import IrlsOptions, fit_poisson
-from gravity.estimation.results import FitResult, _vcov_matrix
+from gravity.estimation.results import PpmlResult, vcov_matrix
 from gravity.estimation.separation import detect_separation
 from gravity.estimation.vcov import VcovInputs, VcovSpec, as_vcov_spec
 from gravity.exceptions import EstimationError, SeparationWarning
@@ -39,12 +40,6 @@ class PpmlOptions(StrictModel):
     separation: SeparationOptions = SeparationOptions()
 
 
-def _keep_columns(data: pd.DataFrame, extra: Sequence[str]) -> tuple[str, ...]:
-    # categorical-like columns travel with the fit so that with_vcov can cluster on them
-    cols = [c for c in data.columns if not pd.api.types.is_float_dtype(data[c])]
-    return tuple(dict.fromkeys([*map(str, cols), *extra]))
-
-
 class Ppml:
     """Poisson pseudo-maximum likelihood with high-dimensional fixed effects.
 
@@ -58,11 +53,13 @@ class Ppml:
     weights, offset : str, optional
         Columns with observation weights and an offset of the linear predictor.
     vcov : VcovSpec, str or dict
-        Variance estimate of the result (``"hetero"`` by default); see :meth:`FitResult.with_vcov`.
+        Variance estimate of the result (``"hetero"`` by default); ``with_vcov`` on the result
+        gives another (clustered on any column of ``data``).
     options : PpmlOptions, optional
         Solver and separation options.
     cluster_columns : sequence of str
-        Extra columns to keep for later clustering (non-float columns are kept anyway).
+        Columns copied with the fit for later clustering (any other column of ``data`` is read
+        from it when ``with_vcov`` names it).
 
     Examples
     --------
@@ -78,18 +75,18 @@ class Ppml:
         weights: str | None = None,
         offset: str | None = None,
         vcov: VcovSpec | str | dict[str, Any] | None = None,
-        options: PpmlOptions | None = None,
+        options: PpmlOptions | Mapping[str, Any] | None = None,
         cluster_columns: Sequence[str] = (),
     ) -> None:
         self.vcov = as_vcov_spec(vcov)
-        self.options = options or PpmlOptions()
-        extra = [c.strip() for name in self.vcov.by for c in name.split("^")]
+        self.options = validate_options(PpmlOptions, options, "options")
+        extra = [c for name in self.vcov.by for c in interaction_columns(name)]
         self.design = build_design(
             formula,
             data,
             weights=weights,
             offset=offset,
-            keep_columns=_keep_columns(data, [*extra, *cluster_columns]),
+            keep_columns=(*extra, *cluster_columns),
         )
 
     @classmethod
@@ -102,7 +99,7 @@ class Ppml:
         weights: np.ndarray | None = None,
         offset: np.ndarray | None = None,
         vcov: VcovSpec | str | dict[str, Any] | None = None,
-        options: PpmlOptions | None = None,
+        options: PpmlOptions | Mapping[str, Any] | None = None,
         clusters: pd.DataFrame | None = None,
         intercept: bool | None = None,
     ) -> Ppml:
@@ -153,8 +150,8 @@ class Ppml:
             cluster_columns=extra,
         )
 
-    def fit(self) -> FitResult:
-        """Estimate the model; returns a new frozen :class:`FitResult`."""
+    def fit(self) -> PpmlResult:
+        """Estimate the model; returns a new frozen :class:`PpmlResult`."""
         design = self.design
         opts = self.options.separation
         if np.any(design.y < 0):
@@ -184,12 +181,16 @@ class Ppml:
             design = design.subset(sep.keep)
         if design.y.shape[0] == 0:
             raise EstimationError("no observation left after removing separated observations")
-        return _finish_poisson(design, self.vcov, self.options, dropped)
+        return finish_poisson(design, self.vcov, self.options, dropped)
 
 
-def _finish_poisson(
+def finish_poisson(
     design: Design, vcov: VcovSpec, options: PpmlOptions, dropped: dict[str, int]
-) -> FitResult:
+) -> PpmlResult:
+    """Run IRLS on a prepared design (separation already handled) and build the result.
+
+    Shared by :meth:`Ppml.fit` and the RESET diagnostic (which refits an augmented design).
+    """
     out = fit_poisson(
         design.y,
         design.X,
@@ -212,15 +213,14 @@ def _finish_poisson(
         n_coef=len(names),
         fixed_effects=design.fe if len(design.fe) else None,
     )
-    matrix, extra = _vcov_matrix(vcov, inputs, design)
+    matrix, n_clusters = vcov_matrix(vcov, inputs, design)
     loglik = float(np.sum(w0 * (design.y * out.eta - out.mu - gammaln(design.y + 1))))
     mu0 = np.average(design.y, weights=w0)
     loglik_null = float(np.sum(w0 * (design.y * np.log(mu0) - mu0 - gammaln(design.y + 1))))
     offset = 0.0 if design.offset is None else design.offset
     linear_fe = out.eta - offset - (design.X[:, out.kept_columns] @ out.beta if names else 0.0)
     coef = pd.Series(out.beta, index=pd.Index(names, name="term"), name="estimate")
-    return FitResult(
-        estimator="ppml",
+    return PpmlResult(
         formula=design.formula.text,
         coef=coef,
         vcov=pd.DataFrame(matrix, index=coef.index, columns=coef.index),
@@ -240,5 +240,6 @@ def _finish_poisson(
         _design=design,
         _vcov_inputs=inputs,
         _linear_fe=np.asarray(linear_fe),
-        extra={**extra, "deviance_path": list(out.deviance_path)},
+        n_clusters=n_clusters,
+        deviance_path=tuple(out.deviance_path),
     )

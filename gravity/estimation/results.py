@@ -1,10 +1,14 @@
-"""Frozen result of a PPML or OLS fit: estimates, inference, fit statistics and prediction."""
+"""Frozen results of PPML and OLS fits: estimates, inference, fit statistics and prediction.
+
+:class:`FitResult` holds what both share; :class:`PpmlResult` and :class:`OlsResult` add their
+own statistics as named fields.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -12,6 +16,7 @@ from scipy import sparse, stats
 from scipy.sparse.linalg import lsqr
 
 from gravity.estimation.design import Design
+from gravity.estimation.fixed_effects import interaction_columns
 from gravity.estimation.vcov import (
     VcovInputs,
     VcovSpec,
@@ -24,13 +29,13 @@ from gravity.exceptions import EstimationError
 
 @dataclass(frozen=True)
 class FitResult:
-    """Result of :meth:`Ppml.fit` or :meth:`Ols.fit`; never changes after creation.
+    """What every fit returns (:class:`PpmlResult`, :class:`OlsResult`); never changes.
 
     Use :meth:`with_vcov` for another variance estimate, :meth:`predict` for new data and
     :meth:`to_frame` for the coefficient table.
     """
 
-    estimator: Literal["ppml", "ols"]
+    estimator: ClassVar[Literal["ppml", "ols"]]
     formula: str
     coef: pd.Series
     vcov: pd.DataFrame
@@ -50,7 +55,8 @@ class FitResult:
     _design: Design = field(repr=False)
     _vcov_inputs: VcovInputs = field(repr=False)
     _linear_fe: np.ndarray = field(repr=False)
-    extra: dict[str, Any] = field(default_factory=dict)
+    n_clusters: tuple[int, ...] = ()
+    """Clusters of each variable of a clustered variance (empty otherwise)."""
 
     # -- inference -------------------------------------------------------------------------
     @property
@@ -70,11 +76,16 @@ class FitResult:
         As R fixest: with clustered errors t with ``G - 1`` (smallest G), for PPML and OLS
         alike; otherwise the normal for PPML and t with ``n - K`` for OLS.
         """
-        if self.vcov_spec.type == "cluster":
-            return float(self.extra.get("min_clusters", self.nobs) - 1)
+        if self.n_clusters:
+            return float(min(self.n_clusters) - 1)
         if self.estimator == "ppml":
             return float("inf")
-        return float(self.nobs - self.extra.get("k_total", len(self.coef)))
+        return float(self.df_resid)
+
+    @property
+    def df_resid(self) -> int:
+        """Observations less the coefficients and the parameters the fixed effects absorb."""
+        return self.nobs - len(self.coef) - self._design.fe.dof
 
     @property
     def pvalues(self) -> pd.Series:
@@ -112,13 +123,13 @@ class FitResult:
     def with_vcov(self, vcov: VcovSpec | str | dict[str, Any]) -> FitResult:
         """A new result with another variance estimate; this one is unchanged.
 
-        Cluster variables must be columns of the estimation data (``exporter^importer``
-        interactions allowed).
+        Cluster variables can be any column of the data the model was fitted on, named now
+        (``exporter^importer`` interactions allowed), as fixest's ``summary(est, cluster=)``.
         """
         spec = as_vcov_spec(vcov)
-        matrix, extra = _vcov_matrix(spec, self._vcov_inputs, self._design)
+        matrix, n_clusters = vcov_matrix(spec, self._vcov_inputs, self._design)
         frame = pd.DataFrame(matrix, index=self.coef.index, columns=self.coef.index)
-        return replace(self, vcov=frame, vcov_spec=spec, extra={**self.extra, **extra})
+        return replace(self, vcov=frame, vcov_spec=spec, n_clusters=n_clusters)
 
     # -- fit statistics --------------------------------------------------------------------
     @property
@@ -235,7 +246,7 @@ class FitResult:
             "deviance": self.deviance,
             "loglik": self.loglik,
             "pseudo_r2": self.pseudo_r2 if self.estimator == "ppml" else None,
-            "r2": self.extra.get("r2"),
+            "r2": self.r2 if isinstance(self, OlsResult) else None,
             "vcov": {
                 "type": self.vcov_spec.type,
                 "by": list(self.vcov_spec.by),
@@ -251,22 +262,43 @@ class FitResult:
         }
 
 
-def _vcov_matrix(
+@dataclass(frozen=True)
+class PpmlResult(FitResult):
+    """Result of :meth:`~gravity.estimation.ppml.Ppml.fit`."""
+
+    estimator: ClassVar[Literal["ppml", "ols"]] = "ppml"
+    deviance_path: tuple[float, ...] = ()
+    """Deviance after each IRLS iteration."""
+
+
+@dataclass(frozen=True)
+class OlsResult(FitResult):
+    """Result of :meth:`~gravity.estimation.ols.Ols.fit`."""
+
+    estimator: ClassVar[Literal["ppml", "ols"]] = "ols"
+    r2: float = float("nan")
+    """R² of the full model (fixed effects included)."""
+    r2_within: float = float("nan")
+    """R² after the fixed effects are partialled out."""
+
+
+def vcov_matrix(
     spec: VcovSpec, inputs: VcovInputs, design: Design
-) -> tuple[np.ndarray, dict[str, Any]]:
-    extra: dict[str, Any] = {}
+) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The variance matrix under ``spec`` and the number of clusters of each cluster variable.
+
+    Cluster variables are read from the estimation rows of the fitted data
+    (:meth:`~gravity.estimation.design.Design.columns`).
+    """
     clusters: list[tuple[str, np.ndarray]] = []
     if spec.type == "cluster":
-        frame = design.frame
-        needed = {c.strip() for name in spec.by for c in name.split("^")}
-        if frame is None or not needed <= set(frame.columns):
-            available = [] if frame is None else sorted(frame.columns)
-            raise EstimationError(
-                f"cluster variable(s) {sorted(needed)} not kept with the fit (available: "
-                f"{available}); pass them in cluster_columns= when building the model"
-            )
+        needed = list(dict.fromkeys(c for name in spec.by for c in interaction_columns(name)))
+        try:
+            frame = design.columns(needed)
+        except EstimationError as exc:
+            raise EstimationError(f"cluster variable(s) {spec.by}: {exc}") from None
         clusters = cluster_codes(frame, spec.by)
-        extra["min_clusters"] = min(int(c.max()) + 1 for _, c in clusters)
+    n_clusters = tuple(int(c.max()) + 1 for _, c in clusters)
     if inputs.bread.shape[0] == 0:
-        return np.zeros((0, 0)), extra
-    return compute_vcov(spec, inputs, clusters), extra
+        return np.zeros((0, 0)), n_clusters
+    return compute_vcov(spec, inputs, clusters), n_clusters

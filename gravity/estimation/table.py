@@ -1,14 +1,16 @@
-"""Regression tables: built once as data, then rendered to text, Markdown, LaTeX or HTML."""
+"""Regression tables: built once as data, then rendered to text, Markdown, LaTeX, HTML or CSV."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
-from gravity.estimation.results import FitResult
+from gravity.estimation.results import FitResult, OlsResult
 
 STARS = ((0.01, "***"), (0.05, "**"), (0.1, "*"))
 
@@ -68,7 +70,7 @@ class RegressionTable:
         stats["Pseudo R²"] = [
             f"{r.pseudo_r2:.4f}" if r.estimator == "ppml" else "" for r in results
         ]
-        stats["R²"] = [f"{r.extra['r2']:.4f}" if "r2" in r.extra else "" for r in results]
+        stats["R²"] = [f"{r.r2:.4f}" if isinstance(r, OlsResult) else "" for r in results]
         table = pd.DataFrame(stats, index=list(titles)).T
         note = "Standard errors in parentheses. *** p<0.01, ** p<0.05, * p<0.1."
         return cls(titles, coef, err, table, note)
@@ -117,6 +119,14 @@ class RegressionTable:
             rule,
         ]
         return "\n".join([*out, self.note]) + "\n"
+
+    def to_csv(self) -> str:
+        """The cells as CSV text (header row first), for readers that want the table as data."""
+        header, body, _ = self._cells()
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerows([header, *body])
+        return buffer.getvalue()
 
     def to_markdown(self) -> str:
         """GitHub-flavoured Markdown table."""

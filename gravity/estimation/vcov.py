@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 from pydantic import field_validator
 
-from gravity.config.base import StrictModel
-from gravity.estimation.fixed_effects import FixedEffects, encode_interaction
+from gravity._base import StrictModel, validate_options
+from gravity.estimation.fixed_effects import FixedEffects, encode_interaction, interaction_columns
 from gravity.exceptions import EstimationError
 
 VcovType = Literal["iid", "hetero", "cluster"]
@@ -118,14 +118,16 @@ class VcovSpec(StrictModel):
 
 
 def as_vcov_spec(value: VcovSpec | str | dict[str, object] | None) -> VcovSpec:
-    """Accept a spec, a type name (``"hetero"``) or a dict as in a config file."""
-    if value is None:
-        return VcovSpec()
-    if isinstance(value, VcovSpec):
-        return value
+    """Accept a spec, a type name (``"hetero"``) or a dict as in a config file.
+
+    Raises
+    ------
+    OptionsError
+        If the type or an option is invalid (``vcov.type: Input should be ...``).
+    """
     if isinstance(value, str):
-        return VcovSpec(type=value)
-    return VcovSpec.model_validate(value)
+        value = {"type": value}
+    return validate_options(VcovSpec, value, "vcov")
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ def cluster_codes(frame: pd.DataFrame, names: Sequence[str]) -> list[tuple[str, 
     """Integer codes for each cluster variable (``"exporter^importer"`` interactions allowed)."""
     out = []
     for name in names:
-        cols = [c.strip() for c in name.split("^")]
+        cols = list(interaction_columns(name))
         missing = [c for c in cols if c not in frame.columns]
         if missing:
             raise EstimationError(
@@ -162,8 +164,7 @@ def cluster_codes(frame: pd.DataFrame, names: Sequence[str]) -> list[tuple[str, 
 def _fe_dof(fe: FixedEffects | None, clusters: Sequence[np.ndarray], mode: str) -> int:
     if fe is None or len(fe) == 0 or mode == "none":
         return 0
-    sizes = np.array(fe.n_levels)
-    total = int(sizes.sum()) - (len(sizes) - 1)
+    total = fe.dof
     if mode == "full" or not clusters:
         return total
     for code, n_lev in zip(fe.codes, fe.n_levels, strict=True):

@@ -1,6 +1,6 @@
 """Build the canonical gravity panel: read, filter, fill zeros, merge covariates, derive, check.
 
-:func:`build_panel` runs the steps in this order, each recorded as a :class:`PanelStep` (rows and
+:func:`build_panel` runs the steps in this order, each recorded as a :class:`Step` (rows and
 trade value in, out, removed and added), so the run manifest accounts for every row:
 
 1. read the trade source (BACI, Comtrade, generic) or generate the synthetic world, after
@@ -22,13 +22,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from gravity._base import Step
 from gravity.exceptions import ConfigError, DataError
 from gravity.panel.covariates import (
     CovariateTable,
@@ -37,16 +37,16 @@ from gravity.panel.covariates import (
     load_covariate,
     merge_covariate,
 )
+from gravity.panel.dataset import Panel
 from gravity.panel.filters import SampleFilters
 from gravity.panel.inputs import check_source_files
-from gravity.panel.options import DerivedVariable, PanelOptions, SampleOptions
+from gravity.panel.options import PanelOptions, SampleOptions
 from gravity.panel.readers import ReadResult, read_source
 from gravity.panel.readers.sources import BaciSource, ComtradeSource, GenericSource
-from gravity.panel.steps import PanelStep
-from gravity.panel.synthetic import SyntheticWorldOptions, load_or_generate_world
+from gravity.panel.synthetic import SyntheticSource, SyntheticWorldOptions, load_or_generate_world
 from gravity.panel.zeros import Universe, ZeroReport, fill_zeros, universe_of
 
-__all__ = ["KEY_COLUMNS", "Panel", "PanelStep", "SampleFilters", "build_panel"]
+__all__ = ["KEY_COLUMNS", "Panel", "SampleFilters", "build_panel"]
 
 log = logging.getLogger("gravity")
 
@@ -62,79 +62,11 @@ _UNITS = {
 }
 
 
-@dataclass(frozen=True)
-class Panel:
-    """The canonical panel (``exporter, importer, [product,] year, value`` plus covariates).
-
-    Attributes
-    ----------
-    frame : pandas.DataFrame
-        The panel; with implicit zeros (see ``zeros``) only the observed rows.
-    steps : tuple of PanelStep
-        What each step did, in order.
-    inputs : tuple of (Path, str)
-        Files read and their role (``trade``, ``domestic``, ``covariate``).
-    truth : dict or None
-        The synthetic world's true parameters (synthetic data only).
-    metadata : dict
-        Units, currency, sources, zeros, covariates and columns (stored with the Parquet file).
-    zeros : ZeroReport or None
-        What zero filling did; ``zeros.mode == "implicit"`` means :meth:`dense` fills them.
-    universe : Universe or None
-        The rectangle zeros are filled over (``None`` when zeros are not filled).
-    covariates, derived
-        Covariate tables and derived variables, kept to complete :meth:`dense` rows.
-    """
-
-    frame: pd.DataFrame
-    steps: tuple[PanelStep, ...]
-    inputs: tuple[tuple[Path, str], ...]
-    truth: dict[str, Any] | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    zeros: ZeroReport | None = None
-    universe: Universe | None = None
-    covariates: tuple[CovariateTable, ...] = ()
-    derived: tuple[DerivedVariable, ...] = ()
-
-    def to_frame(self) -> pd.DataFrame:
-        """The panel rows (observed rows only when zeros are implicit; see :meth:`dense`)."""
-        return self.frame
-
-    def dense(self, products: Sequence[str] | None = None) -> pd.DataFrame:
-        """The panel with every zero row, for all products or only ``products``.
-
-        With zeros already filled (or not requested) this is :attr:`frame` (restricted to
-        ``products``). With implicit zeros the rows are built now, covariates and derived
-        variables included: ask for the products an estimation needs, not for all of them at
-        HS6.
-        """
-        frame = self.frame
-        if self.zeros is None or self.zeros.mode != "implicit" or self.universe is None:
-            if products is None or "product" not in frame.columns:
-                return frame
-            keep = frame["product"].astype("str").isin([str(p) for p in products])
-            return frame.loc[keep.to_numpy()].reset_index(drop=True)
-        added = {c for t in self.covariates for c in t.columns()}
-        added |= {f"{d.name}{s}" for d in self.derived for s in ("", "_o", "_d")}
-        base = frame[[c for c in frame.columns if c not in added]]
-        dense, _ = fill_zeros(base, self.universe, products)
-        for table in self.covariates:
-            dense, _ = merge_covariate(dense, table)
-        dense, _ = apply_derived(dense, self.derived)
-        return dense[[c for c in frame.columns if c in dense.columns]]
-
-    def to_parquet(self, path: Path) -> list[Path]:
-        """Write the panel and its metadata (see :func:`gravity.panel.io.write_panel`)."""
-        from gravity.panel.io import write_panel
-
-        return write_panel(self, path)
-
-
 def _total(frame: pd.DataFrame) -> float:
     return float(frame["value"].to_numpy(dtype=float).sum()) if "value" in frame.columns else 0.0
 
 
-def _read_step(name: str, result: ReadResult, seconds: float) -> PanelStep:
+def _read_step(name: str, result: ReadResult, seconds: float) -> Step:
     logged = dict(result.log)
     removed = {k: int(v) for k, v in logged.items() if k.startswith(("dropped_", "merged_")) and v}
     info = {
@@ -159,7 +91,7 @@ def _read_step(name: str, result: ReadResult, seconds: float) -> PanelStep:
             notes.append(f"historical codes renamed: {report.renamed}")
         if report.former_states:
             notes.append(f"former states kept as their own code: {report.former_states}")
-    return PanelStep(
+    return Step(
         name,
         int(logged.get("rows_read", len(result.frame))),
         len(result.frame),
@@ -197,7 +129,7 @@ def _canonical(frame: pd.DataFrame, source: str, require: Sequence[str] = ()) ->
 
 def _read_trade(
     trade: TradeSource, base_dir: Path, inputs: list[tuple[Path, str]]
-) -> tuple[pd.DataFrame, PanelStep, ReadResult]:
+) -> tuple[pd.DataFrame, Step, ReadResult]:
     start = time.perf_counter()
     files = check_source_files(trade, base_dir)
     result = read_source(trade, base_dir)
@@ -216,7 +148,7 @@ def _read_trade(
 
 def _add_domestic(
     frame: pd.DataFrame, source: GenericSource, base_dir: Path, inputs: list[tuple[Path, str]]
-) -> tuple[pd.DataFrame, PanelStep, ReadResult]:
+) -> tuple[pd.DataFrame, Step, ReadResult]:
     start = time.perf_counter()
     files = check_source_files(source, base_dir)
     result = read_source(source, base_dir)
@@ -253,7 +185,7 @@ def _add_domestic(
             f"{name}: the domestic flow ({', '.join(str(row[k]) for k in keys)}) is also in the "
             "trade table; remove it from one of them"
         )
-    step = PanelStep(
+    step = Step(
         "domestic flows",
         len(frame),
         len(combined),
@@ -269,7 +201,7 @@ def _add_domestic(
 
 def _zeros(
     frame: pd.DataFrame, options: PanelOptions, kind: str
-) -> tuple[pd.DataFrame, PanelStep | None, ZeroReport | None, Universe | None]:
+) -> tuple[pd.DataFrame, Step | None, ZeroReport | None, Universe | None]:
     opts = options.zeros
     fill = opts.mode == "fill" or (opts.mode == "auto" and kind in ("baci", "comtrade"))
     if not fill:
@@ -294,7 +226,7 @@ def _zeros(
             f"{len(frame) + zero_rows} rows > zeros.max_rows={opts.max_rows}); Panel.dense("
             "products) fills them for the products an estimation needs"
         )
-        step = PanelStep(
+        step = Step(
             "zeros",
             len(frame),
             len(frame),
@@ -314,7 +246,7 @@ def _zeros(
             f"columns empty (NaN) on the zero rows: {', '.join(report.empty_columns)}; "
             "supply them as covariates to fill them"
         )
-    step = PanelStep(
+    step = Step(
         "zeros",
         len(frame),
         len(out),
@@ -347,7 +279,7 @@ def _check_final(frame: pd.DataFrame) -> None:
 
 def build_panel(
     trade: TradeSource | None,
-    synthetic: Any | None,
+    synthetic: SyntheticSource | None,
     sample: SampleOptions | SampleFilters,
     base_dir: Path,
     options: PanelOptions | None = None,
@@ -358,8 +290,8 @@ def build_panel(
     ----------
     trade : BaciSource, ComtradeSource or GenericSource, optional
         A trade file source (paths relative to ``base_dir``).
-    synthetic : SyntheticData, optional
-        The demo-world section of the config (``folder``, ``level`` and the world options).
+    synthetic : SyntheticSource, optional
+        The demo world (``folder``, ``level`` and the world options).
     sample : SampleOptions or SampleFilters
         The sample section.
     base_dir : pathlib.Path
@@ -381,7 +313,7 @@ def build_panel(
     """
     options = options or PanelOptions()
     filters = sample if isinstance(sample, SampleFilters) else SampleFilters(sample)
-    steps: list[PanelStep] = []
+    steps: list[Step] = []
     inputs: list[tuple[Path, str]] = []
     sources: list[dict[str, object]] = []
     truth = None
@@ -427,7 +359,7 @@ def build_panel(
         rows, value = len(frame), _total(frame)
         frame, report = merge_covariate(frame, table)
         steps.append(
-            PanelStep(
+            Step(
                 f"covariate {table.name}",
                 rows,
                 len(frame),
@@ -450,7 +382,7 @@ def build_panel(
             for name, c in counts.items()
         )
         steps.append(
-            PanelStep(
+            Step(
                 "derived variables",
                 len(frame),
                 len(frame),
@@ -554,8 +486,8 @@ def _metadata(
 
 
 def _synthetic_panel(
-    section: Any, years: Sequence[int] | None = None
-) -> tuple[pd.DataFrame, PanelStep, dict[str, Any]]:
+    section: SyntheticSource, years: Sequence[int] | None = None
+) -> tuple[pd.DataFrame, Step, dict[str, Any]]:
     start = time.perf_counter()
     options = SyntheticWorldOptions(**section.model_dump(exclude={"folder", "level"}))
     world = load_or_generate_world(Path(section.folder), options)
@@ -582,7 +514,7 @@ def _synthetic_panel(
     for col in ("exporter", "importer", "product"):
         if col in frame.columns:
             frame[col] = frame[col].astype(str)
-    step = PanelStep(
+    step = Step(
         f"synthetic world ({section.level})",
         rows_in=len(world.trade),
         rows_out=len(frame),

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from gravity._base import Step
 from gravity.exceptions import ConfigError, DataError
 from gravity.panel.options import SampleOptions
-from gravity.panel.steps import PanelStep
 
 __all__ = ["SampleFilters"]
 
@@ -71,14 +71,14 @@ class SampleFilters:
             masks.append(("domestic", ~domestic.to_numpy()))
         return masks
 
-    def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, PanelStep]:
+    def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, Step]:
         """Filter ``frame`` by years, lists, countries and domestic flows.
 
         Returns
         -------
         frame : pandas.DataFrame
             The rows kept, index reset.
-        step : PanelStep
+        step : Step
             Rows and value removed by each filter (in the order above).
 
         Raises
@@ -103,7 +103,7 @@ class SampleFilters:
                 f"the sample filters removed every row ({removed}); check sample.years, the "
                 "country and product lists"
             )
-        step = PanelStep(
+        step = Step(
             "sample",
             len(frame),
             len(out),
@@ -117,7 +117,7 @@ class SampleFilters:
 
     def apply_thresholds(
         self, frame: pd.DataFrame, population: pd.DataFrame | None
-    ) -> tuple[pd.DataFrame, PanelStep | None]:
+    ) -> tuple[pd.DataFrame, Step | None]:
         """Drop countries below ``min_population`` or ``min_exports`` (the Atlas thresholds).
 
         Parameters
@@ -131,7 +131,7 @@ class SampleFilters:
         Returns
         -------
         frame : pandas.DataFrame
-        step : PanelStep or None
+        step : Step or None
             ``None`` when no threshold is set.
         """
         opts = self.options
@@ -181,7 +181,7 @@ class SampleFilters:
                 f"the country thresholds removed every row ({removed}); lower min_population or "
                 "min_exports"
             )
-        step = PanelStep(
+        step = Step(
             "sample: thresholds",
             len(frame),
             len(out),

@@ -1,6 +1,6 @@
 """Option models of the panel builder: sample filters, zeros, covariates, derived variables.
 
-Each is a frozen, strict pydantic model (:class:`~gravity.config.base.StrictModel`), so the same
+Each is a frozen, strict pydantic model (:class:`~gravity._base.StrictModel`), so the same
 class validates a config file's section and a Python call. :mod:`gravity.config.schema` embeds
 them (``DataConfig`` derives from :class:`PanelOptions`, ``SampleConfig`` from
 :class:`SampleOptions`).
@@ -32,7 +32,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from gravity.config.base import StrictModel
+from gravity._base import StrictModel
 from gravity.panel.readers.sources import GenericSource, GeoDistSource, WdiSource
 
 __all__ = [

@@ -81,7 +81,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -103,12 +103,25 @@ from gravity.panel.synthetic_process import (
 )
 
 __all__ = [
+    "SyntheticSource",
     "SyntheticWorld",
     "SyntheticWorldOptions",
     "generate_world",
     "load_or_generate_world",
     "write_world",
 ]
+
+
+
+class SyntheticSource(SyntheticWorldOptions):
+    """The synthetic demo world as a panel's trade source (generated with a seed, cached)."""
+
+    folder: Path = Path("data/demo")
+    """Cache folder of the generated world (reused when it holds the same options)."""
+    level: Literal["aggregate", "product"] = "aggregate"
+    """Flows summed over products (``aggregate``) or product-level flows, zeros filled; product
+    level keeps only ``sample.years`` (all 22 years of 200 products are 15.6 million rows)."""
+
 
 FILE_NAMES: Final = {
     "trade": "trade.parquet",

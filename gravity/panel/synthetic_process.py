@@ -16,7 +16,7 @@ from typing import Annotated, Any, Final
 import numpy as np
 from pydantic import Field
 
-from gravity.config.base import StrictModel
+from gravity._base import StrictModel
 
 # Bump whenever the generating process changes, so that cached worlds are regenerated.
 FORMAT_VERSION: Final = 1

@@ -15,6 +15,7 @@ import pandas as pd
 
 from gravity.exceptions import GravityWarning
 from gravity.potential.pipeline import RelatednessFn
+from gravity.relatedness.inputs import population_for
 from gravity.relatedness.model import Relatedness
 from gravity.relatedness.options import RelatednessOptions
 from gravity.relatedness.similarity import market_relatedness
@@ -27,6 +28,8 @@ def relatedness_features(options: RelatednessOptions | None = None) -> Relatedne
     ``frame.attrs["market"]`` for the exporter x destination x product features.
     """
     base = options or RelatednessOptions()
+    # the population file (if any) is read once here, not once per year
+    population = population_for(base)
 
     def features(panel: pd.DataFrame, year: int) -> pd.DataFrame:
         opts = base.model_copy(update={"years": [year], "keep_proximity": True})
@@ -34,7 +37,7 @@ def relatedness_features(options: RelatednessOptions | None = None) -> Relatedne
         with warnings.catch_warnings():
             # products or countries without exports this year are dropped and counted there
             warnings.simplefilter("ignore", GravityWarning)
-            result = Relatedness(rows, opts).fit().year(year)
+            result = Relatedness(rows, opts, population).fit().year(year)
             market = market_relatedness(rows, result, opts)
         frame = result.country_product_frame()
         frame["country"] = frame["country"].astype(str)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from gravity.config.base import StrictModel
+from gravity._base import StrictModel
 
 # Weights of the three ranked components (untapped USD, feasibility, attractiveness) per preset.
 # Documented in docs/user-guide.md ("Export potential"): each component is a percentile rank in

@@ -18,23 +18,24 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from gravity._base import Step
 from gravity.exceptions import DataError, DataWarning
 from gravity.relatedness.options import RelatednessOptions
 
 __all__ = [
     "PANEL_COLUMNS",
     "TABLE_COLUMNS",
-    "FilterStep",
     "PreparedExports",
     "YearExports",
     "label_codes",
+    "population_for",
     "prepare_exports",
     "read_population",
 ]
@@ -42,29 +43,6 @@ __all__ = [
 PANEL_COLUMNS = ("exporter", "importer", "product", "year", "value")
 TABLE_COLUMNS = ("country", "product", "year", "value")
 POPULATION_COLUMNS = ("country", "year", "population")
-
-
-@dataclass(frozen=True)
-class FilterStep:
-    """One preparation step: rows (country x product x year cells) in and out, and why."""
-
-    name: str
-    rows_in: int
-    rows_out: int
-    removed: Mapping[str, int] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready content (the fields of the run manifest's step records)."""
-        return {
-            "name": self.name,
-            "rows_in": self.rows_in,
-            "rows_out": self.rows_out,
-            "removed": dict(self.removed),
-            "notes": list(self.notes),
-            "seconds": round(self.seconds, 3),
-        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,7 +65,7 @@ class PreparedExports:
     """The filtered yearly matrices, the filter steps and whether the input was bilateral."""
 
     years: tuple[YearExports, ...]
-    steps: tuple[FilterStep, ...]
+    steps: tuple[Step, ...]
     bilateral: bool
 
 
@@ -173,6 +151,19 @@ def _codes(series: pd.Series, name: str, what: str) -> tuple[np.ndarray, np.ndar
     return codes, labels
 
 
+def population_for(
+    options: RelatednessOptions, population: pd.DataFrame | None = None
+) -> pd.DataFrame | None:
+    """The population table to use: ``population`` if given, else ``options.population_file``.
+
+    Reading happens here, at the edge, so that :class:`~gravity.relatedness.model.Relatedness`
+    itself never touches a file.
+    """
+    if population is None and options.population_file is not None:
+        return read_population(options.population_file)
+    return population
+
+
 def read_population(path: str | Path) -> pd.DataFrame:
     """Read a population table (CSV or Parquet with ``country, year, population``)."""
     p = Path(path)
@@ -256,7 +247,7 @@ class _Cells:
         return before - self.year_rows(k)
 
 
-def _aggregate(data: pd.DataFrame, what: str, bilateral: bool) -> tuple[_Cells, FilterStep]:
+def _aggregate(data: pd.DataFrame, what: str, bilateral: bool) -> tuple[_Cells, Step]:
     """Code the labels, drop domestic flows, and sum values into one dense matrix per year."""
     start = time.perf_counter()
     values = _values(data, "value", what)
@@ -302,25 +293,27 @@ def _aggregate(data: pd.DataFrame, what: str, bilateral: bool) -> tuple[_Cells, 
     if bilateral:
         removed["summed over importers"] = len(y_codes) - n_cells
     note = f"{what}: {n_c} countries, {n_p} products, {len(years)} years"
-    step = FilterStep(
+    step = Step(
         "exports by country, product and year",
         len(data),
         n_cells,
         removed,
-        (note,),
-        time.perf_counter() - start,
+        notes=(note,),
+        seconds=time.perf_counter() - start,
     )
     return cells, step
 
 
-def _filter(name: str, cells: _Cells, active: bool, apply: Callable[[], _Removed]) -> FilterStep:
+def _filter(name: str, cells: _Cells, active: bool, apply: Callable[[], _Removed]) -> Step:
     """Run one filter (when active) and record its rows in, rows out and removals by reason."""
     start = time.perf_counter()
     rows_in = cells.rows()
     if not active:
-        return FilterStep(name, rows_in, rows_in, {}, ("not requested",))
+        return Step(name, rows_in, rows_in, notes=("not requested",))
     removed, notes = apply()
-    return FilterStep(name, rows_in, cells.rows(), removed, notes, time.perf_counter() - start)
+    return Step(
+        name, rows_in, cells.rows(), removed, notes=notes, seconds=time.perf_counter() - start
+    )
 
 
 def _select_years(cells: _Cells, years: list[int]) -> _Removed:
@@ -456,7 +449,7 @@ def prepare_exports(
     Returns
     -------
     PreparedExports
-        One :class:`YearExports` per year (sorted) and the :class:`FilterStep` records, one per
+        One :class:`YearExports` per year (sorted) and the :class:`Step` records, one per
         step in the order they ran (inactive filters say "not requested").
 
     Raises

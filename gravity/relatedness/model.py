@@ -19,14 +19,15 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from gravity.exceptions import DataError
+from gravity._base import Step
+from gravity.exceptions import ConfigError, DataError
 from gravity.relatedness.complexity import (
     complexity_eigenvectors,
     normalize_coi,
     normalize_complexity,
     outlook,
 )
-from gravity.relatedness.inputs import FilterStep, PreparedExports, prepare_exports, read_population
+from gravity.relatedness.inputs import PreparedExports, prepare_exports
 from gravity.relatedness.options import RelatednessOptions
 from gravity.relatedness.proximity import (
     correlation_proximity,
@@ -149,8 +150,9 @@ class Relatedness:
     options
         Conventions and sample filters; defaults reproduce the Growth Lab's Stata package.
     population
-        ``country, year, population`` (for ``presence="rpop"`` and ``min_population``); when
-        omitted, ``options.population_file`` is read if set.
+        ``country, year, population`` (for ``presence="rpop"`` and ``min_population``). The
+        constructor reads no file: with ``options.population_file`` set, pass
+        ``population_for(options)`` (or use :func:`gravity.relatedness`).
 
     Examples
     --------
@@ -167,11 +169,14 @@ class Relatedness:
     ) -> None:
         self.options = options or RelatednessOptions()
         if population is None and self.options.population_file is not None:
-            population = read_population(self.options.population_file)
+            raise ConfigError(
+                "Relatedness reads no file: pass population=population_for(options) "
+                f"(reads {self.options.population_file}) or use gravity.relatedness(...)"
+            )
         self._prepared: PreparedExports = prepare_exports(data, self.options, population)
 
     @property
-    def steps(self) -> tuple[FilterStep, ...]:
+    def steps(self) -> tuple[Step, ...]:
         """Row counts of every preparation and filter step."""
         return self._prepared.steps
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from gravity.config.base import StrictModel
+from gravity._base import StrictModel
 
 __all__ = [
     "Normalization",

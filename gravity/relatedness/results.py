@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gravity._base import Step
 from gravity.exceptions import DataError
-from gravity.relatedness.inputs import FilterStep
 from gravity.relatedness.options import RelatednessOptions
 
 __all__ = [
@@ -189,7 +189,7 @@ class RelatednessResult:
 
     options: RelatednessOptions
     years: tuple[YearRelatedness, ...]
-    steps: tuple[FilterStep, ...]
+    steps: tuple[Step, ...]
 
     def __iter__(self) -> Iterator[YearRelatedness]:
         return iter(self.years)

@@ -3,8 +3,8 @@
 :func:`~gravity.report.data.load_inputs` reads what earlier stages wrote,
 :func:`~gravity.report.build.build_report` turns it into tables, charts and figures (data), and
 the renderers lay them out: :func:`~gravity.report.html.render_html` (one offline page),
-:func:`~gravity.report.xlsx.write_xlsx` and :func:`~gravity.report.xlsx.write_csv`.
-``gravity.cli.stage_report.stage_report`` runs them all for the CLI.
+:func:`~gravity.report.xlsx.render_xlsx` (bytes) and :func:`~gravity.report.xlsx.render_csv`;
+renderers return text or bytes and ``gravity.cli.stage_report.stage_report`` writes the files.
 """
 
 from gravity.report.build import Report, build_report

@@ -39,7 +39,7 @@ from gravity.report.tables import (
     profile_tables,
 )
 
-__all__ = ["Report", "build_report", "markdown_table"]
+__all__ = ["Report", "build_report"]
 
 
 @dataclass(frozen=True)
@@ -72,16 +72,6 @@ class Report:
     def note(self, section: str) -> list[str]:
         """Notes of one section (empty when everything was available)."""
         return self.notes.get(section, [])
-
-
-def markdown_table(text: str) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the first pipe table in a Markdown text (``table.md``)."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip().startswith("|")]
-    rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
-    rows = [r for r in rows if not all(set(c) <= set(":- ") and c for c in r)]
-    if not rows:
-        return [], []
-    return rows[0], rows[1:]
 
 
 def _data_label(inputs: ReportInputs) -> str:
@@ -413,8 +403,9 @@ def build_report(
         notes["model"].append("No regression results: " + inputs.notes["coefficients"] + ".")
     if inputs.fit is not None:
         tables["model_facts"] = _fit_facts(inputs.fit)
-    if inputs.table_md is not None:
-        header, rows = markdown_table(inputs.table_md)
+    if inputs.models is not None and len(inputs.models):
+        cells = inputs.models.to_numpy().tolist()
+        header, rows = cells[0], cells[1:]
         if header:
             keys = [f"c{i}" for i in range(len(header))]
             frame = pd.DataFrame([(r + [""] * len(keys))[: len(keys)] for r in rows], columns=keys)

@@ -18,20 +18,12 @@ from typing import Any
 import pandas as pd
 
 from gravity.exceptions import DataError
+from gravity.layout import OutputLayout
 
 __all__ = ["INPUT_FILES", "ReportInputs", "ReportNames", "load_inputs"]
 
 INPUT_FILES: dict[str, str] = {
-    "panel": "panel/panel.parquet",
-    "truth": "panel/synthetic_truth.json",
-    "coefficients": "fit/coefficients.csv",
-    "fit": "fit/fit.json",
-    "table_md": "fit/table.md",
-    "country_product": "relatedness/country_product.parquet",
-    "country": "relatedness/country.parquet",
-    "opportunities": "potential/opportunities.parquet",
-    "metrics": "backtest/metrics.csv",
-    "manifest": "manifest.json",
+    name: str(path) for name, path in OutputLayout(Path()).report_inputs().items()
 }
 """Every input, by name, relative to the output folder."""
 
@@ -162,7 +154,8 @@ class ReportInputs:
     truth: dict[str, Any] | None = None
     coefficients: pd.DataFrame | None = None
     fit: dict[str, Any] | None = None
-    table_md: str | None = None
+    models: pd.DataFrame | None = None
+    """The regression table's cells (``fit/table.csv``): header row first, all text."""
     country_product: pd.DataFrame | None = None
     country: pd.DataFrame | None = None
     opportunities: pd.DataFrame | None = None
@@ -183,6 +176,9 @@ class ReportInputs:
 
 def _read(path: Path, name: str) -> Any:
     try:
+        if name == "models":
+            # cells as written, header row included: no parsing of numbers or empty cells
+            return pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
         if path.suffix == ".parquet":
             return pd.read_parquet(path)
         if path.suffix == ".csv":
@@ -228,8 +224,9 @@ def load_inputs(output: Path) -> ReportInputs:
     output = Path(output)
     values: dict[str, Any] = {}
     notes: dict[str, str] = {}
-    for name, relative in INPUT_FILES.items():
-        path = output / relative
+    layout = OutputLayout(output)
+    for name, path in layout.report_inputs().items():
+        relative = INPUT_FILES[name]
         if not path.is_file():
             if name != "truth":
                 notes[name] = f"{relative} was not found in {output}"

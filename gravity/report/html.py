@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from plotly.offline import get_plotlyjs
 
-from gravity import __version__
+from gravity._version import __version__
 from gravity.report.assets import CSS, JS
 from gravity.report.build import Report
 from gravity.report.formatting import format_usd, format_value

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from gravity.config.base import StrictModel
+from gravity._base import StrictModel
 
 ReportFormat = Literal["html", "xlsx", "csv", "pdf"]
 """What the stage writes: ``index.html``, ``opportunities.xlsx``, ``csv/*.csv``, ``report.pdf``."""

@@ -9,16 +9,16 @@ text cells that a spreadsheet would run as a formula get a leading apostrophe.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
-from pathlib import Path
 
 import xlsxwriter
 
 from gravity.report.formatting import Kind
 from gravity.report.tables import ReportTable
 
-__all__ = ["NUMBER_FORMATS", "SHEET_NAMES", "write_csv", "write_xlsx"]
+__all__ = ["NUMBER_FORMATS", "SHEET_NAMES", "render_csv", "render_xlsx"]
 
 NUMBER_FORMATS: dict[Kind, str] = {
     "usd": '"$"#,##0',
@@ -73,17 +73,15 @@ def _frozen_columns(table: ReportTable) -> int:
     return 0
 
 
-def write_xlsx(
-    tables: Sequence[ReportTable], path: Path, title: str, about: Sequence[tuple[str, str]] = ()
-) -> Path:
-    """Write ``tables`` to one workbook, one sheet each, after an *About* sheet.
+def render_xlsx(
+    tables: Sequence[ReportTable], title: str, about: Sequence[tuple[str, str]] = ()
+) -> bytes:
+    """Render ``tables`` as one workbook, one sheet each, after an *About* sheet.
 
     Parameters
     ----------
     tables : sequence of ReportTable
         The tables, in sheet order.
-    path : pathlib.Path
-        The ``.xlsx`` file to write (replaced when it exists).
     title : str
         Title written at the top of the *About* sheet.
     about : sequence of (str, str)
@@ -91,16 +89,18 @@ def write_xlsx(
 
     Returns
     -------
-    pathlib.Path
-        ``path``.
+    bytes
+        The ``.xlsx`` file's content (the caller writes it).
     """
+    buffer = io.BytesIO()
     options = {
+        "in_memory": True,
         "strings_to_formulas": False,
         "strings_to_urls": False,
         "strings_to_numbers": False,
         "nan_inf_to_errors": False,
     }
-    with xlsxwriter.Workbook(str(path), options) as book:
+    with xlsxwriter.Workbook(buffer, options) as book:
         header = book.add_format(
             {"bold": True, "bg_color": "#DCE6EA", "border": 1, "text_wrap": True, "valign": "top"}
         )
@@ -124,7 +124,7 @@ def write_xlsx(
             sheet.write_string(row, 1, table.title)
         for name, table in zip(names, tables, strict=True):
             _write_sheet(book.add_worksheet(name), table, header, formats)
-    return path
+    return buffer.getvalue()
 
 
 def _write_sheet(
@@ -171,22 +171,19 @@ def _csv_safe(value: object) -> object:
     return value
 
 
-def write_csv(tables: Sequence[ReportTable], folder: Path) -> dict[str, Path]:
-    """Write each table to ``folder / f"{name}.csv"`` (UTF-8, labelled headers, raw numbers).
+def render_csv(tables: Sequence[ReportTable]) -> dict[str, str]:
+    """Render each table as CSV text (labelled headers, raw numbers; ``name.csv`` by the caller).
 
     Returns
     -------
-    dict of str to pathlib.Path
-        The file of each table, by table name.
+    dict of str to str
+        The CSV text of each table, by table name.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {}
+    texts = {}
     for table in tables:
         frame = table.labelled()
         for i, column in enumerate(table.columns):
             if column.kind == "text":
                 frame.isetitem(i, [_csv_safe(v) for v in frame.iloc[:, i]])
-        path = folder / f"{table.name}.csv"
-        frame.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
-        paths[table.name] = path
-    return paths
+        texts[table.name] = frame.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+    return texts

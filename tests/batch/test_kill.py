@@ -35,7 +35,11 @@ def wait_for_done(process: subprocess.Popen[bytes], output: Path, n: int, limit:
     while time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()[0].decode()
         if (output / "batch" / "index.sqlite").is_file():
-            done = int((read_index(output)["status"] == "done").sum())
+            try:
+                done = int((read_index(output)["status"] == "done").sum())
+            except pd.errors.DatabaseError:
+                # the file exists a moment before its tables do (a starting batch): poll again
+                done = -1
             if done >= n:
                 return done
         time.sleep(0.05)

@@ -14,7 +14,7 @@ from gravity.batch.jobs import JobOutput, register_job_kind
 from gravity.batch.layout import TEMP_PREFIX
 from gravity.batch.runner import run_batch
 from gravity.batch.store import read_index
-from gravity.cli.stages import fit_model
+from gravity.estimation.spec import fit as fit_model
 from gravity.exceptions import ConfigError, DataError, GravityError, SeparationWarning
 from tests.batch import kinds  # noqa: F401  (registers the test job kinds)
 from tests.batch.conftest import TWO_WAY, assert_clean, batch_options

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from gravity.exceptions import DataError, DataWarning
+import gravity as gv
+from gravity.exceptions import ConfigError, DataError, DataWarning
 from gravity.relatedness.inputs import label_codes, prepare_exports, read_population
 from gravity.relatedness.model import Relatedness
 from gravity.relatedness.options import RelatednessOptions
@@ -128,7 +129,7 @@ def test_rpop_needs_every_population(tmp_path: Path) -> None:
     countries = [f"c{i}" for i in range(6)]
     path = tmp_path / "pop.csv"
     population(countries).to_csv(path, index=False)
-    result = Relatedness(table(), RelatednessOptions(presence="rpop", population_file=path)).fit()
+    result = gv.relatedness(table(), RelatednessOptions(presence="rpop", population_file=path))
     assert result.years[0].rpop is not None
     with pytest.raises(DataError, match="lacks it for"):
         Relatedness(table(), RelatednessOptions(presence="rpop"), population(countries[:5]))
@@ -212,3 +213,10 @@ def test_integer_product_codes_are_labels_sorted_as_strings() -> None:
     np.testing.assert_array_equal(codes, [0, 0, -1, 1])
     codes, _ = label_codes(pd.Series(["a", "zz"], dtype="category"), np.array(["zz", "b"]))
     np.testing.assert_array_equal(codes, [-1, 0])
+
+
+def test_the_model_reads_no_file(tmp_path: Path) -> None:
+    # the population file is read at the edge (population_for, gv.relatedness, the CLI stage)
+    options = RelatednessOptions(presence="rpop", population_file=tmp_path / "absent.csv")
+    with pytest.raises(ConfigError, match="Relatedness reads no file: pass population="):
+        Relatedness(table(), options)

@@ -14,10 +14,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from gravity._base import Step
 from gravity.cli.manifest import RunManifest
 from gravity.cli.stage_relatedness import stage_relatedness
 from gravity.cli.stages import write_fit_outputs
 from gravity.estimation.ppml import Ppml
+from gravity.layout import OutputLayout
 from gravity.panel.synthetic import SyntheticWorldOptions, generate_world
 from gravity.potential.backtest import run_backtest
 from gravity.potential.options import BacktestOptions, PotentialOptions
@@ -55,7 +57,7 @@ def _write_run(output: Path) -> RunFolder:
     aggregate = world.aggregate_trade().merge(world.pairs, on=["exporter", "importer", "year"])
     for column in ("exporter", "importer"):
         aggregate[column] = aggregate[column].astype(str)
-    write_fit_outputs([Ppml(FORMULA, aggregate).fit()], ["PPML"], output / "fit")
+    write_fit_outputs([Ppml(FORMULA, aggregate).fit()], ["PPML"], OutputLayout(output))
     stage_relatedness(None, panel, output)
     backtest = run_backtest(panel, potential, BacktestOptions(horizon=2))
     (output / "backtest").mkdir()
@@ -65,8 +67,7 @@ def _write_run(output: Path) -> RunFolder:
         config={"potential": potential.model_dump(mode="json"), "sample": {"years": None}},
     )
     manifest.add_input(output / "panel" / "panel.parquet", "trade")
-    step = manifest.step("panel: synthetic world (product)")
-    step.rows_in, step.rows_out = len(panel), len(panel)
+    manifest.add_steps([Step("synthetic world (product)", len(panel), len(panel))], "panel: ")
     manifest.status = "ok"
     manifest.write(output)
     products = world.products.assign(

@@ -10,7 +10,6 @@ import pytest
 from pydantic import ValidationError
 
 from gravity.exceptions import DataError
-from gravity.report.build import markdown_table
 from gravity.report.charts import plotly_text
 from gravity.report.data import ReportNames
 from gravity.report.formatting import (
@@ -143,9 +142,3 @@ def test_names_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
         {"country_names": "names/countries.csv"}, context={"base_dir": tmp_path}
     )
     assert options.country_names == tmp_path / "names" / "countries.csv"
-
-
-def test_markdown_pipe_table() -> None:
-    header, rows = markdown_table("|  | (1) PPML |\n|---|:---:|\n| x | 1.0 |\n|  | (0.1) |\n\nnote")
-    assert header == ["", "(1) PPML"]
-    assert rows == [["x", "1.0"], ["", "(0.1)"]]

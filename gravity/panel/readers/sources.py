@@ -1,6 +1,6 @@
 """Option models describing each data source, as a config file's ``sources`` section would.
 
-Each model is a frozen, strict pydantic model (:class:`~gravity.config.base.StrictModel`) with a
+Each model is a frozen, strict pydantic model (:class:`~gravity._base.StrictModel`) with a
 ``kind`` field that selects the reader; :data:`Source` is their discriminated union. Paths may be
 relative: :func:`gravity.panel.readers.read_source` resolves them against a base directory (the
 config file's folder).
@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from gravity.config.base import StrictModel
+from gravity._base import StrictModel
 from gravity.panel.countries import CodeMode
 from gravity.panel.products import ProductLevel
 

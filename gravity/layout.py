@@ -1,0 +1,130 @@
+"""Where a run's files go: one :class:`OutputLayout` for the writers and for the report's reader.
+
+Every contract file of an output folder is named here and nowhere else, so the CLI stages that
+write them and :func:`gravity.report.data.load_inputs` that reads them back cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["OutputLayout"]
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    """The files of one output folder (``OUTPUT``), by role.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The output folder (``output:`` in the config).
+    """
+
+    root: Path
+
+    # -- folders ------------------------------------------------------------------------------
+    @property
+    def panel_dir(self) -> Path:
+        """``OUTPUT/panel``."""
+        return self.root / "panel"
+
+    @property
+    def fit_dir(self) -> Path:
+        """``OUTPUT/fit``."""
+        return self.root / "fit"
+
+    @property
+    def relatedness_dir(self) -> Path:
+        """``OUTPUT/relatedness``."""
+        return self.root / "relatedness"
+
+    @property
+    def potential_dir(self) -> Path:
+        """``OUTPUT/potential``."""
+        return self.root / "potential"
+
+    @property
+    def backtest_dir(self) -> Path:
+        """``OUTPUT/backtest``."""
+        return self.root / "backtest"
+
+    @property
+    def batch_dir(self) -> Path:
+        """``OUTPUT/batch`` (its own files are named in :mod:`gravity.batch.layout`)."""
+        return self.root / "batch"
+
+    @property
+    def report_dir(self) -> Path:
+        """``OUTPUT/report``."""
+        return self.root / "report"
+
+    # -- files ------------------------------------------------------------------------------
+    @property
+    def panel(self) -> Path:
+        """The panel (Parquet, metadata inside; ``panel.json`` beside it)."""
+        return self.panel_dir / "panel.parquet"
+
+    @property
+    def truth(self) -> Path:
+        """The synthetic world's true parameters (synthetic data only)."""
+        return self.panel_dir / "synthetic_truth.json"
+
+    @property
+    def coefficients(self) -> Path:
+        """Coefficient table of the main model."""
+        return self.fit_dir / "coefficients.csv"
+
+    @property
+    def fit(self) -> Path:
+        """Fit summary of the main model (and ``compare`` models)."""
+        return self.fit_dir / "fit.json"
+
+    def table(self, suffix: str) -> Path:
+        """Regression table of every model: ``md``, ``tex`` or ``csv`` (the cells, as data)."""
+        return self.fit_dir / f"table.{suffix}"
+
+    def relatedness(self, name: str) -> Path:
+        """A relatedness table (``country_product``, ``country``, ``product``, ...)."""
+        return self.relatedness_dir / f"{name}.parquet"
+
+    @property
+    def opportunities(self) -> Path:
+        """Ranked opportunities (Parquet; ``opportunities.csv`` beside it)."""
+        return self.potential_dir / "opportunities.parquet"
+
+    @property
+    def potential_summary(self) -> Path:
+        """Base year, counts and ease coefficients of the potential model."""
+        return self.potential_dir / "summary.json"
+
+    @property
+    def metrics(self) -> Path:
+        """Backtest metrics (``target, model, metric, value, split``)."""
+        return self.backtest_dir / "metrics.csv"
+
+    @property
+    def backtest_summary(self) -> Path:
+        """Backtest summary (Markdown)."""
+        return self.backtest_dir / "summary.md"
+
+    @property
+    def manifest(self) -> Path:
+        """The run manifest."""
+        return self.root / "manifest.json"
+
+    def report_inputs(self) -> dict[str, Path]:
+        """Every file the report reads, by name (all optional)."""
+        return {
+            "panel": self.panel,
+            "truth": self.truth,
+            "coefficients": self.coefficients,
+            "fit": self.fit,
+            "models": self.table("csv"),
+            "country_product": self.relatedness("country_product"),
+            "country": self.relatedness("country"),
+            "opportunities": self.opportunities,
+            "metrics": self.metrics,
+            "manifest": self.manifest,
+        }

@@ -1,0 +1,159 @@
+"""The panel as one frozen object (:class:`Panel`) and how it is written to disk.
+
+``panel.parquet`` holds the rows with typed columns (``exporter``, ``importer``, ``product`` as
+text, ``year`` int64, ``value`` float64, covariates). Its schema metadata, under the key
+``gravity``, holds the panel metadata (units, currency, sources, zeros, covariates, columns) and
+the steps; ``panel.json`` repeats it for people and tools that do not read Parquet metadata.
+When zeros are implicit, the covariate tables are written to ``covariates/<name>.parquet`` so
+that :func:`gravity.panel.io.load_panel` can rebuild a :class:`Panel` whose :meth:`Panel.dense`
+fills zeros in another process.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from gravity._base import Step
+from gravity.panel.covariates import CovariateTable, apply_derived, merge_covariate
+from gravity.panel.options import DerivedVariable
+from gravity.panel.zeros import Universe, ZeroReport, fill_zeros
+
+__all__ = ["METADATA_KEY", "Panel", "write_panel"]
+
+#: Key of the panel metadata in the Parquet schema metadata.
+METADATA_KEY = b"gravity"
+
+
+@dataclass(frozen=True)
+class Panel:
+    """The canonical panel (``exporter, importer, [product,] year, value`` plus covariates).
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The panel; with implicit zeros (see ``zeros``) only the observed rows.
+    steps : tuple of Step
+        What each step did, in order.
+    inputs : tuple of (Path, str)
+        Files read and their role (``trade``, ``domestic``, ``covariate``).
+    truth : dict or None
+        The synthetic world's true parameters (synthetic data only).
+    metadata : dict
+        Units, currency, sources, zeros, covariates and columns (stored with the Parquet file).
+    zeros : ZeroReport or None
+        What zero filling did; ``zeros.mode == "implicit"`` means :meth:`dense` fills them.
+    universe : Universe or None
+        The rectangle zeros are filled over (``None`` when zeros are not filled).
+    covariates, derived
+        Covariate tables and derived variables, kept to complete :meth:`dense` rows.
+    """
+
+    frame: pd.DataFrame
+    steps: tuple[Step, ...]
+    inputs: tuple[tuple[Path, str], ...]
+    truth: dict[str, Any] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    zeros: ZeroReport | None = None
+    universe: Universe | None = None
+    covariates: tuple[CovariateTable, ...] = ()
+    derived: tuple[DerivedVariable, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """The panel rows (observed rows only when zeros are implicit; see :meth:`dense`)."""
+        return self.frame
+
+    def dense(self, products: Sequence[str] | None = None) -> pd.DataFrame:
+        """The panel with every zero row, for all products or only ``products``.
+
+        With zeros already filled (or not requested) this is :attr:`frame` (restricted to
+        ``products``). With implicit zeros the rows are built now, covariates and derived
+        variables included: ask for the products an estimation needs, not for all of them at
+        HS6.
+        """
+        frame = self.frame
+        if self.zeros is None or self.zeros.mode != "implicit" or self.universe is None:
+            if products is None or "product" not in frame.columns:
+                return frame
+            keep = frame["product"].astype("str").isin([str(p) for p in products])
+            return frame.loc[keep.to_numpy()].reset_index(drop=True)
+        added = {c for t in self.covariates for c in t.columns()}
+        added |= {f"{d.name}{s}" for d in self.derived for s in ("", "_o", "_d")}
+        base = frame[[c for c in frame.columns if c not in added]]
+        dense, _ = fill_zeros(base, self.universe, products)
+        for table in self.covariates:
+            dense, _ = merge_covariate(dense, table)
+        dense, _ = apply_derived(dense, self.derived)
+        return dense[[c for c in frame.columns if c in dense.columns]]
+
+    def to_parquet(self, path: Path) -> list[Path]:
+        """Write the panel and its metadata (see :func:`write_panel`)."""
+        return write_panel(self, path)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def _dumps(data: object, indent: int | None = None) -> str:
+    return json.dumps(data, default=_plain, indent=indent, allow_nan=True)
+
+
+def _file_name(name: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_.-]+", "_", name) or "covariate"
+
+
+def write_panel(panel: Panel, path: Path) -> list[Path]:
+    """Write ``panel`` to ``path`` (Parquet) and ``path.with_suffix('.json')``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written: the Parquet file, the sidecar, and covariate tables (implicit zeros).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    metadata = dict(panel.metadata)
+    written = [path]
+    if panel.zeros is not None and panel.zeros.mode == "implicit":
+        folder = path.parent / "covariates"
+        files = []
+        for table in panel.covariates:
+            folder.mkdir(exist_ok=True)
+            target = folder / f"{_file_name(table.name)}.parquet"
+            table.frame.to_parquet(target, index=False)
+            files.append({**table.describe(), "file": str(target.relative_to(path.parent)),
+                          "by_year": table.by_year})
+            written.append(target)
+        metadata["covariate_tables"] = files
+    metadata["steps"] = [s.to_dict() for s in panel.steps]
+    metadata["inputs"] = [{"path": str(p), "role": role} for p, role in panel.inputs]
+    table = pa.Table.from_pandas(panel.frame, preserve_index=False)
+    schema_meta = dict(table.schema.metadata or {})
+    schema_meta[METADATA_KEY] = _dumps(metadata).encode("utf-8")
+    # statistics of text columns cost more than the rest of the write (min/max over millions of
+    # strings) and are of little use: keep them for numbers only
+    # and dictionaries of float columns (values, distances: nearly all distinct) are wasted work
+    numeric = [f.name for f in table.schema if not pa.types.is_string(f.type)
+               and not pa.types.is_large_string(f.type)]
+    discrete = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
+    pq.write_table(table.replace_schema_metadata(schema_meta), path, write_statistics=numeric,
+                   use_dictionary=discrete)
+    sidecar = path.with_suffix(".json")
+    sidecar.write_text(_dumps({"file": path.name, **metadata}, indent=2) + "\n", "utf-8")
+    written.insert(1, sidecar)
+    return written

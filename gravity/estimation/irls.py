@@ -61,7 +61,7 @@ class IrlsOptions(StrictModel):
     demean_tol: float = 1e-9
     """Final relative tolerance of the fixed-effect demeaning [fixef.tol]."""
     demean_maxiter: int = 50_000
-    """Maximum alternating-projection sweeps per column and IRLS iteration [fixef.iter]."""
+    """Maximum sweeps (or conjugate-gradient steps) per column and IRLS iteration [fixef.iter]."""
     demean_solver: Literal["auto", "ap", "cg"] = "auto"
     """Fixed-effect solver: alternating projections with Irons–Tuck acceleration (``ap``),
     Jacobi-preconditioned conjugate gradients on the normal equations (``cg``, for weakly

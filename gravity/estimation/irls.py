@@ -277,8 +277,26 @@ def fit_poisson(
             z[:] = 0.0
         _working(y, eta, mu, off, w0, w, z, rows[0])
         if has_fe:
+            if iteration == 1 and k:
+                # the collinearity check below needs the regressors' residuals at full precision:
+                # a column absorbed by the fixed effects only shows as a residual of the size of
+                # the tolerance, which at a loose one passes for a regressor
+                _, ok, used_cg = project_rows(
+                    rows[1:],
+                    fe,
+                    w,
+                    opts.demean_tol,
+                    opts.demean_maxiter,
+                    solver,
+                    opts.demean_switch_after,
+                )
+                inner_ok = inner_ok and ok
+                solver = "cg" if used_cg and solver == "auto" else solver
+                todo = rows[:1]
+            else:
+                todo = rows
             _, ok, used_cg = project_rows(
-                rows, fe, w, inner_tol, opts.demean_maxiter, solver, opts.demean_switch_after
+                todo, fe, w, inner_tol, opts.demean_maxiter, solver, opts.demean_switch_after
             )
             inner_ok = inner_ok and ok
             # a graph on which projections crawled once crawls at every IRLS step

@@ -13,6 +13,8 @@ from pydantic import ValidationError
 
 from gravity.estimation.irls import IrlsOptions
 from gravity.estimation.ppml import Ppml, PpmlOptions
+from gravity.exceptions import CollinearityWarning
+from gravity.panel.synthetic import SyntheticWorldOptions, generate_world
 from tests.estimation.test_oracle_statsmodels import COEF_RTOL, SE_RTOL, dummy_glm, small_panel
 
 # Default stopping rule (fixest's relative deviance change 1e-8) against a fit stopped at 1e-13:
@@ -104,3 +106,22 @@ def test_three_solvers_agree_on_a_three_way_panel() -> None:
 def test_unknown_solver_is_rejected_with_the_choices() -> None:
     with pytest.raises(ValidationError, match="demean_solver"):
         IrlsOptions(demean_solver="lsqr")  # type: ignore[arg-type]
+
+
+@pytest.mark.filterwarnings("ignore::gravity.exceptions.SeparationWarning")
+def test_regressor_absorbed_by_fixed_effects_is_dropped_with_many_zeros() -> None:
+    # 84% zero flows: 'rta' is absorbed by the fixed effects on this sample. Its residual must be
+    # computed at full precision before the collinearity check; at the loose first-step demeaning
+    # tolerance it passed for a regressor and the weighted Gram matrix turned singular later on.
+    world = generate_world(SyntheticWorldOptions(n_countries=10, n_products=6, n_years=6))
+    frame = world.dense_trade().merge(world.pairs, on=["exporter", "importer", "year"])
+    sub = frame[(frame["product"].astype(str) == "0003") & frame["year"].between(2002, 2005)]
+    formula = "value ~ log(dist) + contig + comlang + rta | exporter^year + importer^year"
+    with pytest.warns(CollinearityWarning, match="'rta'"):
+        res = Ppml(formula, sub).fit()
+    assert res.converged and res.dropped_regressors == ("rta",)
+    tight = PpmlOptions(irls=IrlsOptions(tol=1e-13, demean_tol=1e-12))
+    with pytest.warns(CollinearityWarning, match="'rta'"):
+        ref = Ppml(formula, sub, options=tight).fit()
+    np.testing.assert_allclose(res.coef, ref.coef, rtol=STOPPING_COEF_RTOL)
+    np.testing.assert_allclose(res.se, ref.se, rtol=STOPPING_SE_RTOL)

@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -198,16 +199,25 @@ def run_fixest(panel: Panel, csv: Path, threads: int) -> dict[str, float] | None
     # fixest caps its threads at OMP_NUM_THREADS: leave it unset
     env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
     cmd = ["Rscript", "-e", R_SCRIPT, str(csv), str(threads), panel.formula, panel.coef]
+    # Rscript runs R as a child process: on a timeout the whole process group must go
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, check=False, env=env, timeout=WORKER_TIMEOUT_S
-        )
+        stdout, stderr = proc.communicate(timeout=WORKER_TIMEOUT_S)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         print(f"    fixest: timed out after {WORKER_TIMEOUT_S} s")
         return None
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
     if not lines:
-        print(f"    fixest: failed: {(proc.stderr.strip().splitlines() or ['no output'])[-1]}")
+        print(f"    fixest: failed: {(stderr.strip().splitlines() or ['no output'])[-1]}")
         return None
     return dict(json.loads(lines[-1]))
 

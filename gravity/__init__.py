@@ -24,9 +24,29 @@ from gravity.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from gravity.api import backtest, build_panel, ols, potential, ppml, relatedness, report
+    from gravity.api import (
+        backtest,
+        build_panel,
+        forecast_backtest,
+        ols,
+        potential,
+        ppml,
+        relatedness,
+        report,
+    )
 
-_API = frozenset({"backtest", "build_panel", "ols", "potential", "ppml", "relatedness", "report"})
+_API = frozenset(
+    {
+        "backtest",
+        "build_panel",
+        "forecast_backtest",
+        "ols",
+        "potential",
+        "ppml",
+        "relatedness",
+        "report",
+    }
+)
 
 __all__ = [
     "CollinearityWarning",
@@ -41,6 +61,7 @@ __all__ = [
     "__version__",
     "backtest",
     "build_panel",
+    "forecast_backtest",
     "ols",
     "potential",
     "ppml",

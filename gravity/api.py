@@ -28,6 +28,8 @@ from gravity.panel.readers import parse_source
 from gravity.panel.synthetic import SyntheticSource
 from gravity.potential.backtest import BacktestResult, run_backtest
 from gravity.potential.features import relatedness_features
+from gravity.potential.forecast.backtest import ForecastBacktest, run_forecast_backtest
+from gravity.potential.forecast.options import ForecastOptions
 from gravity.potential.options import BacktestOptions, PotentialOptions
 from gravity.potential.pipeline import RelatednessFn, opportunities
 from gravity.relatedness.inputs import population_for
@@ -38,7 +40,16 @@ from gravity.report.build import Report, build_report
 from gravity.report.data import ReportNames, load_inputs
 from gravity.report.options import ReportOptions
 
-__all__ = ["backtest", "build_panel", "ols", "potential", "ppml", "relatedness", "report"]
+__all__ = [
+    "backtest",
+    "build_panel",
+    "forecast_backtest",
+    "ols",
+    "potential",
+    "ppml",
+    "relatedness",
+    "report",
+]
 
 Options = Mapping[str, Any]
 VcovArg = VcovSpec | str | Mapping[str, Any] | None
@@ -361,6 +372,44 @@ def backtest(
     pot = validate_options(PotentialOptions, potential, "potential")
     opts = validate_options(BacktestOptions, options, "options")
     return run_backtest(panel, pot, opts, _features(panel, relatedness))
+
+
+def forecast_backtest(
+    panel: pd.DataFrame,
+    options: ForecastOptions | Options | None = None,
+    *,
+    relatedness: RelatednessOptions | Options | Literal[False] | None = None,
+) -> ForecastBacktest:
+    """Backtest the hurdle forecast and the named baselines out of time.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        The canonical panel covering training and outcome years.
+    options : ForecastOptions or mapping, optional
+        ``tasks``, ``origins``, ``horizons``, ``interval`` and the learner (as in a config's
+        ``backtest:`` section).
+    relatedness : RelatednessOptions, mapping or False, optional
+        As for :func:`potential`.
+
+    Returns
+    -------
+    ForecastBacktest
+        ``predictions`` (``predictions.parquet``), ``metrics`` (``metrics.csv``), ``notes`` and
+        ``summary_markdown()``.
+
+    Examples
+    --------
+    >>> import gravity as gv
+    >>> from gravity.panel.synthetic import SyntheticWorldOptions, generate_world
+    >>> world = generate_world(SyntheticWorldOptions(n_countries=8, n_products=1, n_years=7))
+    >>> flows = world.aggregate_trade()
+    >>> result = gv.forecast_backtest(flows, {"tasks": ["level"], "horizons": [1]})
+    >>> sorted(result.predictions["model"].unique())[:3]
+    ['forecast', 'gravity', 'itc']
+    """
+    opts = validate_options(ForecastOptions, options, "options")
+    return run_forecast_backtest(panel, opts, _features(panel, relatedness))
 
 
 def report(

@@ -101,8 +101,21 @@ class OutputLayout:
 
     @property
     def metrics(self) -> Path:
-        """Backtest metrics (``target, model, metric, value, split``)."""
+        """Backtest metrics (``target, model, metric, value, split``).
+
+        The forecast backtest adds ``task, horizon, origin, n, positives``.
+        """
         return self.backtest_dir / "metrics.csv"
+
+    @property
+    def predictions(self) -> Path:
+        """Forecast backtest: one row per evaluated cell and model."""
+        return self.backtest_dir / "predictions.parquet"
+
+    @property
+    def forecast_cache(self) -> Path:
+        """Fitted forecast models, reused by later runs on the same data and options."""
+        return self.backtest_dir / "cache"
 
     @property
     def backtest_summary(self) -> Path:

@@ -2,7 +2,10 @@
 
 ``OUTPUT/potential/opportunities.parquet`` and ``.csv`` (the opportunity table, contract columns
 first), ``OUTPUT/potential/summary.json`` (base year, counts, ease coefficients) and
-``OUTPUT/backtest/metrics.csv`` (target, model, metric, value, split) with ``summary.md``.
+``OUTPUT/backtest/metrics.csv`` (target, model, metric, value, split) with ``summary.md``; with
+``backtest.{tasks, origins, horizons}`` the forecast backtest's ``predictions.parquet``,
+``metrics.csv`` (task, horizon, origin, model, metric, value, n, positives, + target and split)
+and ``summary.md``.
 """
 
 from __future__ import annotations
@@ -11,12 +14,16 @@ import json
 import logging
 import time
 
+import pandas as pd
+
 from gravity._base import Step
 from gravity.cli.manifest import StageOutput
 from gravity.config.schema import RunConfig
 from gravity.layout import OutputLayout
 from gravity.panel.dataset import Panel
 from gravity.potential.backtest import run_backtest
+from gravity.potential.forecast.backtest import run_forecast_backtest
+from gravity.potential.forecast.report import verdicts
 from gravity.potential.model import describe, fit_potential
 from gravity.potential.options import BacktestOptions, PotentialOptions
 from gravity.potential.pipeline import RelatednessFn, opportunities
@@ -77,6 +84,8 @@ def stage_backtest(
     frame = panel.to_frame()
     potential = config.potential or PotentialOptions()
     options = config.backtest or BacktestOptions()
+    if options.forecast:
+        return stage_forecast_backtest(config, frame, options, relatedness)
     result = run_backtest(frame, potential, options, relatedness, progress=log.info)
     layout = OutputLayout(config.output)
     layout.backtest_dir.mkdir(parents=True, exist_ok=True)
@@ -93,3 +102,42 @@ def stage_backtest(
     notes = tuple(f"train<={t} -> {t + h}" for t, h in result.splits)
     step = Step("backtest", len(frame), len(result.metrics), seconds=seconds, notes=notes)
     return StageOutput(paths, (step,))
+
+
+def stage_forecast_backtest(
+    config: RunConfig,
+    frame: pd.DataFrame,
+    options: BacktestOptions,
+    relatedness: RelatednessFn | None = None,
+) -> StageOutput:
+    """Run the forecast backtest; write ``predictions.parquet``, ``metrics.csv``, ``summary.md``.
+
+    Fitted models are cached in ``OUTPUT/backtest/cache/`` so that re-runs are fast.
+    """
+    start = time.perf_counter()
+    layout = OutputLayout(config.output)
+    layout.backtest_dir.mkdir(parents=True, exist_ok=True)
+    result = run_forecast_backtest(
+        frame,
+        options.forecast_options(layout.forecast_cache),
+        relatedness,
+        progress=log.info,
+    )
+    paths = {
+        "predictions": layout.predictions,
+        "metrics": layout.metrics,
+        "summary": layout.backtest_summary,
+    }
+    result.predictions.to_parquet(paths["predictions"], index=False)
+    result.metrics.to_csv(paths["metrics"], index=False, float_format="%.6g")
+    paths["summary"].write_text(result.summary_markdown())
+    lines = [
+        line.removeprefix("- ").replace("**", "")
+        for line in verdicts(result.metrics, result.options)
+    ]
+    seconds = time.perf_counter() - start
+    log.info("[backtest] forecast backtest in %.1f s; summary: %s", seconds, paths["summary"])
+    step = Step(
+        "backtest", len(frame), len(result.predictions), seconds=seconds, notes=result.notes
+    )
+    return StageOutput(paths, (step,), console="\n".join(lines))

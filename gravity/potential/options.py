@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from gravity._base import StrictModel
+from gravity.potential.forecast.options import ForecastOptions, LearnerOptions
 
 # Weights of the three ranked components (untapped USD, feasibility, attractiveness) per preset.
 # Documented in docs/user-guide.md ("Export potential"): each component is a percentile rank in
-# [0, 1] within the exporter's opportunities; the score is their weighted mean.
+# [0, 1] within the exporter's opportunities; the score is their weighted mean. With
+# ``model: forecast`` untapped is the expected gain (forecast potential - actual) and feasibility
+# is the forecast's entry probability.
 PRESETS: dict[str, dict[str, float]] = {
     # easy wins: large gaps in products and markets the exporter is already close to
     "low_hanging_fruit": {"untapped": 0.4, "feasibility": 0.5, "attractiveness": 0.1},
@@ -53,6 +57,14 @@ class PotentialOptions(StrictModel):
     of ``ease_terms`` (plus pair effects when ``pair_effects``).
     """
 
+    model: Literal["gravity", "forecast"] = "gravity"
+    """``gravity``: structural potential (supply x demand x ease, projected with growth);
+    ``forecast``: the hurdle forecast of :mod:`gravity.potential.forecast` trained out of time
+    on earlier years: ``potential`` = P(trade at year + horizon) x E[value | trade],
+    ``potential_low`` .. ``potential_high`` its split-conformal interval given trade at
+    ``interval``, and ``entry_probability`` replaces the fixed-weight feasibility in the score."""
+    learner: LearnerOptions = Field(default_factory=LearnerOptions)
+    """Tree learners of ``model: forecast`` (training-sample cap, iterations, threads)."""
     year: int | None = None
     """Base year (latest year of the data when omitted); training uses years up to it."""
     horizon: int = Field(5, ge=0, le=30)
@@ -106,6 +118,15 @@ class PotentialOptions(StrictModel):
             )
         return self
 
+    def forecast_options(self) -> ForecastOptions:
+        """Options of the forecast potential (``model: forecast``)."""
+        return ForecastOptions(
+            interval=self.interval,
+            seed=self.seed,
+            ease_terms=self.ease_terms,
+            min_flow=self.min_flow,
+        )
+
     def score_weights(self) -> dict[str, float]:
         """Normalised weights of the chosen preset or the custom ones."""
         if self.preset == "custom" and self.weights is not None:
@@ -113,8 +134,18 @@ class PotentialOptions(StrictModel):
         return dict(PRESETS[self.preset])
 
 
-class BacktestOptions(StrictModel):
-    """Out-of-time evaluation: train on years <= t, predict t + horizon, for several t."""
+# keys that select the forecast backtest (gravity.potential.forecast) over the legacy one
+FORECAST_KEYS = ("tasks", "origins", "horizons")
+
+
+class BacktestOptions(ForecastOptions):
+    """Out-of-time evaluation: train on years <= t, predict t + horizon, for several t.
+
+    With any of ``tasks``, ``origins`` or ``horizons`` set, ``gravity backtest`` runs the
+    forecast backtest (:mod:`gravity.potential.forecast`: tasks, named baselines, the hurdle
+    forecast, conformal intervals at ``interval``); otherwise the legacy backtest of the
+    potential model (``cutoffs``, ``horizon``, ``step``, ``max_splits``, ``material_share``).
+    """
 
     cutoffs: list[int] | None = None
     """Training end years (default: every ``step`` years from the earliest feasible one)."""
@@ -125,3 +156,15 @@ class BacktestOptions(StrictModel):
     """A new flow is 'material' when it reaches this share of the exporter's total exports."""
     top_k: list[int] = Field(default_factory=lambda: [100, 1000])
     """k of precision@k."""
+
+    @property
+    def forecast(self) -> bool:
+        """Whether the forecast backtest was asked for (any of ``FORECAST_KEYS`` set)."""
+        return any(k in self.model_fields_set for k in FORECAST_KEYS)
+
+    def forecast_options(self, cache_dir: Path | None = None) -> ForecastOptions:
+        """The forecast backtest's options (``cache_dir`` set when given)."""
+        fields = {k: getattr(self, k) for k in ForecastOptions.model_fields}
+        if cache_dir is not None:
+            fields["cache_dir"] = cache_dir
+        return ForecastOptions(**fields)

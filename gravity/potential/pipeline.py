@@ -7,6 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from gravity.potential.forecast.potential import forecast_potential
 from gravity.potential.itc import itc_potential
 from gravity.potential.model import PotentialResult, fit_potential
 from gravity.potential.options import PotentialOptions
@@ -34,6 +35,34 @@ OPPORTUNITY_COLUMNS = [
 ]
 
 
+def _with_forecast(
+    panel: pd.DataFrame,
+    frame: pd.DataFrame,
+    options: PotentialOptions,
+    base_year: int,
+    relatedness: RelatednessFn | None,
+) -> pd.DataFrame:
+    """Replace potential and its interval by the hurdle forecast; keep gravity's as a column."""
+    fc = forecast_potential(
+        panel, base_year, options.horizon, options.forecast_options(), relatedness
+    )
+    keys = [c for c in ("exporter", "importer", "product") if c in frame.columns]
+    out = frame.rename(
+        columns={
+            "potential": "gravity_potential",
+            "potential_low": "gravity_potential_low",
+            "potential_high": "gravity_potential_high",
+        }
+    ).merge(fc.frame, on=keys, how="left")
+    actual = out["actual"].to_numpy(dtype=float)
+    potential = out["potential"].to_numpy(dtype=float)
+    out["untapped"] = np.maximum(potential - actual, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["realised_share"] = np.where(potential > 0, actual / potential, np.nan)
+    out.attrs["forecast_notes"] = list(fc.notes)
+    return out
+
+
 def opportunities(
     panel: pd.DataFrame,
     options: PotentialOptions,
@@ -54,6 +83,8 @@ def opportunities(
     res = result or fit_potential(panel, options, related)
     frame = res.frame
     frame["itc_potential"] = itc_potential(frame, options.horizon).to_numpy()
+    if options.model == "forecast":
+        frame = _with_forecast(panel, frame, options, base_year, relatedness)
     if related is not None:
         rel = related[related["year"] == base_year].rename(columns={"country": "exporter"})
         keep = [c for c in ("density", "pci", "cog") if c in rel.columns]

@@ -3,7 +3,8 @@
 Every component is a percentile rank in [0, 1] within the exporter's candidate opportunities, so
 components in USD, shares and indices combine without arbitrary scaling:
 
-- feasibility: mean rank of density (how related k is to what i exports), market relatedness
+- feasibility: the rank of the forecast's entry probability (``model: forecast``), else the mean
+  rank of density (how related k is to what i exports), market relatedness
   (how much j imports of products related to k), similar exporters (do economies like i already
   sell k to j) and ease (i's bilateral ease with j) — of those available;
 - attractiveness: mean rank of demand growth (j's import growth of k), market size (the demand
@@ -40,7 +41,12 @@ def score_opportunities(frame: pd.DataFrame, weights: dict[str, float]) -> pd.Da
         A copy with the four columns added, and ``components`` naming what entered each.
     """
     out = frame.copy()
-    feas = [c for c in FEASIBILITY if c in out.columns and out[c].notna().any()]
+    # the forecast's entry probability, when present, is the feasibility: it is learned out of
+    # time from the same signals, instead of weighting them equally
+    feasibility_columns = (
+        ("entry_probability",) if "entry_probability" in out.columns else FEASIBILITY
+    )
+    feas = [c for c in feasibility_columns if c in out.columns and out[c].notna().any()]
     attr = [c for c in ATTRACTIVENESS if c in out.columns and out[c].notna().any()]
     out["feasibility"] = (
         pd.concat([_pct_rank(out, c) for c in feas], axis=1).mean(axis=1) if feas else 0.5

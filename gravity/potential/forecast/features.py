@@ -1,0 +1,364 @@
+"""Features known at the origin ``t0``: history, partners, structural gravity, relatedness.
+
+Relatedness on product panels: density, PCI and COG of the exporter and product, and on
+bilateral product panels the market side (the importer's density in the product) and the
+presence of similar exporters (peers of the exporter already selling the product there).
+
+Every feature of a cell at year index ``a`` is computed from years ``<= a`` of the cube, the PPML
+fitted on year ``a`` alone and relatedness measured in year ``a``; nothing later is read. A
+missing history (no row, or no earlier year) stays NaN and whether the cell had a row is its own
+feature, so "not reported" and "reported zero" remain distinguishable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gravity.exceptions import GravityError, GravityWarning
+from gravity.potential.forecast.cube import Cube
+from gravity.potential.grid import Universe
+from gravity.potential.model import fit_ease
+from gravity.potential.options import PotentialOptions
+
+RelatednessFn = Callable[[pd.DataFrame, int], pd.DataFrame]
+"""``f(rows of the year, year) -> country x product frame`` with density, pci, cog (and the
+year's market relatedness in ``attrs["market"]``), as :func:`gravity.potential.features.
+relatedness_features` returns."""
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), np.nan)
+
+
+def _growth(now: np.ndarray, before: np.ndarray, gap: float) -> np.ndarray:
+    if gap <= 0:
+        return np.full(now.shape, np.nan)
+    return (_log(now) - _log(before)) / gap
+
+
+def rca_matrix(values: np.ndarray) -> np.ndarray:
+    """Balassa RCA of a (countries, products) export matrix (0 where undefined)."""
+    by_country = values.sum(axis=1, keepdims=True)
+    by_product = values.sum(axis=0, keepdims=True)
+    total = values.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rca = (values / by_country) / (by_product / total)
+    return np.nan_to_num(rca, nan=0.0, posinf=0.0)
+
+
+@dataclass
+class FeatureBuilder:
+    """Features of cells at an origin, with per-year fits (gravity, relatedness) cached.
+
+    Parameters
+    ----------
+    cube : Cube
+        Bilateral cube (``new_flow``, ``level``) or exporter x product cube (``new_product``).
+    panel : pandas.DataFrame
+        The canonical panel the cube was built from (for the PPML and relatedness fits).
+    lags : int
+        Observed years of history.
+    ease_terms : list of str
+        Bilateral regressors of the per-year gravity PPML.
+    relatedness : callable, optional
+        Relatedness measures of a year (product panels).
+    """
+
+    cube: Cube
+    panel: pd.DataFrame
+    lags: int
+    ease_terms: list[str]
+    relatedness: RelatednessFn | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    _gravity: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+    _related: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+    _markets: dict[int, Any] = field(default_factory=dict)
+    _sums: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    shared: dict[int, pd.DataFrame] = field(default_factory=dict)
+    """Relatedness frames by year, shared by the builders of one run (computed once a year)."""
+
+    def __post_init__(self) -> None:
+        e, i, p = self.cube.codes(np.arange(self.cube.n_cells))
+        self._e, self._i, self._p = e, i, p
+        # row positions of each year, so per-year fits slice the panel instead of scanning it
+        years = self.panel["year"].to_numpy()
+        order = np.argsort(years, kind="stable")
+        bounds = np.searchsorted(years[order], self.cube.years, side="left")
+        ends = np.searchsorted(years[order], self.cube.years, side="right")
+        self._rows = {
+            int(y): order[lo:hi] for y, lo, hi in zip(self.cube.years, bounds, ends, strict=True)
+        }
+
+    def covariate_hash(self, a: int) -> str:
+        """Hash of the covariates of year index ``a``, in row order.
+
+        The numeric columns other than value and year: those the gravity fit may use.
+        """
+        cols = [
+            c
+            for c in self.panel.columns
+            if c not in ("value", "year") and pd.api.types.is_numeric_dtype(self.panel[c])
+        ]
+        if not cols:
+            return ""
+        rows = self._rows[int(self.cube.years[a])]
+        hashed = pd.util.hash_pandas_object(self.panel[cols].iloc[rows], index=False).to_numpy()
+        return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+    def year_rows(self, year: int) -> pd.DataFrame:
+        """The panel's rows of ``year``."""
+        return self.panel.iloc[self._rows[int(year)]]
+
+    # -- per-year components -----------------------------------------------------------------
+    def gravity(self, a: int) -> dict[str, np.ndarray]:
+        """Structural gravity of year index ``a`` by country pair (C x C arrays).
+
+        A PPML of that year's aggregate flows on ``ease_terms`` with exporter and importer
+        effects: ``supply`` and ``demand`` are the effects, ``ease`` the bilateral index and
+        ``log_fitted`` their sum; NaN where an effect is not identified (no trade that year).
+        """
+        if a in self._gravity:
+            return self._gravity[a]
+        year = int(self.cube.years[a])
+        n_c = len(self.cube.countries)
+        out = {k: np.full((n_c, n_c), np.nan) for k in ("supply", "demand", "ease")}
+        sub = self.year_rows(year)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", GravityWarning)
+                universe = Universe.from_panel(sub, [year])
+                opts = PotentialOptions(ease_terms=self.ease_terms, pair_effects=False)
+                ease, _, fe, _ = fit_ease(sub, universe, opts, year)
+        except GravityError:
+            self.counts["gravity_fits_failed"] = self.counts.get("gravity_fits_failed", 0) + 1
+        else:
+            countries = self.cube.countries
+            e_lab = ease.index.get_level_values(0).astype(str)
+            i_lab = ease.index.get_level_values(1).astype(str)
+            ee, ii = countries.get_indexer(e_lab), countries.get_indexer(i_lab)
+            ok = (ee >= 0) & (ii >= 0)
+            out["ease"][ee[ok], ii[ok]] = ease.to_numpy()[ok]
+            sup = fe["exporter^year"]
+            dem = fe["importer^year"]
+            s_idx = countries.get_indexer([str(x).rsplit("^", 1)[0] for x in sup.index])
+            d_idx = countries.get_indexer([str(x).rsplit("^", 1)[0] for x in dem.index])
+            s_vec = np.full(n_c, np.nan)
+            d_vec = np.full(n_c, np.nan)
+            s_vec[s_idx[s_idx >= 0]] = sup.to_numpy()[s_idx >= 0]
+            d_vec[d_idx[d_idx >= 0]] = dem.to_numpy()[d_idx >= 0]
+            out["supply"] = np.broadcast_to(s_vec[:, None], (n_c, n_c)).copy()
+            out["demand"] = np.broadcast_to(d_vec[None, :], (n_c, n_c)).copy()
+        out["log_fitted"] = out["supply"] + out["demand"] + out["ease"]
+        self._gravity[a] = out
+        return out
+
+    def related(self, a: int) -> dict[str, np.ndarray] | None:
+        """Density, PCI and COG of year index ``a`` as (countries, products) arrays."""
+        if self.relatedness is None or self.cube.products is None:
+            return None
+        if a in self._related:
+            return self._related[a]
+        year = int(self.cube.years[a])
+        # the year's own rows: relatedness of a year is measured on that year (and so reads
+        # nothing after it)
+        if year not in self.shared:
+            self.shared[year] = self.relatedness(self.year_rows(year), year)
+        frame = self.shared[year]
+        frame = frame[frame["year"] == year]
+        c = self.cube.countries.get_indexer(frame["country"].astype(str))
+        p = self.cube.products.get_indexer(frame["product"].astype(str))
+        ok = (c >= 0) & (p >= 0)
+        shape = (len(self.cube.countries), self.cube.n_products)
+        out = {}
+        for name in ("density", "pci", "cog"):
+            arr = np.full(shape, np.nan)
+            arr[c[ok], p[ok]] = frame[name].to_numpy(dtype=float)[ok]
+            out[name] = arr
+        market = frame.attrs.get("market")
+        if market is not None and self.cube.bilateral:
+            # market side: how much the importer buys of products related to p
+            imports = market.importer_frame()
+            j = self.cube.countries.get_indexer(imports["importer"].astype(str))
+            q = self.cube.products.get_indexer(imports["product"].astype(str))
+            hit = (j >= 0) & (q >= 0)
+            arr = np.full(shape, np.nan)
+            arr[j[hit], q[hit]] = imports["importer_density"].to_numpy(dtype=float)[hit]
+            out["market_relatedness"] = arr
+            self._markets[a] = market
+        self._related[a] = out
+        return out
+
+    def export_matrix(self, a: int) -> np.ndarray:
+        """Exports by (country, product) in year index ``a``."""
+        cube = self.cube
+        n_c, n_p = len(cube.countries), cube.n_products
+        flat = np.bincount(self._e * n_p + self._p, weights=cube.values[a], minlength=n_c * n_p)
+        return flat.reshape(n_c, n_p)
+
+    # -- features ----------------------------------------------------------------------------
+    def _history(self, a: int, cells: np.ndarray, f: dict[str, np.ndarray]) -> None:
+        cube, years = self.cube, self.cube.years
+        v0 = cube.values[a, cells]
+        f["log_value"] = _log(v0)
+        f["observed"] = cube.observed[a, cells].astype(float)
+        for lag in range(1, self.lags + 1):
+            b = a - lag
+            if b >= 0:
+                f[f"log_value_lag{lag}"] = _log(cube.values[b, cells])
+                f[f"observed_lag{lag}"] = cube.observed[b, cells].astype(float)
+                f[f"gap_lag{lag}"] = np.full(cells.size, float(years[a] - years[b]))
+            else:
+                for name in ("log_value", "observed", "gap"):
+                    f[f"{name}_lag{lag}"] = np.full(cells.size, np.nan)
+        hist = cube.values[: a + 1, cells] > 0
+        f["n_positive_years"] = hist.sum(axis=0).astype(float)
+        f["n_observed_years"] = cube.observed[: a + 1, cells].sum(axis=0).astype(float)
+        ever = hist.any(axis=0)
+        last = a - np.argmax(hist[::-1], axis=0)
+        f["years_since_positive"] = np.where(ever, years[a] - years[last], np.nan).astype(float)
+        f["growth"] = (
+            _growth(v0, cube.values[a - 1, cells], float(years[a] - years[a - 1]))
+            if a > 0
+            else np.full(cells.size, np.nan)
+        )
+
+    def _totals(self, a: int, name: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sum and count of positive cells by ``name`` (exporter, importer, pair, ...), cached."""
+        if (a, name) not in self._sums:
+            n_c, n_p = len(self.cube.countries), self.cube.n_products
+            key = {
+                "exporter": self._e,
+                "importer": self._i,
+                "pair": self._e * n_c + self._i,
+                "exporter_product": self._e * n_p + self._p,
+                "importer_product": self._i * n_p + self._p,
+            }[name]
+            v = self.cube.values[a]
+            self._sums[(a, name)] = (
+                np.bincount(key, weights=v, minlength=n),
+                np.bincount(key, v > 0, minlength=n),
+            )
+        return self._sums[(a, name)]
+
+    def bilateral(self, a: int, cells: np.ndarray, horizon: float) -> pd.DataFrame:
+        """Features of bilateral cells at year index ``a`` for a forecast ``horizon`` years on."""
+        cube, years = self.cube, self.cube.years
+        n_c, n_p = len(cube.countries), cube.n_products
+        e, i, p = cube.codes(cells)
+        f: dict[str, np.ndarray] = {}
+        self._history(a, cells, f)
+        rev = cube.reverse(cells)
+        f["log_reverse"] = _log(cube.values[a, rev])
+        f["reverse_positive_years"] = (cube.values[: a + 1, rev] > 0).sum(axis=0).astype(float)
+        gap = float(years[a] - years[a - 1]) if a > 0 else 0.0
+        for name, idx in (("exporter", e), ("importer", i)):
+            tot, cnt = self._totals(a, name, n_c)
+            f[f"log_{name}_total"] = _log(tot[idx])
+            f[f"{name}_partners"] = cnt[idx].astype(float)
+            if a > 0:
+                before, _ = self._totals(a - 1, name, n_c)
+                f[f"{name}_growth"] = _growth(tot[idx], before[idx], gap)
+            else:
+                f[f"{name}_growth"] = np.full(cells.size, np.nan)
+        pair = e * n_c + i
+        if cube.products is not None:
+            pair_tot, pair_cnt = self._totals(a, "pair", n_c * n_c)
+            f["log_pair_total"] = _log(pair_tot[pair])
+            f["pair_products"] = pair_cnt[pair].astype(float)
+            xik, nik = self._totals(a, "exporter_product", n_c * n_p)
+            mjk, njk = self._totals(a, "importer_product", n_c * n_p)
+            wk = np.bincount(self._p, weights=cube.values[a], minlength=n_p)
+            f["log_exporter_product"] = _log(xik[e * n_p + p])
+            f["exporter_product_partners"] = nik[e * n_p + p].astype(float)
+            f["log_importer_product"] = _log(mjk[i * n_p + p])
+            f["importer_product_partners"] = njk[i * n_p + p].astype(float)
+            f["log_world_product"] = _log(wk[p])
+            if a > 0:
+                mjk0, _ = self._totals(a - 1, "importer_product", n_c * n_p)
+                f["importer_product_growth"] = _growth(mjk[i * n_p + p], mjk0[i * n_p + p], gap)
+            else:
+                f["importer_product_growth"] = np.full(cells.size, np.nan)
+            rca = rca_matrix(xik.reshape(n_c, n_p))
+            f["rca"] = rca[e, p]
+            rel = self.related(a)
+            if rel is not None:
+                for name, arr in rel.items():
+                    f[name] = arr[i, p] if name == "market_relatedness" else arr[e, p]
+            if a in self._markets:
+                # similarity-weighted share of the exporter's peers already selling p to j
+                keys = cube.keys(cells)
+                f["similar_exporters"] = self._markets[a].peer_presence(
+                    keys["exporter"], keys["importer"], keys["product"]
+                )
+        grav = self.gravity(a)
+        for name in ("supply", "demand", "ease", "log_fitted"):
+            f[f"gravity_{name}"] = grav[name][e, i]
+        if cube.products is not None:
+            # product-level structural prediction: the pair's gravity ease times the exporter's
+            # supply and the importer's demand of the product (log X_ik + log M_jk - log W_k)
+            f["gravity_log_fitted_product"] = (
+                grav["ease"][e, i]
+                + f["log_exporter_product"]
+                + f["log_importer_product"]
+                - f["log_world_product"]
+            )
+        f["world_growth"] = np.full(cells.size, self.world_growth(a))
+        f["horizon"] = np.full(cells.size, float(horizon))
+        return pd.DataFrame(f)
+
+    def world_growth(self, a: int) -> float:
+        """Trailing annual log growth of all trade in the cube, previous observed year to ``a``."""
+        if a == 0:
+            return float("nan")
+        now, before = self.cube.values[a].sum(), self.cube.values[a - 1].sum()
+        if now <= 0 or before <= 0:
+            return float("nan")
+        return float(np.log(now / before) / (self.cube.years[a] - self.cube.years[a - 1]))
+
+    def entry(self, a: int, cells: np.ndarray, horizon: float) -> pd.DataFrame:
+        """Features of exporter x product cells (an exporter x product cube) at ``a``."""
+        cube, years = self.cube, self.cube.years
+        n_p = cube.n_products
+        c, _, p = cube.codes(cells)
+        f: dict[str, np.ndarray] = {}
+        self._history(a, cells, f)
+        mats = [self.export_matrix(b) for b in range(a + 1)]
+        rcas = np.stack([rca_matrix(m)[c, p] for m in mats])
+        f["rca"] = rcas[-1]
+        for lag in range(1, self.lags + 1):
+            f[f"rca_lag{lag}"] = rcas[-1 - lag] if a - lag >= 0 else np.full(cells.size, np.nan)
+        comp = rcas >= 1
+        f["n_rca_years"] = comp.sum(axis=0).astype(float)
+        ever = comp.any(axis=0)
+        last = a - np.argmax(comp[::-1], axis=0)
+        f["years_since_rca"] = np.where(ever, years[a] - years[last], np.nan).astype(float)
+        x = mats[-1]
+        m = rca_matrix(x) >= 1
+        f["log_exporter_total"] = _log(x.sum(axis=1)[c])
+        f["log_product_total"] = _log(x.sum(axis=0)[p])
+        f["diversity"] = m.sum(axis=1)[c].astype(float)
+        f["ubiquity"] = m.sum(axis=0)[p].astype(float)
+        if a > 0:
+            gap = float(years[a] - years[a - 1])
+            prev = mats[-2]
+            f["exporter_growth"] = _growth(x.sum(axis=1)[c], prev.sum(axis=1)[c], gap)
+            f["product_growth"] = _growth(x.sum(axis=0)[p], prev.sum(axis=0)[p], gap)
+        else:
+            f["exporter_growth"] = np.full(cells.size, np.nan)
+            f["product_growth"] = np.full(cells.size, np.nan)
+        rel = self.related(a)
+        if rel is not None:
+            for name in ("density", "pci", "cog"):
+                f[name] = rel[name][c, p]
+        f["world_growth"] = np.full(cells.size, self.world_growth(a))
+        f["horizon"] = np.full(cells.size, float(horizon))
+        del n_p
+        return pd.DataFrame(f)

@@ -1,0 +1,241 @@
+"""One task's candidates, labelled examples and out-of-time models over a cube.
+
+For a model at origin index ``a`` the training examples are the candidates of every earlier
+origin ``t`` whose outcome year (``t`` plus any configured horizon) is at most ``a``; their
+features are computed as of ``t``. Nothing after ``a`` is read, so the model (and therefore
+every prediction it makes at ``a``) is unchanged when later years change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from gravity.potential.forecast.cube import Cube
+from gravity.potential.forecast.features import FeatureBuilder, rca_matrix
+from gravity.potential.forecast.learner import FittedHurdle, cache_key, fit_hurdle, load_or_fit
+from gravity.potential.forecast.options import ForecastOptions, Horizon, Task
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Candidate cells at an origin with their features and (when known) outcomes."""
+
+    origin: int
+    target: int
+    cells: np.ndarray
+    features: pd.DataFrame
+    actual_origin: np.ndarray
+    observed_origin: np.ndarray
+    anchor: np.ndarray
+    """log of the value the regressor's log ratio is relative to."""
+    actual: np.ndarray
+    observed_target: np.ndarray
+    sampled_from: int
+
+    @property
+    def label(self) -> np.ndarray:
+        """1 where the outcome is positive (RCA >= 1 for product entry)."""
+        return np.asarray(self.actual > 0, dtype=int)
+
+
+def log_anchor(cube: Cube, a: int, cells: np.ndarray, feats: pd.DataFrame) -> np.ndarray:
+    """Log of the naive prediction that the regressor corrects.
+
+    The value at ``t0`` where positive, else the structural gravity fit, else the year's smallest
+    positive flow. Learning the change from it rather than the level keeps the trees' job small.
+    It is not grown with trailing world growth: one period's growth extrapolated over ``h``
+    years amplifies that period's noise; trailing growth is a feature instead.
+    """
+    v0 = cube.values[a, cells]
+    gravity = (
+        feats["gravity_log_fitted_product"]
+        if cube.products is not None
+        else feats["gravity_log_fitted"]
+    ).to_numpy(dtype=float)
+    floor = np.log(cube.values[a][cube.values[a] > 0].min())
+    base = np.where(
+        v0 > 0,
+        np.log(np.where(v0 > 0, v0, 1.0)),
+        np.where(np.isfinite(gravity), gravity, floor),
+    )
+    return base
+
+
+@dataclass
+class TaskHarness:
+    """Candidates, examples and models of one task on one cube."""
+
+    task: Task
+    cube: Cube
+    builder: FeatureBuilder
+    options: ForecastOptions
+    panel: pd.DataFrame
+    values: bool = False
+    """Also fit the regressor of the value given a positive outcome (levels, potential)."""
+    _examples: dict[tuple[int, int, int | None, int], Examples] = field(default_factory=dict)
+    _models: dict[int, FittedHurdle | None] = field(default_factory=dict)
+    _rca: dict[int, np.ndarray] = field(default_factory=dict)
+    _year_hash: dict[int, str] = field(default_factory=dict)
+
+    # -- years -------------------------------------------------------------------------------
+    def target(self, a: int, horizon: Horizon) -> int | None:
+        """Year index of the outcome ``horizon`` after year index ``a`` (None if absent)."""
+        years = self.cube.years
+        if horizon == "next":
+            return a + 1 if a + 1 < len(years) else None
+        hit = np.flatnonzero(years == years[a] + horizon)
+        return int(hit[0]) if hit.size else None
+
+    def training_pairs(self, a: int) -> list[tuple[int, int]]:
+        """(origin, outcome) year indices whose outcome is at or before ``a``."""
+        pairs = set()
+        for t in range(a):
+            for h in self.options.horizons:
+                b = self.target(t, h)
+                if b is not None and b <= a:
+                    pairs.add((t, b))
+        return sorted(pairs)
+
+    # -- cells -------------------------------------------------------------------------------
+    def _entry_rca(self, a: int) -> np.ndarray:
+        if a not in self._rca:
+            self._rca[a] = rca_matrix(self.builder.export_matrix(a)).ravel()
+        return self._rca[a]
+
+    def candidates(self, a: int, active_only: bool = True) -> np.ndarray:
+        """Candidate cells at year index ``a``.
+
+        With ``active_only`` (backtests) the exporter, importer and product must trade in that
+        year (the panel's universe of the year); otherwise every non-domestic cell is one.
+        """
+        cube = self.cube
+        e, i, p = self.builder._e, self.builder._i, self.builder._p
+        v = cube.values[a]
+        active = np.ones(cube.n_cells, dtype=bool)
+        if active_only:
+            n_c, n_p = len(cube.countries), cube.n_products
+            exporting = np.bincount(e, weights=v, minlength=n_c) > 0
+            traded = np.bincount(p, weights=v, minlength=n_p) > 0
+            active = exporting[e] & traded[p]
+        if self.task == "new_product":
+            return np.flatnonzero(active & (self._entry_rca(a) < 1))
+        if active_only:
+            active &= (np.bincount(i, weights=v, minlength=len(cube.countries)) > 0)[i]
+        active &= e != i
+        if self.task == "new_flow":
+            return np.flatnonzero(active & (v <= 0))
+        return np.flatnonzero(active & (v > 0))
+
+    def examples(self, a: int, b: int, sample: int | None, salt: int) -> Examples:
+        """Candidates at ``a`` with features as of ``a`` and the outcome at ``b``."""
+        key = (a, b, sample, salt)
+        if key in self._examples:
+            return self._examples[key]
+        cube, years = self.cube, self.cube.years
+        cells = self.candidates(a)
+        n_all = cells.size
+        if sample is not None and cells.size > sample:
+            rng = np.random.default_rng([self.options.seed, salt, int(years[a]), int(years[b])])
+            cells = np.sort(rng.choice(cells, sample, replace=False))
+        horizon = float(years[b] - years[a])
+        if self.task == "new_product":
+            feats = self.builder.entry(a, cells, horizon)
+            actual_origin = self._entry_rca(a)[cells]
+            actual = self._entry_rca(b)[cells]
+            # a new comparative advantage is RCA >= 1; the label is read from ``actual``
+            label_value = np.where(actual >= 1, actual, 0.0)
+            anchor = np.zeros(cells.size)
+        else:
+            feats = self.builder.bilateral(a, cells, horizon)
+            actual_origin = cube.values[a, cells]
+            actual = cube.values[b, cells]
+            label_value = actual
+            anchor = log_anchor(cube, a, cells, feats)
+        ex = Examples(
+            origin=int(years[a]),
+            target=int(years[b]),
+            cells=cells,
+            features=feats,
+            actual_origin=actual_origin,
+            observed_origin=cube.observed[a, cells],
+            anchor=anchor,
+            actual=label_value if self.task != "new_product" else actual,
+            observed_target=cube.observed[b, cells],
+            sampled_from=n_all,
+        )
+        self._examples[key] = ex
+        return ex
+
+    # -- models ------------------------------------------------------------------------------
+    def model(self, a: int) -> FittedHurdle | None:
+        """The hurdle model for origin index ``a`` (None when nothing is labelled by then)."""
+        if a in self._models:
+            return self._models[a]
+        pairs = self.training_pairs(a)
+        if not pairs:
+            self._models[a] = None
+            return None
+        learner = self.options.learner
+        per_pair = max(learner.max_train_rows // 2, 1000)
+
+        def fit() -> FittedHurdle:
+            blocks = [self.examples(t, b, per_pair, salt=1) for t, b in pairs]
+            frame = pd.concat([x.features for x in blocks], ignore_index=True)
+            ratio = None
+            if self.task == "new_product":
+                label = np.concatenate([(x.actual >= 1).astype(int) for x in blocks])
+            else:
+                label = np.concatenate([x.label for x in blocks])
+            if self.values:
+                with np.errstate(divide="ignore"):
+                    ratio = np.concatenate(
+                        [
+                            np.where(x.actual > 0, np.log(x.actual), np.nan) - x.anchor
+                            for x in blocks
+                        ]
+                    )
+            return fit_hurdle(frame, label, ratio, learner, self.options.seed + a)
+
+        year = int(self.cube.years[a])
+        spec = {
+            "values": self.values,
+            "pairs": [(int(self.cube.years[t]), int(self.cube.years[b])) for t, b in pairs],
+            "options": self.options.model_dump(mode="json", exclude={"cache_dir", "origins"}),
+        }
+        key = cache_key(self._history_hash(a), self.task, year, spec)
+        model = load_or_fit(self.options.cache_dir, key, fit)
+        self._models[a] = model
+        return model
+
+    def _history_hash(self, a: int) -> str:
+        """Hash of the data up to year index ``a``.
+
+        The cube's values and row presence, its labels, and the panel's numeric covariates of
+        those years (hashed once a year). Hashing the cube rather than the panel's rows avoids
+        re-reading millions of string labels; a changed row order or a new label only costs a
+        cache miss.
+        """
+        cube = self.cube
+        digest = hashlib.sha256()
+        for labels in (cube.countries, cube.products if cube.products is not None else []):
+            digest.update("\x1f".join(map(str, labels)).encode())
+        digest.update(np.ascontiguousarray(cube.years[: a + 1]).tobytes())
+        digest.update(np.ascontiguousarray(cube.values[: a + 1]).tobytes())
+        digest.update(np.ascontiguousarray(cube.observed[: a + 1]).tobytes())
+        for b in range(a + 1):
+            if b not in self._year_hash:
+                self._year_hash[b] = self.builder.covariate_hash(b)
+            digest.update(self._year_hash[b].encode())
+        return digest.hexdigest()[:32]
+
+    def predict(self, model: FittedHurdle, ex: Examples) -> tuple[np.ndarray, np.ndarray]:
+        """Probability of a positive outcome and the predicted value given one."""
+        prob = model.probability(ex.features)
+        if self.task == "new_product":
+            return prob, np.full(prob.size, np.nan)
+        value = np.exp(ex.anchor + model.log_ratio(ex.features))
+        return prob, value

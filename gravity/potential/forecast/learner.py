@@ -1,0 +1,220 @@
+"""The hurdle forecast and its split-conformal intervals.
+
+``P(value > 0 at t0 + h)`` (or ``P(RCA >= 1)``) from a gradient-boosted classifier, and
+``E[log value | value > 0]`` from a gradient-boosted regressor of the log ratio of the outcome to
+an anchor known at ``t0`` (:func:`~.harness.log_anchor`: the value at ``t0``,
+or the structural gravity fit where there is none): trees do not extrapolate, so predicting the
+change rather than the level lets one model serve large and small flows. Both are scikit-learn
+``HistGradientBoosting*`` models, which take NaN as its own branch (missing history stays
+missing), seeded with the run's seed. With fewer than ``MIN_TREE_POSITIVES`` positive examples
+the classifier is a regularised logistic regression instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from gravity.potential.forecast.options import LearnerOptions
+
+# Below this many positive training examples the classifier is an L2 logistic regression on
+# standardised features with missing-value indicators: boosted trees need more events than
+# that to split reliably (a 15-country, 20-product panel gives a few dozen entries per origin).
+MIN_TREE_POSITIVES = 200
+# Part of every cache key: bump it whenever features, anchors or learners change, so that a
+# model fitted by older code is never reused.
+MODEL_VERSION = 4
+# early stopping holds out this share of the (seeded) training rows
+VALIDATION_FRACTION = 0.1
+# rounds without improvement on the held-out rows before boosting stops
+N_ITER_NO_CHANGE = 20
+
+
+@dataclass(frozen=True)
+class FittedHurdle:
+    """A fitted hurdle model: classifier and (for value tasks) the log-ratio regressor."""
+
+    features: tuple[str, ...]
+    classifier: HistGradientBoostingClassifier | Pipeline | None
+    regressor: HistGradientBoostingRegressor | None
+    n_train: int
+    n_available: int
+    positives: int
+    base_rate: float
+    threads: int = 1
+
+    def probability(self, frame: pd.DataFrame) -> np.ndarray:
+        """P(positive outcome) per row (the training base rate if one class only was seen)."""
+        if self.classifier is None:
+            return np.full(len(frame), self.base_rate)
+        x = frame[list(self.features)].to_numpy(dtype=float)
+        with threadpool_limits(self.threads, user_api="openmp"):
+            return np.asarray(self.classifier.predict_proba(x)[:, 1], dtype=float)
+
+    def log_ratio(self, frame: pd.DataFrame) -> np.ndarray:
+        """Predicted log(outcome / anchor) given a positive outcome."""
+        if self.regressor is None:
+            return np.zeros(len(frame))
+        x = frame[list(self.features)].to_numpy(dtype=float)
+        with threadpool_limits(self.threads, user_api="openmp"):
+            return np.asarray(self.regressor.predict(x), dtype=float)
+
+
+def _classifier(options: LearnerOptions, seed: int) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(
+        max_iter=options.max_iter,
+        learning_rate=options.learning_rate,
+        max_leaf_nodes=options.max_leaf_nodes,
+        min_samples_leaf=options.min_samples_leaf,
+        l2_regularization=options.l2_regularization,
+        early_stopping=True,
+        validation_fraction=VALIDATION_FRACTION,
+        n_iter_no_change=N_ITER_NO_CHANGE,
+        random_state=seed,
+    )
+
+
+def _small_classifier(seed: int) -> Pipeline:
+    return make_pipeline(
+        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+        StandardScaler(),
+        LogisticRegression(C=1.0, max_iter=2000, random_state=seed),
+    )
+
+
+def _regressor(options: LearnerOptions, seed: int) -> HistGradientBoostingRegressor:
+    # absolute error: the conditional median of the log ratio, which is what the median
+    # absolute log error scores
+    return HistGradientBoostingRegressor(
+        loss="absolute_error",
+        max_iter=options.max_iter,
+        learning_rate=options.learning_rate,
+        max_leaf_nodes=options.max_leaf_nodes,
+        min_samples_leaf=options.min_samples_leaf,
+        l2_regularization=options.l2_regularization,
+        early_stopping=True,
+        validation_fraction=VALIDATION_FRACTION,
+        n_iter_no_change=N_ITER_NO_CHANGE,
+        random_state=seed,
+    )
+
+
+def fit_hurdle(
+    frame: pd.DataFrame,
+    label: np.ndarray,
+    log_ratio: np.ndarray | None,
+    options: LearnerOptions,
+    seed: int,
+) -> FittedHurdle:
+    """Fit the classifier on ``label`` and, where given, the regressor on positive rows.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Training features (stacked earlier origins and horizons).
+    label : numpy.ndarray
+        1 where the outcome is positive (or RCA >= 1).
+    log_ratio : numpy.ndarray, optional
+        log(outcome / anchor) (NaN where the outcome is zero); no regressor when None.
+    options : LearnerOptions
+        Tree settings and the cap on training rows.
+    seed : int
+        Seed of the row sample and of the learners.
+
+    Returns
+    -------
+    FittedHurdle
+    """
+    rng = np.random.default_rng(seed)
+    n = len(frame)
+    rows = np.arange(n)
+    if n > options.max_train_rows:
+        rows = np.sort(rng.choice(n, options.max_train_rows, replace=False))
+    # a column with no value in the training rows (e.g. a lag before the first year) carries
+    # nothing and cannot be binned
+    sub = frame.iloc[rows]
+    keep = [c for c in sub.columns if np.isfinite(sub[c].to_numpy(dtype=float)).any()]
+    x = sub[keep].to_numpy(dtype=float)
+    y = label[rows].astype(int)
+    positives = int(y.sum())
+    clf = None
+    reg = None
+    # OpenMP threads that outnumber free cores spin and wait: on a shared 2-core machine a
+    # two-thread fit ran many times slower than a one-thread fit, so the thread count is explicit
+    with threadpool_limits(options.threads, user_api="openmp"):
+        if 0 < positives < MIN_TREE_POSITIVES and positives < y.size:
+            clf = _small_classifier(seed).fit(x, y)
+        elif 0 < positives < y.size:
+            clf = _classifier(options, seed).fit(x, y)
+        if log_ratio is not None:
+            r = log_ratio[rows]
+            ok = np.isfinite(r)
+            if ok.sum() >= 2 * options.min_samples_leaf:
+                reg = _regressor(options, seed).fit(x[ok], r[ok])
+    return FittedHurdle(
+        features=tuple(keep),
+        classifier=clf,
+        regressor=reg,
+        n_train=int(rows.size),
+        n_available=n,
+        positives=positives,
+        base_rate=float(y.mean()) if y.size else 0.0,
+        threads=options.threads,
+    )
+
+
+def conformal_quantile(residuals: np.ndarray, level: float) -> float:
+    """Split-conformal half-width: the ``ceil((n + 1) level) / n`` quantile of ``|residuals|``.
+
+    With exchangeable calibration and test residuals the interval ``prediction +- q`` covers a
+    new outcome with probability at least ``level`` (Vovk et al. 2005; Lei et al. 2018). NaN
+    without residuals; infinite when ``n`` is too small for the level.
+    """
+    r = np.abs(residuals[np.isfinite(residuals)])
+    n = r.size
+    if n == 0:
+        return float("nan")
+    rank = int(np.ceil((n + 1) * level))
+    if rank > n:
+        return float("inf")
+    return float(np.sort(r)[rank - 1])
+
+
+def cache_key(data_hash: str, task: str, origin: int, spec: dict[str, object]) -> str:
+    """Key of a fitted model: the data up to the origin, the task, the origin and options."""
+    text = json.dumps(
+        {"version": MODEL_VERSION, "data": data_hash, "task": task, "origin": origin, **spec},
+        sort_keys=True,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def load_or_fit(
+    cache_dir: Path | None,
+    key: str,
+    fit: Callable[[], FittedHurdle],
+) -> FittedHurdle:
+    """The cached model under ``key``, or ``fit()`` (a callable) stored there."""
+    path = None if cache_dir is None else Path(cache_dir) / f"forecast-{key}.joblib"
+    if path is not None and path.exists():
+        model = joblib.load(path)
+        if isinstance(model, FittedHurdle):
+            return model
+    model = fit()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(model, path)
+    return model

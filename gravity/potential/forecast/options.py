@@ -1,0 +1,73 @@
+"""Options of the forecast backtest: tasks, origins, horizons, interval level and the learner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from gravity._base import StrictModel
+
+Task = Literal["new_flow", "new_product", "level"]
+TASKS: tuple[Task, ...] = ("new_flow", "new_product", "level")
+Horizon = int | Literal["next"]
+
+
+class LearnerOptions(StrictModel):
+    """Gradient-boosted trees of the hurdle model (scikit-learn ``HistGradientBoosting*``)."""
+
+    max_iter: int = Field(200, ge=10, le=5000)
+    learning_rate: float = Field(0.08, gt=0, le=1)
+    max_leaf_nodes: int = Field(31, ge=4, le=1024)
+    min_samples_leaf: int = Field(40, ge=1)
+    l2_regularization: float = Field(1.0, ge=0)
+    max_train_rows: int = Field(250_000, ge=1000)
+    """Training examples beyond this are sampled uniformly (seeded); the count is reported."""
+    threads: int = Field(1, ge=1, le=256)
+    """OpenMP threads of the tree learners (results are reproducible for a given count)."""
+
+
+class ForecastOptions(StrictModel):
+    """What the forecast backtest evaluates and how the shipped forecast is trained.
+
+    For origin ``t0`` and horizon ``h`` the candidates are read at ``t0`` and the outcome at
+    ``t0 + h``. The model for ``t0`` is trained only on data up to ``t0``: every earlier origin
+    ``t'`` with ``t' + h' <= t0`` (``h'`` any of the horizons) gives labelled examples, stacked,
+    with the horizon as a feature.
+    """
+
+    tasks: list[Task] | None = None
+    """``new_flow``, ``new_product``, ``level`` (default: every task the panel supports)."""
+    origins: list[int] | Literal["auto"] = "auto"
+    """Origin years evaluated; ``auto``: the latest ``max_origins`` with a trainable model."""
+    max_origins: int = Field(4, ge=1, le=50)
+    horizons: list[Horizon] = Field(default_factory=lambda: list[Horizon]([4]))
+    """Years ahead; ``next`` is the next observed year (panels with irregular years)."""
+    interval: float = Field(0.8, gt=0, lt=1)
+    """Nominal coverage of the split-conformal level intervals."""
+    lags: int = Field(3, ge=1, le=20)
+    """Observed years of history used as features and by the persistence baseline."""
+    top_k: list[int] = Field(default_factory=lambda: [100])
+    """k of precision@k and recall@k."""
+    min_flow: float = Field(0.0, ge=0)
+    """Flows at or below this value count as absent (zero)."""
+    ease_terms: list[str] = Field(default_factory=list)
+    """Bilateral regressors of the per-origin structural gravity PPML (panel columns)."""
+    seed: int = 20261127
+    learner: LearnerOptions = Field(default_factory=LearnerOptions)
+    max_eval_cells: int | None = Field(None, ge=1000)
+    """Evaluate a seeded sample of at most this many candidates per task and origin (all when
+    omitted); the sampled share is reported."""
+    cache_dir: Path | None = None
+    """Folder for fitted models, keyed by (data up to the origin, task, origin, options)."""
+
+    @field_validator("horizons")
+    @classmethod
+    def _positive(cls, value: list[Horizon]) -> list[Horizon]:
+        if not value:
+            raise ValueError("backtest.horizons needs at least one horizon")
+        for h in value:
+            if h != "next" and (not isinstance(h, int) or h < 1):
+                raise ValueError(f"backtest.horizons: {h!r} must be a positive integer or 'next'")
+        return value

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic._internal._model_construction import ModelMetaclass
 
 from gravity.exceptions import OptionsError
 
@@ -40,14 +41,31 @@ def describe_validation(owner: str, exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-class StrictModel(BaseModel):
+class _StrictMeta(ModelMetaclass):
+    """Turns a failed direct construction (``VcovSpec(type="clustr")``) into an OptionsError.
+
+    Only calling the class goes through here: pydantic validates nested options and
+    ``model_validate`` without calling the class, so the config loader still receives pydantic's
+    ``ValidationError`` with the full key path and names the file's keys itself.
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except ValidationError as exc:
+            raise OptionsError(describe_validation(cls.__name__, exc)) from None
+
+
+class StrictModel(BaseModel, metaclass=_StrictMeta):
     """Frozen pydantic model that rejects unknown keys.
 
     Every option group in gravity (estimator options, data sources, report settings) derives from
     this class, so the same object validates a YAML config section and a Python call. Entry
     points that accept options as strings or mappings validate them with
     :func:`validate_options`, which raises :class:`~gravity.exceptions.OptionsError` naming the
-    argument and the key; inside a config file the loader names the file's key path.
+    argument and the key; calling the class directly with a bad value raises the same
+    ``OptionsError`` (``VcovSpec.type: ...``); inside a config file the loader names the file's
+    key path.
     """
 
     model_config = ConfigDict(

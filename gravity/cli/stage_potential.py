@@ -24,9 +24,9 @@ from gravity.panel.dataset import Panel
 from gravity.potential.backtest import run_backtest
 from gravity.potential.forecast.backtest import run_forecast_backtest
 from gravity.potential.forecast.report import verdicts
-from gravity.potential.model import describe, fit_potential
+from gravity.potential.model import describe
 from gravity.potential.options import BacktestOptions, PotentialOptions
-from gravity.potential.pipeline import RelatednessFn, opportunities
+from gravity.potential.pipeline import RelatednessFn, rank_opportunities
 
 log = logging.getLogger("gravity")
 
@@ -43,10 +43,11 @@ def stage_potential(
     related = None
     if relatedness is not None and has_product:
         related = relatedness(frame_in[frame_in["year"] <= base_year], base_year)
-    result = fit_potential(frame_in, options, related)
-    frame = opportunities(
-        frame_in, options, (lambda _p, _y: related) if related is not None else None, result
+    # the features of the base year, computed once, serve the potential and the forecast
+    ranked = rank_opportunities(
+        frame_in, options, (lambda _p, _y: related) if related is not None else None
     )
+    result, frame = ranked.potential, ranked.frame
     layout = OutputLayout(config.output)
     layout.potential_dir.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -60,7 +61,7 @@ def stage_potential(
         **describe(result),
         "options": options.model_dump(mode="json"),
         "rows": len(frame),
-        "components": frame.attrs.get("components", {}),
+        "components": ranked.components.to_dict(),
     }
     paths["summary"].write_text(json.dumps(summary, indent=2, default=str) + "\n")
     seconds = time.perf_counter() - start

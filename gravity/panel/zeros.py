@@ -23,7 +23,16 @@ import pyarrow as pa
 
 from gravity.exceptions import DataError
 
-__all__ = ["Axes", "Universe", "ZeroReport", "count_zeros", "fill_zeros", "universe_of"]
+__all__ = [
+    "Axes",
+    "Universe",
+    "ZeroReport",
+    "axes_of",
+    "count_zeros",
+    "dense_flows",
+    "fill_zeros",
+    "universe_of",
+]
 
 KEYS = ("exporter", "importer", "product", "year")
 
@@ -137,23 +146,32 @@ def _sorted_unique(values: pd.Series) -> tuple[str, ...]:
     return tuple(sorted(str(v) for v in pd.unique(values)))
 
 
+def axes_of(frame: pd.DataFrame, years: Sequence[int] | None = None) -> Axes:
+    """The rectangle spanned by the rows of ``frame`` (of ``years`` only, when given).
+
+    The years axis is the years observed, or ``years`` themselves when given (sorted).
+    """
+    has_year = "year" in frame.columns
+    if years is not None:
+        frame = frame.loc[frame["year"].isin(list(years)).to_numpy()]
+        year_axis = tuple(sorted(int(y) for y in years))
+    else:
+        year_axis = tuple(sorted(int(y) for y in pd.unique(frame["year"]))) if has_year else ()
+    return Axes(
+        _sorted_unique(frame["exporter"]),
+        _sorted_unique(frame["importer"]),
+        year_axis,
+        _sorted_unique(frame["product"]) if "product" in frame.columns else (),
+    )
+
+
 def universe_of(frame: pd.DataFrame, kind: Literal["panel", "year"] = "panel") -> Universe:
     """The rectangle(s) spanned by the exporters, importers, years and products of ``frame``."""
-    has_year = "year" in frame.columns
-
-    def axes(part: pd.DataFrame) -> Axes:
-        return Axes(
-            _sorted_unique(part["exporter"]),
-            _sorted_unique(part["importer"]),
-            tuple(sorted(int(y) for y in pd.unique(part["year"]))) if has_year else (),
-            _sorted_unique(part["product"]) if "product" in part.columns else (),
-        )
-
-    if kind == "year" and has_year:
+    if kind == "year" and "year" in frame.columns:
         years = sorted(int(y) for y in pd.unique(frame["year"]))
         column = frame["year"].to_numpy()
-        return Universe("year", tuple((y, axes(frame.loc[column == y])) for y in years))
-    return Universe("panel", ((None, axes(frame)),))
+        return Universe("year", tuple((y, axes_of(frame.loc[column == y])) for y in years))
+    return Universe("panel", ((None, axes_of(frame)),))
 
 
 def _codes(frame: pd.DataFrame, axes: Axes) -> tuple[list[np.ndarray], list[int]]:
@@ -185,7 +203,7 @@ def _linear(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
 
 
 def _taken(ids: np.ndarray, sizes: list[int], axes: Axes) -> np.ndarray:
-    """Cells of the rectangle that need no zero row: observed ones and domestic ones."""
+    """Cells of the rectangle that need no zero row: observed ones (``ids``) and domestic ones."""
     total = int(np.prod(sizes, dtype=np.int64))
     taken = np.zeros(total, dtype=bool)
     taken[ids] = True
@@ -270,6 +288,45 @@ def _fill_rectangle(part: pd.DataFrame, axes: Axes) -> tuple[pd.DataFrame, int]:
     if outside.any():  # rows off the rectangle (possible with a given universe): kept as they are
         out = pd.concat([out, part.loc[outside]], ignore_index=True)
     return out, n_zeros
+
+
+def dense_flows(frame: pd.DataFrame, axes: Axes, year: int | None = None) -> pd.DataFrame:
+    """Every international cell of ``axes`` once, with its total value (absent cells as zeros).
+
+    The aggregate form of :func:`fill_zeros`, built from the same rectangle, cell order and
+    domestic rule. Where :func:`fill_zeros` keeps every row of ``frame`` and adds the missing
+    cells, this returns one row per cell: rows of the same cell are summed, and rows off the
+    rectangle or on a domestic cell are left out (a potential model reads flows by cell).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows with ``exporter``, ``importer``, ``value`` (and ``product``/``year`` as ``axes``
+        has them).
+    axes : Axes
+        The rectangle; its ``years`` (when ``year`` is not given) are a key column.
+    year : int, optional
+        Use the rows of this year only, over the rectangle without its years axis (the output
+        then has no ``year`` column).
+
+    Returns
+    -------
+    pandas.DataFrame
+        exporter, importer, [product,] [year,] value: one row per international cell, sorted by
+        cell; key columns as text (``str``), ``value`` as float.
+    """
+    if year is not None:
+        frame = frame.loc[frame["year"].to_numpy() == year]
+        axes = Axes(axes.exporters, axes.importers, (), axes.products)
+    codes, sizes = _codes(frame, axes)
+    inside = np.all([c >= 0 for c in codes], axis=0) if len(frame) else np.zeros(0, bool)
+    ids = _linear([c[inside] for c in codes], sizes)
+    total = int(np.prod(sizes, dtype=np.int64))
+    values = np.bincount(ids, weights=frame["value"].to_numpy(dtype=float)[inside], minlength=total)
+    cells = np.flatnonzero(~_taken(np.zeros(0, dtype=np.int64), sizes, axes))
+    out = pd.DataFrame(_key_columns(cells.copy(), sizes, axes))
+    out["value"] = values[cells]
+    return out
 
 
 def fill_zeros(

@@ -29,7 +29,8 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from gravity.exceptions import DataError, GravityWarning
-from gravity.potential.grid import Universe, check_panel, dense_flows
+from gravity.panel.zeros import Axes, dense_flows
+from gravity.potential.grid import check_panel
 from gravity.potential.options import BacktestOptions, PotentialOptions
 from gravity.potential.pipeline import RelatednessFn, opportunities
 
@@ -155,13 +156,12 @@ def run_backtest(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", GravityWarning)
             frame = opportunities(train, opts, relatedness)
-        outcome_universe = Universe(
-            pd.Index(sorted(frame["exporter"].unique())),
-            pd.Index(sorted(frame["importer"].unique())),
-            pd.Index(sorted(frame["product"].unique())) if has_product else None,
-            (t + h,),
+        outcome_axes = Axes(
+            tuple(sorted(frame["exporter"].unique())),
+            tuple(sorted(frame["importer"].unique())),
+            products=tuple(sorted(frame["product"].unique())) if has_product else (),
         )
-        future = dense_flows(panel, outcome_universe, t + h)
+        future = dense_flows(panel, outcome_axes, t + h)
         keys = ["exporter", "importer", *(["product"] if has_product else [])]
         frame = frame.merge(future.rename(columns={"value": "future"}), on=keys, how="left")
         frame["future"] = frame["future"].fillna(0.0)

@@ -10,28 +10,46 @@ related to ``p``) and peer presence (whether economies similar to ``i`` already 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 
 from gravity.exceptions import GravityWarning
-from gravity.potential.pipeline import RelatednessFn
 from gravity.relatedness.inputs import population_for
 from gravity.relatedness.model import Relatedness
 from gravity.relatedness.options import RelatednessOptions
-from gravity.relatedness.similarity import market_relatedness
+from gravity.relatedness.similarity import MarketRelatedness, market_relatedness
+
+__all__ = ["RelatednessFeatures", "RelatednessFn", "relatedness_features"]
+
+
+@dataclass(frozen=True)
+class RelatednessFeatures:
+    """The relatedness features of one base year, as the potential and forecast stages read them."""
+
+    frame: pd.DataFrame
+    """``country_product`` table: year, country, product, rca, density, pci, cog."""
+    market: MarketRelatedness | None = None
+    """The year's market relatedness and peer presence (exporter x destination x product)."""
+
+
+RelatednessFn = Callable[[pd.DataFrame, int], RelatednessFeatures]
+"""``f(panel, year) -> RelatednessFeatures`` computed from the rows given (years <= ``year``)."""
 
 
 def relatedness_features(options: RelatednessOptions | None = None) -> RelatednessFn:
-    """A function ``f(panel, year) -> country_product frame`` for :func:`opportunities`.
+    """A function ``f(panel, year) -> RelatednessFeatures`` for :func:`opportunities`.
 
-    The frame carries the year's :class:`~gravity.relatedness.similarity.MarketRelatedness` in
-    ``frame.attrs["market"]`` for the exporter x destination x product features.
+    The result holds the year's ``country_product`` table and its
+    :class:`~gravity.relatedness.similarity.MarketRelatedness`, for the exporter x destination x
+    product features.
     """
     base = options or RelatednessOptions()
     # the population file (if any) is read once here, not once per year
     population = population_for(base)
 
-    def features(panel: pd.DataFrame, year: int) -> pd.DataFrame:
+    def features(panel: pd.DataFrame, year: int) -> RelatednessFeatures:
         opts = base.model_copy(update={"years": [year], "keep_proximity": True})
         rows = panel[panel["year"] == year]
         with warnings.catch_warnings():
@@ -42,7 +60,6 @@ def relatedness_features(options: RelatednessOptions | None = None) -> Relatedne
         frame = result.country_product_frame()
         frame["country"] = frame["country"].astype(str)
         frame["product"] = frame["product"].astype(str)
-        frame.attrs["market"] = market
-        return frame
+        return RelatednessFeatures(frame, market)
 
     return features

@@ -39,7 +39,8 @@ from gravity.estimation.ols import Ols
 from gravity.estimation.ppml import Ppml
 from gravity.estimation.results import FitResult
 from gravity.exceptions import DataError, GravityWarning
-from gravity.potential.grid import Universe, check_panel, dense_flows, log_growth
+from gravity.panel.zeros import Axes, axes_of, dense_flows
+from gravity.potential.grid import check_panel, log_growth
 from gravity.potential.options import PotentialOptions
 
 # pairs without an identified pair effect get this quantile of the identified ones
@@ -94,7 +95,7 @@ def _pair_weight(frame: pd.DataFrame, weights: pd.Series) -> np.ndarray:
 
 def fit_ease(
     panel: pd.DataFrame,
-    universe: Universe,
+    universe: Axes,
     options: PotentialOptions,
     base_year: int,
     pair_weights: pd.Series | None = None,
@@ -110,9 +111,7 @@ def fit_ease(
     covs = pair_covariates(panel, needed) if needed else None
     frames = []
     for year in universe.years:
-        grid = dense_flows(
-            panel, Universe(universe.exporters, universe.importers, None, (year,)), year
-        )
+        grid = dense_flows(panel, Axes(universe.exporters, universe.importers), year)
         grid["year"] = year
         frames.append(grid)
     agg = pd.concat(frames, ignore_index=True)
@@ -156,7 +155,7 @@ def fit_ease(
 
 
 def _growth_rates(
-    panel: pd.DataFrame, universe: Universe, options: PotentialOptions, has_product: bool
+    panel: pd.DataFrame, universe: Axes, options: PotentialOptions, has_product: bool
 ) -> tuple[pd.Series, pd.Series, pd.Series | None]:
     """Annual log growth over the window.
 
@@ -169,21 +168,22 @@ def _growth_rates(
     exports = sub.groupby(["year", "exporter"], observed=True)["value"].sum()
     imports = sub.groupby(["year", "importer"], observed=True)["value"].sum()
     cap = options.max_annual_growth
-    zero_e = pd.Series(0.0, index=universe.exporters)
+    exporters, importers = pd.Index(universe.exporters), pd.Index(universe.importers)
+    zero_e = pd.Series(0.0, index=exporters)
     supply = zero_e
     if options.supply_growth == "exports" and span > 0:
         supply = log_growth(
-            exports.get(first, zero_e).reindex(universe.exporters),
-            exports.get(last, zero_e).reindex(universe.exporters).fillna(0.0),
+            exports.get(first, zero_e).reindex(exporters),
+            exports.get(last, zero_e).reindex(exporters).fillna(0.0),
             span,
             cap,
         )
-    importer_growth = pd.Series(0.0, index=universe.importers)
+    importer_growth = pd.Series(0.0, index=importers)
     if options.demand_growth == "imports" and span > 0:
-        zero_i = pd.Series(0.0, index=universe.importers)
+        zero_i = pd.Series(0.0, index=importers)
         importer_growth = log_growth(
-            imports.get(first, zero_i).reindex(universe.importers),
-            imports.get(last, zero_i).reindex(universe.importers).fillna(0.0),
+            imports.get(first, zero_i).reindex(importers),
+            imports.get(last, zero_i).reindex(importers).fillna(0.0),
             span,
             cap,
         )
@@ -299,7 +299,7 @@ def fit_potential(
             f"potential.year {base_year} is not in the panel (years {years[0]}..{years[-1]})"
         )
     window = [y for y in years if base_year - opts.window < y <= base_year]
-    universe = Universe.from_panel(panel, window)
+    universe = axes_of(panel, window)
     counts: dict[str, int] = {
         "domestic_rows_ignored": int((panel["exporter"] == panel["importer"]).sum())
     }
@@ -337,7 +337,8 @@ def fit_potential(
             }
         )
         full = pd.MultiIndex.from_product(
-            [universe.exporters, universe.products], names=["exporter", "product"]
+            [pd.Index(universe.exporters), pd.Index(universe.products)],
+            names=["exporter", "product"],
         )
         supply_frame = supply_frame.set_index(["exporter", "product"]).reindex(full).reset_index()
         supply, source, supply_counts = _impute_supply(supply_frame, relatedness, base_year)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from gravity.potential.features import RelatednessFeatures, RelatednessFn
 from gravity.potential.forecast.potential import forecast_potential
 from gravity.potential.itc import itc_potential
 from gravity.potential.model import PotentialResult, fit_potential
 from gravity.potential.options import PotentialOptions
-from gravity.potential.scoring import score_opportunities
+from gravity.potential.scoring import ScoreComponents, score_components, score_opportunities
 
-RelatednessFn = Callable[[pd.DataFrame, int], pd.DataFrame]
-"""``f(panel, year) -> country_product frame`` (year, country, product, rca, density, pci, cog,
-and optionally market-side columns keyed by exporter, importer, product)."""
+__all__ = [
+    "OPPORTUNITY_COLUMNS",
+    "OpportunityResult",
+    "RelatednessFeatures",
+    "RelatednessFn",
+    "opportunities",
+    "rank_opportunities",
+]
 
 OPPORTUNITY_COLUMNS = [
     "exporter",
@@ -35,13 +41,27 @@ OPPORTUNITY_COLUMNS = [
 ]
 
 
+@dataclass(frozen=True)
+class OpportunityResult:
+    """The ranked opportunity table and what went into it."""
+
+    frame: pd.DataFrame
+    """The table written to ``opportunities.parquet`` (contract columns first)."""
+    potential: PotentialResult
+    """The gravity potential the table was built from."""
+    components: ScoreComponents
+    """The columns that entered feasibility and attractiveness."""
+    forecast_notes: tuple[str, ...] = ()
+    """The hurdle forecast's notes (``model: forecast`` only)."""
+
+
 def _with_forecast(
     panel: pd.DataFrame,
     frame: pd.DataFrame,
     options: PotentialOptions,
     base_year: int,
     relatedness: RelatednessFn | None,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Replace potential and its interval by the hurdle forecast; keep gravity's as a column."""
     fc = forecast_potential(
         panel, base_year, options.horizon, options.forecast_options(), relatedness
@@ -59,8 +79,7 @@ def _with_forecast(
     out["untapped"] = np.maximum(potential - actual, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["realised_share"] = np.where(potential > 0, actual / potential, np.nan)
-    out.attrs["forecast_notes"] = list(fc.notes)
-    return out
+    return out, tuple(fc.notes)
 
 
 def opportunities(
@@ -73,26 +92,53 @@ def opportunities(
 
     Columns: the contract ``OPPORTUNITY_COLUMNS`` first (``product`` only for product panels),
     then components and diagnostics (base_year, itc_potential, supply_source, supply, demand,
-    ease, demand_growth, supply_growth, density, pci, cog, ...).
+    ease, demand_growth, supply_growth, density, pci, cog, ...). The table of
+    :func:`rank_opportunities`, without what went into it.
+    """
+    return rank_opportunities(panel, options, relatedness, result).frame
+
+
+def rank_opportunities(
+    panel: pd.DataFrame,
+    options: PotentialOptions,
+    relatedness: RelatednessFn | None = None,
+    result: PotentialResult | None = None,
+) -> OpportunityResult:
+    """The opportunity table of :func:`opportunities`, with the potential and score components.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        The trade panel (exporter, importer, [product,] year, value).
+    options : PotentialOptions
+        The potential model, score and ranking.
+    relatedness : callable, optional
+        The relatedness features of product panels, as a function of (rows up to the base
+        year, base year); see :func:`gravity.potential.features.relatedness_features`.
+    result : PotentialResult, optional
+        The gravity potential, when already fitted (with the same features).
     """
     has_product = "product" in panel.columns
     base_year = options.year if options.year is not None else int(panel["year"].max())
-    related = None
+    related: RelatednessFeatures | None = None
     if relatedness is not None and has_product:
         related = relatedness(panel[panel["year"] <= base_year], base_year)
-    res = result or fit_potential(panel, options, related)
+    res = result or fit_potential(panel, options, related.frame if related else None)
     frame = res.frame
     frame["itc_potential"] = itc_potential(frame, options.horizon).to_numpy()
+    notes: tuple[str, ...] = ()
     if options.model == "forecast":
-        frame = _with_forecast(panel, frame, options, base_year, relatedness)
+        frame, notes = _with_forecast(panel, frame, options, base_year, relatedness)
     if related is not None:
-        rel = related[related["year"] == base_year].rename(columns={"country": "exporter"})
+        rel = related.frame[related.frame["year"] == base_year].rename(
+            columns={"country": "exporter"}
+        )
         keep = [c for c in ("density", "pci", "cog") if c in rel.columns]
         rel = rel.assign(exporter=rel["exporter"].astype(str), product=rel["product"].astype(str))
         frame = frame.merge(
             rel[["exporter", "product", *keep]], on=["exporter", "product"], how="left"
         )
-        market = related.attrs.get("market")
+        market = related.market
         if market is not None:
             imports = market.importer_frame()
             key = imports["importer"].astype(str) + "^" + imports["product"].astype(str)
@@ -109,11 +155,14 @@ def opportunities(
         frame = frame[frame["exporter"].isin([str(e) for e in options.exporters])]
     if options.importers is not None:
         frame = frame[frame["importer"].isin([str(i) for i in options.importers])]
-    frame = score_opportunities(frame.reset_index(drop=True), options.score_weights())
+    frame = frame.reset_index(drop=True)
+    components = score_components(frame)
+    frame = score_opportunities(frame, options.score_weights())
     if options.top is not None:
         frame = frame[frame["rank"] <= options.top]
     order = [c for c in OPPORTUNITY_COLUMNS if c in frame.columns]
     rest = [c for c in frame.columns if c not in order]
     frame = frame[order + rest].sort_values(["exporter", "rank"], kind="stable")
     frame["realised_share"] = frame["realised_share"].astype(float)
-    return frame.reset_index(drop=True).replace([np.inf, -np.inf], np.nan)
+    frame = frame.reset_index(drop=True).replace([np.inf, -np.inf], np.nan)
+    return OpportunityResult(frame, res, components, notes)

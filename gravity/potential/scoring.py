@@ -15,10 +15,36 @@ components in USD, shares and indices combine without arbitrary scaling:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 FEASIBILITY = ("density", "market_relatedness", "similar_exporters", "ease")
 ATTRACTIVENESS = ("demand_growth", "demand", "pci", "cog")
+
+
+@dataclass(frozen=True)
+class ScoreComponents:
+    """The columns that entered feasibility and attractiveness (those present and not all NaN)."""
+
+    feasibility: tuple[str, ...]
+    attractiveness: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, list[str]]:
+        """Plain-data form, for the potential summary (``components``)."""
+        return {"feasibility": list(self.feasibility), "attractiveness": list(self.attractiveness)}
+
+
+def score_components(frame: pd.DataFrame) -> ScoreComponents:
+    """The components :func:`score_opportunities` combines for ``frame``."""
+    # the forecast's entry probability, when present, is the feasibility: it is learned out of
+    # time from the same signals, instead of weighting them equally
+    feasibility_columns = (
+        ("entry_probability",) if "entry_probability" in frame.columns else FEASIBILITY
+    )
+    feas = tuple(c for c in feasibility_columns if c in frame.columns and frame[c].notna().any())
+    attr = tuple(c for c in ATTRACTIVENESS if c in frame.columns and frame[c].notna().any())
+    return ScoreComponents(feas, attr)
 
 
 def _pct_rank(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -38,16 +64,11 @@ def score_opportunities(frame: pd.DataFrame, weights: dict[str, float]) -> pd.Da
     Returns
     -------
     pandas.DataFrame
-        A copy with the four columns added, and ``components`` naming what entered each.
+        A copy with the four columns added; :func:`score_components` names what entered each.
     """
     out = frame.copy()
-    # the forecast's entry probability, when present, is the feasibility: it is learned out of
-    # time from the same signals, instead of weighting them equally
-    feasibility_columns = (
-        ("entry_probability",) if "entry_probability" in out.columns else FEASIBILITY
-    )
-    feas = [c for c in feasibility_columns if c in out.columns and out[c].notna().any()]
-    attr = [c for c in ATTRACTIVENESS if c in out.columns and out[c].notna().any()]
+    components = score_components(out)
+    feas, attr = components.feasibility, components.attractiveness
     out["feasibility"] = (
         pd.concat([_pct_rank(out, c) for c in feas], axis=1).mean(axis=1) if feas else 0.5
     )
@@ -65,5 +86,4 @@ def score_opportunities(frame: pd.DataFrame, weights: dict[str, float]) -> pd.Da
         .rank(ascending=False, method="first")
         .astype(int)
     )
-    out.attrs["components"] = {"feasibility": feas, "attractiveness": attr}
     return out

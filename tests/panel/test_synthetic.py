@@ -13,7 +13,7 @@ import pytest
 import statsmodels.api as sm
 from pydantic import ValidationError
 
-from gravity.exceptions import ConfigError, DataError
+from gravity.exceptions import ConfigError, DataError, OptionsError
 from gravity.panel.synthetic import (
     FILE_NAMES,
     SyntheticWorld,
@@ -92,7 +92,7 @@ def test_options_defaults_are_the_documented_demo() -> None:
     ],
 )
 def test_options_reject_bad_values(settings: dict[str, object], match: str) -> None:
-    with pytest.raises(ValidationError, match=match):
+    with pytest.raises(OptionsError, match=match):
         SyntheticWorldOptions(**settings)  # type: ignore[arg-type]
 
 

@@ -15,7 +15,7 @@ from gravity.potential.features import relatedness_features
 from gravity.potential.itc import itc_potential
 from gravity.potential.model import fit_potential
 from gravity.potential.options import BacktestOptions, PotentialOptions
-from gravity.potential.pipeline import OPPORTUNITY_COLUMNS, opportunities
+from gravity.potential.pipeline import OPPORTUNITY_COLUMNS, opportunities, rank_opportunities
 from gravity.potential.scoring import score_opportunities
 
 # PPML is scale-equivariant within a fixed-effect group: up to the IRLS tolerance
@@ -96,7 +96,8 @@ def test_no_future_data_leaks_into_training() -> None:
     cutoff = int(panel["year"].max()) - 3
     opts = PotentialOptions(year=cutoff, window=3, horizon=3)
     features = relatedness_features()
-    honest = opportunities(panel[panel["year"] <= cutoff], opts, features)
+    ranked = rank_opportunities(panel[panel["year"] <= cutoff], opts, features)
+    honest = ranked.frame
     future = panel["year"] > cutoff
     scrambled = panel.copy()
     rng = np.random.default_rng(0)
@@ -105,7 +106,7 @@ def test_no_future_data_leaks_into_training() -> None:
     pd.testing.assert_frame_equal(honest, leaked)
     # the relatedness features entered the score
     assert {"density", "market_relatedness", "similar_exporters"} <= set(honest.columns)
-    assert "density" in honest.attrs["components"]["feasibility"]
+    assert "density" in ranked.components.feasibility
 
 
 def test_feasibility_is_monotone_in_density() -> None:

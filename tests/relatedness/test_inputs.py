@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 import gravity as gv
-from gravity.exceptions import ConfigError, DataError, DataWarning
+from gravity.exceptions import ConfigError, DataError, DataWarning, OptionsError
 from gravity.relatedness.inputs import label_codes, prepare_exports, read_population
 from gravity.relatedness.model import Relatedness
 from gravity.relatedness.options import RelatednessOptions
@@ -93,7 +93,7 @@ def test_years_filter_and_missing_year() -> None:
     assert step(model, "years") == (96, 48, {"year not selected": 48})
     with pytest.raises(DataError, match=r"year\(s\) \[1999\] requested"):
         Relatedness(table(), RelatednessOptions(years=[1999, 2001]))
-    with pytest.raises(ValidationError, match="'years' is empty"):
+    with pytest.raises(OptionsError, match="'years' is empty"):
         RelatednessOptions(years=[])
 
 
@@ -185,7 +185,7 @@ def test_year_without_any_exports_is_an_error_when_nothing_remains() -> None:
 def test_unknown_option_is_rejected() -> None:
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         RelatednessOptions.model_validate({"treshold": 2})
-    with pytest.raises(ValidationError, match="greater than 0"):
+    with pytest.raises(OptionsError, match="greater than 0"):
         RelatednessOptions(threshold=0)
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from gravity.exceptions import DataError
+from gravity.exceptions import DataError, OptionsError
 from gravity.report.charts import plotly_text
 from gravity.report.data import ReportNames
 from gravity.report.formatting import (
@@ -125,13 +125,13 @@ def test_options_validate() -> None:
     options = ReportOptions()
     assert options.formats == ["html", "xlsx", "csv"]
     assert ReportOptions(formats=["pdf", "html", "pdf"]).formats == ["pdf", "html"]
-    with pytest.raises(ValidationError, match="at least one"):
+    with pytest.raises(OptionsError, match="at least one"):
         ReportOptions(formats=[])
-    with pytest.raises(ValidationError, match="docx"):
+    with pytest.raises(OptionsError, match="docx"):
         ReportOptions(formats=["docx"])  # type: ignore[list-item]
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         ReportOptions.model_validate({"exporters": ["MEX"]})
-    with pytest.raises(ValidationError, match="must not be blank"):
+    with pytest.raises(OptionsError, match="must not be blank"):
         ReportOptions(exporter=" ")
     with pytest.raises(ValidationError, match="frozen"):
         options.top_n = 5  # type: ignore[misc]

@@ -17,13 +17,14 @@ import numpy as np
 import pandas as pd
 
 from gravity.exceptions import DataError
+from gravity.potential.features import RelatednessFeatures, RelatednessFn
 from gravity.potential.forecast.baselines import (
     entry_baselines,
     level_baselines,
     new_flow_baselines,
 )
 from gravity.potential.forecast.cube import as_text, build_cube
-from gravity.potential.forecast.features import FeatureBuilder, RelatednessFn
+from gravity.potential.forecast.features import FeatureBuilder
 from gravity.potential.forecast.harness import Examples, TaskHarness
 from gravity.potential.forecast.learner import conformal_quantile
 from gravity.potential.forecast.metrics import entry_metrics, level_metrics
@@ -274,7 +275,7 @@ def run_forecast_backtest(
     frames: list[pd.DataFrame] = []
     rows: list[dict[str, object]] = []
     cubes: dict[bool, FeatureBuilder] = {}
-    related_by_year: dict[int, pd.DataFrame] = {}
+    related_by_year: dict[int, RelatednessFeatures] = {}
     for task in tasks:
         bilateral = task != "new_product"
         if task == "new_product" and "product" not in data.columns:

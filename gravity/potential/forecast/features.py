@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,15 +21,11 @@ import numpy as np
 import pandas as pd
 
 from gravity.exceptions import GravityError, GravityWarning
+from gravity.panel.zeros import axes_of
+from gravity.potential.features import RelatednessFeatures, RelatednessFn
 from gravity.potential.forecast.cube import Cube
-from gravity.potential.grid import Universe
 from gravity.potential.model import fit_ease
 from gravity.potential.options import PotentialOptions
-
-RelatednessFn = Callable[[pd.DataFrame, int], pd.DataFrame]
-"""``f(rows of the year, year) -> country x product frame`` with density, pci, cog (and the
-year's market relatedness in ``attrs["market"]``), as :func:`gravity.potential.features.
-relatedness_features` returns."""
 
 
 def _log(x: np.ndarray) -> np.ndarray:
@@ -82,8 +77,8 @@ class FeatureBuilder:
     _related: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     _markets: dict[int, Any] = field(default_factory=dict)
     _sums: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    shared: dict[int, pd.DataFrame] = field(default_factory=dict)
-    """Relatedness frames by year, shared by the builders of one run (computed once a year)."""
+    shared: dict[int, RelatednessFeatures] = field(default_factory=dict)
+    """Relatedness features by year, shared by the builders of one run (computed once a year)."""
 
     def __post_init__(self) -> None:
         e, i, p = self.cube.codes(np.arange(self.cube.n_cells))
@@ -134,7 +129,7 @@ class FeatureBuilder:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", GravityWarning)
-                universe = Universe.from_panel(sub, [year])
+                universe = axes_of(sub, [year])
                 opts = PotentialOptions(ease_terms=self.ease_terms, pair_effects=False)
                 ease, _, fe, _ = fit_ease(sub, universe, opts, year)
         except GravityError:
@@ -171,8 +166,8 @@ class FeatureBuilder:
         # nothing after it)
         if year not in self.shared:
             self.shared[year] = self.relatedness(self.year_rows(year), year)
-        frame = self.shared[year]
-        frame = frame[frame["year"] == year]
+        features = self.shared[year]
+        frame = features.frame[features.frame["year"] == year]
         c = self.cube.countries.get_indexer(frame["country"].astype(str))
         p = self.cube.products.get_indexer(frame["product"].astype(str))
         ok = (c >= 0) & (p >= 0)
@@ -182,7 +177,7 @@ class FeatureBuilder:
             arr = np.full(shape, np.nan)
             arr[c[ok], p[ok]] = frame[name].to_numpy(dtype=float)[ok]
             out[name] = arr
-        market = frame.attrs.get("market")
+        market = features.market
         if market is not None and self.cube.bilateral:
             # market side: how much the importer buys of products related to p
             imports = market.importer_frame()

@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from gravity.exceptions import DataError
+from gravity.potential.features import RelatednessFn
 from gravity.potential.forecast.cube import as_text, build_cube
-from gravity.potential.forecast.features import FeatureBuilder, RelatednessFn
+from gravity.potential.forecast.features import FeatureBuilder
 from gravity.potential.forecast.harness import TaskHarness, log_anchor
 from gravity.potential.forecast.learner import conformal_quantile
 from gravity.potential.forecast.options import ForecastOptions

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from pydantic import ValidationError
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from gravity.exceptions import OptionsError
 from gravity.potential.forecast.backtest import PREDICTION_COLUMNS, run_forecast_backtest
 from gravity.potential.forecast.learner import conformal_quantile
 from gravity.potential.forecast.metrics import entry_metrics, level_metrics
@@ -207,7 +207,7 @@ def test_metrics_on_hand_computed_examples() -> None:
 
 
 def test_options_reject_bad_horizons() -> None:
-    with pytest.raises(ValidationError, match="positive integer or 'next'"):
+    with pytest.raises(OptionsError, match="positive integer or 'next'"):
         ForecastOptions(horizons=[0])
-    with pytest.raises(ValidationError, match="at least one horizon"):
+    with pytest.raises(OptionsError, match="at least one horizon"):
         ForecastOptions(horizons=[])

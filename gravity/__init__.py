@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from gravity.api import (
         backtest,
         build_panel,
+        counterfactual,
         forecast_backtest,
         ols,
         potential,
@@ -39,6 +40,7 @@ _API = frozenset(
     {
         "backtest",
         "build_panel",
+        "counterfactual",
         "forecast_backtest",
         "ols",
         "potential",
@@ -61,6 +63,7 @@ __all__ = [
     "__version__",
     "backtest",
     "build_panel",
+    "counterfactual",
     "forecast_backtest",
     "ols",
     "potential",
@@ -75,9 +78,9 @@ class _Package(types.ModuleType):
 
     The API imports every stage (numba kernels included), so it is loaded when a function is
     first read, keeping ``import gravity.exceptions`` (batch workers, ``gravity --help``)
-    instant. Three functions share their names with sub-packages (``report``, ``relatedness``,
-    ``potential``): importing a sub-package binds it as an attribute of this module, so reads
-    of those names are answered here, always with the function.
+    instant. Four functions share their names with sub-packages (``report``, ``relatedness``,
+    ``potential``, ``counterfactual``): importing a sub-package binds it as an attribute of this
+    module, so reads of those names are answered here, always with the function.
     """
 
     def __getattribute__(self, name: str) -> Any:

@@ -16,6 +16,9 @@ from typing import Any, Literal
 import pandas as pd
 
 from gravity._base import validate_options
+from gravity.counterfactual.model import solve_counterfactual
+from gravity.counterfactual.options import CounterfactualOptions
+from gravity.counterfactual.results import CounterfactualResult
 from gravity.estimation.results import FitResult
 from gravity.estimation.spec import ModelSpec, fit
 from gravity.estimation.vcov import VcovSpec
@@ -43,6 +46,7 @@ from gravity.report.options import ReportOptions
 __all__ = [
     "backtest",
     "build_panel",
+    "counterfactual",
     "forecast_backtest",
     "ols",
     "potential",
@@ -96,7 +100,10 @@ def ppml(
         Columns of observation weights and of an offset of the linear predictor.
     **options
         Other keys of a config file's ``model:`` section: ``separation``, ``solver``,
-        ``aggregate_products``, ``name``.
+        ``aggregate_products``, ``name``, ``bias_correction`` (``"analytic"``: Weidner &
+        Zylkin 2021 bias-corrected coefficients and adjusted variance for two-way and three-way
+        fixed effects on ``exporter``, ``importer``, ``year``; the result is a
+        :class:`~gravity.estimation.bias.BiasCorrectedResult` keeping the original fit).
 
     Returns
     -------
@@ -454,3 +461,55 @@ def report(
     """
     opts = validate_options(ReportOptions, options, "options")
     return build_report(load_inputs(Path(output)), opts, names)
+
+
+def counterfactual(
+    data: pd.DataFrame, options: CounterfactualOptions | Options
+) -> CounterfactualResult:
+    """General-equilibrium counterfactual of structural gravity (Yotov et al. 2016, ch. 2).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Flows with domestic flows included (``exporter``, ``importer``, ``year``, ``value`` and
+        the cost regressors); the baseline year must be a full square table.
+    options : CounterfactualOptions or mapping
+        The ``counterfactual:`` section of a config file: ``baseline_year``, ``sigma``,
+        ``reference``, ``costs``, ``scenarios``, ``method``, ``tolerance``.
+
+    Returns
+    -------
+    CounterfactualResult
+        Frozen: ``countries_frame()`` (levels and ``*_change_pct`` per scenario and country),
+        ``pairs_frame()``, ``costs``.
+
+    Raises
+    ------
+    OptionsError
+        An unknown or invalid option (e.g. ``sigma`` not above 1).
+    DataError
+        A baseline year, reference country, scenario country or regressor not in the data.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import gravity as gv
+    >>> names = ["A", "B", "C"]
+    >>> dist = np.array([[1, 2, 4], [2, 1, 3], [4, 3, 1.0]])
+    >>> rta = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0.0]])
+    >>> flows = pd.DataFrame({
+    ...     "exporter": np.repeat(names, 3), "importer": np.tile(names, 3), "year": 2020,
+    ...     "value": np.exp(2 - np.log(dist) + 0.5 * rta).ravel(),
+    ...     "dist": dist.ravel(), "rta": rta.ravel()})
+    >>> res = gv.counterfactual(flows, {
+    ...     "baseline_year": 2020, "sigma": 5, "reference": "C",
+    ...     "costs": {"regressors": ["log(dist)", "rta"]},
+    ...     "scenarios": [{"name": "no_rta", "set": {"rta": 0}, "groups": [["A", "B"]]}]})
+    >>> res.costs.coefficients.round(6).to_dict()
+    {'log(dist)': -1.0, 'rta': 0.5}
+    >>> res.countries_frame().set_index("country")["real_gdp_change_pct"].round(2).to_dict()
+    {'A': -4.5, 'B': -4.38, 'C': 0.92}
+    """
+    return solve_counterfactual(
+        data, validate_options(CounterfactualOptions, options, "counterfactual")
+    )

@@ -51,6 +51,11 @@ class OutputLayout:
         return self.root / "backtest"
 
     @property
+    def counterfactual_dir(self) -> Path:
+        """``OUTPUT/counterfactual``."""
+        return self.root / "counterfactual"
+
+    @property
     def batch_dir(self) -> Path:
         """``OUTPUT/batch`` (its own files are named in :mod:`gravity.batch.layout`)."""
         return self.root / "batch"
@@ -123,6 +128,21 @@ class OutputLayout:
         return self.backtest_dir / "summary.md"
 
     @property
+    def counterfactual_countries(self) -> Path:
+        """Per scenario and country: levels and percent changes of the GE counterfactual."""
+        return self.counterfactual_dir / "countries.csv"
+
+    @property
+    def counterfactual_pairs(self) -> Path:
+        """Per scenario and directed pair: trade costs and flows before and after."""
+        return self.counterfactual_dir / "pairs.parquet"
+
+    @property
+    def counterfactual_summary(self) -> Path:
+        """Cost estimates and solver facts of every scenario."""
+        return self.counterfactual_dir / "summary.json"
+
+    @property
     def manifest(self) -> Path:
         """The run manifest."""
         return self.root / "manifest.json"
@@ -140,4 +160,5 @@ class OutputLayout:
             "opportunities": self.opportunities,
             "metrics": self.metrics,
             "manifest": self.manifest,
+            "counterfactual": self.counterfactual_countries,
         }

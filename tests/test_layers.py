@@ -25,6 +25,7 @@ RANK = {
     "gravity.estimation": 3,
     "gravity.relatedness": 3,
     "gravity.potential": 4,
+    "gravity.counterfactual": 4,
     "gravity.report": 5,
     "gravity.batch": 6,
     "gravity.api": 7,
@@ -32,7 +33,15 @@ RANK = {
     "gravity.config": 9,
     "gravity.cli": 10,
 }
-LIBRARY = ("panel", "estimation", "relatedness", "potential", "report", "batch")
+LIBRARY = (
+    "panel",
+    "estimation",
+    "relatedness",
+    "potential",
+    "counterfactual",
+    "report",
+    "batch",
+)
 
 
 def module_name(path: Path) -> str:

@@ -22,7 +22,7 @@ from gravity.report.options import ReportOptions
 
 log = logging.getLogger("gravity")
 
-STAGES = ("panel", "fit", "relatedness", "potential", "backtest", "report")
+STAGES = ("panel", "fit", "relatedness", "potential", "backtest", "counterfactual", "report")
 
 DEMO_CONFIG = {
     "output": "out/demo",
@@ -63,6 +63,12 @@ def _stage_relatedness(config: RunConfig, panel: Panel) -> StageOutput:
     return StageOutput(dict(files), files.steps)
 
 
+def _stage_counterfactual(config: RunConfig, panel: Panel) -> StageOutput:
+    from gravity.cli.stage_counterfactual import stage_counterfactual
+
+    return stage_counterfactual(config, panel)
+
+
 def _stage_potential(config: RunConfig, panel: Panel) -> StageOutput:
     return stage_potential(config, panel, _features(config, panel))
 
@@ -76,6 +82,7 @@ STAGE_RUNNERS: dict[str, tuple[Stage, str]] = {
     "relatedness": (_stage_relatedness, "relatedness: "),
     "potential": (_stage_potential, ""),
     "backtest": (_stage_backtest, ""),
+    "counterfactual": (_stage_counterfactual, ""),
 }
 """Every stage after the panel, in pipeline order, with the prefix of its manifest steps."""
 
@@ -141,7 +148,7 @@ def _run_stages_of(config: RunConfig) -> list[str]:
     stages = ["panel"]
     if config.model is not None:
         stages.append("fit")
-    for name in ("relatedness", "potential", "backtest", "report"):
+    for name in ("relatedness", "potential", "backtest", "counterfactual", "report"):
         if getattr(config, name) is not None:
             stages.append(name)
     return stages
@@ -181,6 +188,17 @@ def cmd_potential(args: argparse.Namespace) -> int:
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Panel, then the out-of-time backtest."""
     return run_stages(load_config(args.config), "backtest", args.config, ["panel", "backtest"])
+
+
+def cmd_counterfactual(args: argparse.Namespace) -> int:
+    """Panel, then the general-equilibrium scenarios of the 'counterfactual:' section."""
+    config = load_config(args.config)
+    if config.counterfactual is None:
+        raise ConfigError(
+            "the config has no 'counterfactual:' section; add one with baseline_year, sigma, "
+            "reference, costs and scenarios"
+        )
+    return run_stages(config, "counterfactual", args.config, ["panel", "counterfactual"])
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -56,6 +56,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Out-of-time backtest of the potential forecasts (OUTPUT/backtest/metrics.csv).",
         "gravity backtest configs/demo.yaml",
     ),
+    "counterfactual": (
+        "General-equilibrium scenarios of the 'counterfactual:' section: what if a trade "
+        "agreement ended or a border cost fell (OUTPUT/counterfactual/: countries.csv, "
+        "pairs.parquet).",
+        "gravity counterfactual configs/yotov2016_ch2_nafta.yaml",
+    ),
     "report": (
         "Ranked-opportunity report for policymakers (OUTPUT/report/index.html).",
         "gravity report configs/demo.yaml",

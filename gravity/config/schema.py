@@ -21,6 +21,7 @@ from pydantic import (
 
 from gravity._base import StrictModel
 from gravity.batch.options import BatchOptions
+from gravity.counterfactual.options import CounterfactualOptions
 from gravity.estimation.spec import ModelSpec
 from gravity.panel.options import PanelOptions, SampleOptions
 from gravity.panel.readers.sources import BaciSource, ComtradeSource, GenericSource
@@ -124,6 +125,9 @@ class RunConfig(StrictModel):
     """Export potential and ranked opportunities (``gravity potential``)."""
     backtest: BacktestOptions | None = None
     """Out-of-time evaluation of the potential model (``gravity backtest``)."""
+    counterfactual: CounterfactualOptions | None = None
+    """General-equilibrium scenarios (``gravity counterfactual``): baseline year, sigma,
+    reference country, how trade costs are estimated, and the cost changes."""
     report: ReportOptions | None = None
     """The policy report (``gravity report``); defaults apply when omitted."""
     batch: BatchOptions | None = None
@@ -139,5 +143,3 @@ class RunConfig(StrictModel):
     def base_dir(self) -> Path:
         """Folder against which relative paths in the config are resolved."""
         return self._base_dir
-
-

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Literal
 
 import pandas as pd
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 from gravity._base import StrictModel
+from gravity.estimation.bias import bias_correct
 from gravity.estimation.fixed_effects import interaction_columns
 from gravity.estimation.formula import parse_formula
 from gravity.estimation.irls import IrlsOptions
@@ -51,6 +52,19 @@ class ModelSpec(StrictModel):
     aggregate_products: bool = False
     """Fit on flows summed over products (within exporter, importer, year), as aggregate gravity
     does on a product panel; the formula's other columns must not vary across products."""
+    bias_correction: Literal["none", "analytic"] = "none"
+    """``analytic``: Weidner & Zylkin (2021) bias-corrected coefficients and adjusted
+    pair-clustered variance, for PPML with ``exporter^year + importer^year`` (+
+    ``exporter^importer``) effects; the result keeps the original fit (``uncorrected``) and the
+    regression table shows both."""
+
+    @model_validator(mode="after")
+    def _bias_correction_needs_ppml(self) -> ModelSpec:
+        if self.bias_correction != "none" and self.estimator != "ppml":
+            raise ValueError("bias_correction applies to PPML only (estimator: ppml)")
+        if self.bias_correction != "none" and self.weights is not None:
+            raise ValueError("bias_correction does not support weights")
+        return self
 
     @field_validator("vcov", mode="before")
     @classmethod
@@ -134,7 +148,7 @@ def fit(spec: ModelSpec, panel: pd.DataFrame) -> FitResult:
             vcov=spec.vcov,
             options=spec.solver,
         ).fit()
-    return Ppml(
+    result = Ppml(
         spec.formula,
         panel,
         weights=spec.weights,
@@ -142,3 +156,6 @@ def fit(spec: ModelSpec, panel: pd.DataFrame) -> FitResult:
         vcov=spec.vcov,
         options=PpmlOptions(irls=spec.solver, separation=spec.separation),
     ).fit()
+    if spec.bias_correction == "analytic":
+        return bias_correct(result, exporter="exporter", importer="importer", time="year")
+    return result

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from gravity.estimation.bias import BiasCorrectedResult
 from gravity.estimation.results import FitResult, OlsResult
 
 STARS = ((0.01, "***"), (0.05, "**"), (0.1, "*"))
@@ -46,8 +47,13 @@ class RegressionTable:
         names: Sequence[str] | None = None,
         digits: int = 4,
     ) -> RegressionTable:
-        """Build the table of ``results`` (one column each)."""
+        """Build the table of ``results`` (one column each).
+
+        A bias-corrected fit (:class:`~gravity.estimation.bias.BiasCorrectedResult`) gives two
+        columns: its original fit, then the corrected coefficients with adjusted errors.
+        """
         titles = tuple(names or [f"({i + 1}) {r.estimator.upper()}" for i, r in enumerate(results)])
+        titles, results = _expand_corrected(titles, results)
         terms: list[str] = []
         for r in results:
             terms.extend(t for t in r.coef.index if t not in terms)
@@ -66,7 +72,11 @@ class RegressionTable:
         for fe in fe_names:
             stats[f"FE: {fe}"] = ["Yes" if fe in r.fixed_effect_names else "No" for r in results]
         stats["Estimator"] = [r.estimator.upper() for r in results]
-        stats["Standard errors"] = [r.vcov_spec.describe() for r in results]
+        stats["Standard errors"] = [
+            r.vcov_spec.describe()
+            + (", adjusted (Weidner & Zylkin 2021)" if isinstance(r, BiasCorrectedResult) else "")
+            for r in results
+        ]
         stats["Pseudo R²"] = [
             f"{r.pseudo_r2:.4f}" if r.estimator == "ppml" else "" for r in results
         ]
@@ -187,3 +197,19 @@ class RegressionTable:
             out.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
         out.append(f"</tbody><caption>{html.escape(self.note)}</caption></table>")
         return "\n".join(out) + "\n"
+
+
+def _expand_corrected(
+    titles: Sequence[str], results: Sequence[FitResult]
+) -> tuple[tuple[str, ...], list[FitResult]]:
+    # a bias-corrected fit shows its original beside it, as ppml_fe_bias's table does
+    out_titles: list[str] = []
+    out: list[FitResult] = []
+    for title, r in zip(titles, results, strict=True):
+        if isinstance(r, BiasCorrectedResult) and r.uncorrected is not None:
+            out_titles += [title, f"{title}, bias-corrected"]
+            out += [r.uncorrected, r]
+        else:
+            out_titles.append(title)
+            out.append(r)
+    return tuple(out_titles), out

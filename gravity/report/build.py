@@ -20,6 +20,7 @@ from gravity.exceptions import DataError
 from gravity.potential.options import PotentialOptions
 from gravity.report.charts import (
     Chart,
+    counterfactual_chart,
     destinations_chart,
     history_chart,
     scatter_chart,
@@ -34,6 +35,7 @@ from gravity.report.tables import (
     ReportTable,
     aggregate_table,
     coefficient_table,
+    counterfactual_table,
     metrics_table,
     opportunity_table,
     profile_tables,
@@ -420,6 +422,17 @@ def build_report(
         tables["backtest"] = metrics_table(inputs.metrics)
     else:
         notes["model"].append("No backtest: " + inputs.notes["metrics"] + ".")
+    if inputs.counterfactual is not None:
+        frame = inputs.counterfactual
+        tables["counterfactual"] = counterfactual_table(frame, names)
+        for k, scenario in enumerate(dict.fromkeys(frame["scenario"].astype(str))):
+            charts[f"counterfactual_{k}"] = counterfactual_chart(
+                frame.assign(scenario=frame["scenario"].astype(str)),
+                scenario,
+                names,
+                options.top_n,
+                f"{source} (counterfactual/countries.csv)",
+            )
     if panel is not None:
         tables["data"] = _data_table(panel, source)
     if inputs.manifest is not None:

@@ -20,6 +20,7 @@ from gravity.report.formatting import format_share, format_usd
 
 __all__ = [
     "Chart",
+    "counterfactual_chart",
     "destinations_chart",
     "history_chart",
     "plotly_text",
@@ -257,4 +258,46 @@ def history_chart(history: pd.DataFrame, exporter: str, partner: str, source: st
     layout["yaxis"].update({"exponentformat": "B", "zerolinecolor": "#888888"})
     layout["xaxis"].update({"dtick": 1 if len(years) <= 15 else None, "tickformat": "d"})
     layout["legend"] = {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}
+    return {"data": traces, "layout": layout}
+
+
+EXPORT_COLOR = "#c0392b"
+
+
+def counterfactual_chart(
+    frame: pd.DataFrame, scenario: str, names: ReportNames, top_n: int, source: str
+) -> Chart:
+    """Horizontal bars of the change in real GDP and exports (full GE) in one scenario.
+
+    Shows the ``top_n`` countries with the largest absolute change in real GDP.
+    """
+    rows = frame.loc[frame["scenario"] == scenario]
+    order = rows["real_gdp_change_pct"].abs().sort_values(ascending=False, kind="stable").index
+    rows = rows.loc[order[:top_n]]
+    labels = [plotly_text(_label(names.country(c), str(c))) for c in rows["country"]]
+    layout = _layout(
+        f"Scenario {scenario}: change in real GDP and exports",
+        "Change from the baseline (%)",
+        "Country",
+        source,
+        height=160 + 40 * max(len(rows), 1),
+    )
+    layout["yaxis"].update({"autorange": "reversed", "type": "category"})
+    layout["barmode"] = "group"
+    traces = []
+    for column, label, color in (
+        ("real_gdp_change_pct", "Real GDP", BAR_COLOR),
+        ("exports_full_change_pct", "Exports (full GE)", EXPORT_COLOR),
+    ):
+        traces.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": rows[column].astype(float).tolist(),
+                "y": labels,
+                "marker": {"color": color},
+                "name": label,
+                "hovertemplate": f"<b>%{{y}}</b><br>{label}: %{{x:.3f}}%<extra></extra>",
+            }
+        )
     return {"data": traces, "layout": layout}

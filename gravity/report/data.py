@@ -34,6 +34,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "country": ("year", "country", "eci"),
     "opportunities": ("exporter", "importer", "year", "actual", "potential", "untapped", "rank"),
     "metrics": ("target", "model", "metric", "value"),
+    "counterfactual": ("scenario", "country", "real_gdp_change_pct", "exports_full_change_pct"),
 }
 KEY_COLUMNS = ("exporter", "importer", "product", "country")
 HS_CODE = re.compile(r"^\d{4,}$")
@@ -161,6 +162,7 @@ class ReportInputs:
     opportunities: pd.DataFrame | None = None
     metrics: pd.DataFrame | None = None
     manifest: dict[str, Any] | None = None
+    counterfactual: pd.DataFrame | None = None
     notes: dict[str, str] = field(default_factory=dict)
 
     @property

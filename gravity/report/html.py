@@ -428,6 +428,24 @@ def _model(report: Report) -> Markup:
     return join(parts)
 
 
+def _counterfactual(report: Report) -> Markup:
+    parts: list[Child] = [
+        el("h2", {}, "Counterfactual"),
+        el(
+            "p",
+            {"class": "lead"},
+            "What changes if trade costs change: the structural gravity model solved again with "
+            "the scenario's costs. Conditional general equilibrium holds output and spending "
+            "fixed; full general equilibrium lets factory-gate prices, output and spending "
+            "adjust. Real GDP is output deflated by the consumer price index.",
+        ),
+    ]
+    charts = sorted(n for n in report.charts if n.startswith("counterfactual_"))
+    parts += [_chart(name, report) for name in charts]
+    parts.append(render_table(report.tables["counterfactual"]))
+    return join(parts)
+
+
 def _method(report: Report) -> Markup:
     parts: list[Child] = [el("h2", {}, "Data and method"), _missing(report.note("method"))]
     parts.append(
@@ -486,10 +504,16 @@ def render_html(report: Report, inline_plotly: bool = True) -> str:
     str
         ``<!DOCTYPE html>`` and the document.
     """
+    has_counterfactual = "counterfactual" in report.tables
+    sections = [
+        *SECTIONS[:3],
+        *([("counterfactual", "Counterfactual")] if has_counterfactual else []),
+        *SECTIONS[3:],
+    ]
     nav = el(
         "nav",
         {"aria-label": "Sections"},
-        [el("a", {"href": f"#{key}"}, label) for key, label in SECTIONS],
+        [el("a", {"href": f"#{key}"}, label) for key, label in sections],
     )
     banner = None
     if report.synthetic:
@@ -515,8 +539,10 @@ def render_html(report: Report, inline_plotly: bool = True) -> str:
                     ("opportunities", lambda: _opportunities(report)),
                     ("profile", lambda: _profile(report)),
                     ("model", lambda: _model(report)),
+                    ("counterfactual", lambda: _counterfactual(report)),
                     ("method", lambda: _method(report)),
                 )
+                if key != "counterfactual" or has_counterfactual
             ],
         ),
         el(

@@ -23,6 +23,7 @@ __all__ = [
     "ReportTable",
     "aggregate_table",
     "coefficient_table",
+    "counterfactual_table",
     "metrics_table",
     "opportunity_table",
     "profile_tables",
@@ -321,3 +322,43 @@ def profile_tables(profile: BilateralProfile, names: ReportNames) -> dict[str, R
             f"potential_{way}", f"Top export potential, {src} to {dst}", tuple(cols), shown
         )
     return tables
+
+
+COUNTERFACTUAL_COLUMNS = (
+    Column("scenario", "Scenario", "text"),
+    Column("country_name", "Country", "text"),
+    Column("country", "Code", "text"),
+    Column(
+        "exports_conditional_change_pct",
+        "Exports, conditional GE (%)",
+        "number",
+        "change in international exports with output and expenditure held fixed",
+    ),
+    Column(
+        "exports_full_change_pct",
+        "Exports, full GE (%)",
+        "number",
+        "change in international exports once prices, output and expenditure adjust",
+    ),
+    Column("price_change_pct", "Factory-gate price (%)", "number", "producer price change"),
+    Column(
+        "imr_full_change_pct",
+        "Inward resistance (%)",
+        "number",
+        "change in the consumer price index (inward multilateral resistance)",
+    ),
+    Column("real_gdp_change_pct", "Real GDP (%)", "number", "output deflated by consumer prices"),
+)
+
+
+def counterfactual_table(frame: pd.DataFrame, names: ReportNames) -> ReportTable:
+    """Per scenario and country: percent changes of the general-equilibrium counterfactual."""
+    rows = frame.assign(country_name=[names.country(c) for c in frame["country"]])
+    columns = tuple(c for c in COUNTERFACTUAL_COLUMNS if c.key in rows.columns)
+    return ReportTable(
+        "counterfactual",
+        "General-equilibrium counterfactual: percent changes by country",
+        columns,
+        rows,
+        "Changes are 100 \u00d7 (scenario / baseline \u2212 1).",
+    )

@@ -57,9 +57,16 @@ def generate(folder: Path, rows: int, seed: int = 0) -> Path:
     chosen = iso.sample(200, random_state=seed).sort_values("numeric")
     nums = chosen["numeric"].astype(int).to_numpy()
     lines = ['"country_code","country_name","country_iso2","country_iso3"']
-    lines += [f'{n},"{name}","{a2}","{a3}"' for n, name, a2, a3 in zip(
-        nums, chosen["name"].str.replace('"', "'"), chosen["iso2"].fillna(""), chosen["iso3"],
-        strict=True)]
+    lines += [
+        f'{n},"{name}","{a2}","{a3}"'
+        for n, name, a2, a3 in zip(
+            nums,
+            chosen["name"].str.replace('"', "'"),
+            chosen["iso2"].fillna(""),
+            chosen["iso3"],
+            strict=True,
+        )
+    ]
     (folder / CODES).write_text("\n".join(lines) + "\n", encoding="latin-1", errors="replace")
     chapters = np.array([c for c in range(1, 98) if c != 77])
     per_chapter = rng.multinomial(1220 - len(chapters), np.full(len(chapters), 1 / len(chapters)))
@@ -67,10 +74,12 @@ def generate(folder: Path, rows: int, seed: int = 0) -> Path:
         [c * 100 + np.arange(1, n + 2) for c, n in zip(chapters, per_chapter, strict=True)]
     )
     subs = rng.integers(1, 9, len(headings))
-    products = np.concatenate([
-        h * 100 + np.sort(rng.choice(np.arange(10, 100), s, replace=False))
-        for h, s in zip(headings, subs, strict=True)
-    ])[:5000]
+    products = np.concatenate(
+        [
+            h * 100 + np.sort(rng.choice(np.arange(10, 100), s, replace=False))
+            for h, s in zip(headings, subs, strict=True)
+        ]
+    )[:5000]
     n_c, n_p = len(nums), len(products)
     size_c = rng.lognormal(0, 0.8, n_c)
     size_p = rng.lognormal(0, 0.5, n_p)
@@ -86,14 +95,16 @@ def generate(folder: Path, rows: int, seed: int = 0) -> Path:
     j, i = ij % n_c, ij // n_c
     q_text = pa.array(np.round(rng.lognormal(0.0, 2.5, rows), 3)).cast(pa.string())
     q_text = pc.if_else(pa.array(rng.uniform(size=rows) < 0.03), pa.scalar("NA"), q_text)
-    data = pa.table({
-        "t": pa.array(np.full(rows, YEAR, np.int32)),
-        "i": pa.array(nums[i].astype(np.int32)),
-        "j": pa.array(nums[j].astype(np.int32)),
-        "k": pa.array(products[k].astype(np.int32)),
-        "v": pa.array(np.round(rng.lognormal(2.0, 2.5, rows), 3)),
-        "q": q_text,
-    })
+    data = pa.table(
+        {
+            "t": pa.array(np.full(rows, YEAR, np.int32)),
+            "i": pa.array(nums[i].astype(np.int32)),
+            "j": pa.array(nums[j].astype(np.int32)),
+            "k": pa.array(products[k].astype(np.int32)),
+            "v": pa.array(np.round(rng.lognormal(2.0, 2.5, rows), 3)),
+            "q": q_text,
+        }
+    )
     path = folder / NAME
     pacsv.write_csv(data, path, write_options=pacsv.WriteOptions(quoting_style="needed"))
     return path
@@ -119,8 +130,12 @@ def run_duckdb(folder: Path) -> dict[str, float]:
         """
     ).to_arrow_table()
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rows": result.num_rows, "peak_mb": peak_mb(),
-            "value": float(result.column("value").to_numpy().sum())}
+    return {
+        "seconds": seconds,
+        "rows": result.num_rows,
+        "peak_mb": peak_mb(),
+        "value": float(result.column("value").to_numpy().sum()),
+    }
 
 
 def write_config(folder: Path) -> Path:
@@ -169,8 +184,12 @@ def run_zeros(folder: Path, all_products: bool) -> dict[str, float]:
     start = time.perf_counter()
     dense = panel.dense(wanted)
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rows": len(dense), "peak_mb": peak_mb(),
-            "products": len(products) if wanted is None else len(wanted)}
+    return {
+        "seconds": seconds,
+        "rows": len(dense),
+        "peak_mb": peak_mb(),
+        "products": len(products) if wanted is None else len(wanted),
+    }
 
 
 def child(part: str, folder: Path) -> None:
@@ -186,13 +205,15 @@ def child(part: str, folder: Path) -> None:
 def spawn(part: str, folder: Path) -> dict[str, object]:
     proc = subprocess.run(
         [sys.executable, __file__, "--child", part, "--keep", str(folder)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         raise SystemExit(f"{part} failed:\n{proc.stdout}\n{proc.stderr}")
-    result: dict[str, object] = json.loads(lines[-1][len("RESULT "):])
+    result: dict[str, object] = json.loads(lines[-1][len("RESULT ") :])
     return result
 
 
@@ -201,10 +222,17 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=11_000_000)
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="run duckdb and gravity this many times each, report the best")
-    parser.add_argument("--skip-dense-all", action="store_true",
-                        help="do not time filling every zero (48M rows at HS4)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run duckdb and gravity this many times each, report the best",
+    )
+    parser.add_argument(
+        "--skip-dense-all",
+        action="store_true",
+        help="do not time filling every zero (48M rows at HS4)",
+    )
     args = parser.parse_args()
     if args.child:
         child(args.child, args.keep)
@@ -221,8 +249,10 @@ def main() -> None:
         path = folder / NAME
         if not path.exists():
             generate(folder, args.rows)
-        print(f"input: {path.name}, {args.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB "
-              f"(generated in {time.perf_counter() - start:.1f} s); {os.cpu_count()} CPUs")
+        print(
+            f"input: {path.name}, {args.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB "
+            f"(generated in {time.perf_counter() - start:.1f} s); {os.cpu_count()} CPUs"
+        )
         ducks, gravs = [], []
         for _ in range(args.repeat):  # alternate, so that a busy spell hits both
             ducks.append(spawn("duckdb", folder))
@@ -231,26 +261,40 @@ def main() -> None:
         grav = min(gravs, key=lambda r: float(r["seconds"]))  # type: ignore[arg-type]
         ratio = float(grav["seconds"]) / float(duck["seconds"])  # type: ignore[arg-type]
         if args.repeat > 1:
-            print(f"best of {args.repeat} runs each; all runs (s): duckdb "
-                  + ", ".join(f"{float(r['seconds']):.2f}" for r in ducks)  # type: ignore[arg-type]
-                  + "; gravity "
-                  + ", ".join(f"{float(r['seconds']):.2f}" for r in gravs))  # type: ignore[arg-type]
-        print(f"duckdb  scan + HS4 aggregate : {duck['seconds']:6.2f} s  "
-              f"peak {duck['peak_mb']:6.0f} MB  {duck['rows']:,} rows")
-        print(f"gravity panel (whole build)  : {grav['seconds']:6.2f} s  "
-              f"peak {grav['peak_mb']:6.0f} MB  {grav['rows']:,} rows  "
-              f"parquet {grav['parquet_mb']:.0f} MB")
+            print(
+                f"best of {args.repeat} runs each; all runs (s): duckdb "
+                + ", ".join(f"{float(r['seconds']):.2f}" for r in ducks)  # type: ignore[arg-type]
+                + "; gravity "
+                + ", ".join(f"{float(r['seconds']):.2f}" for r in gravs)
+            )  # type: ignore[arg-type]
+        print(
+            f"duckdb  scan + HS4 aggregate : {duck['seconds']:6.2f} s  "
+            f"peak {duck['peak_mb']:6.0f} MB  {duck['rows']:,} rows"
+        )
+        print(
+            f"gravity panel (whole build)  : {grav['seconds']:6.2f} s  "
+            f"peak {grav['peak_mb']:6.0f} MB  {grav['rows']:,} rows  "
+            f"parquet {grav['parquet_mb']:.0f} MB"
+        )
         print(f"ratio gravity / duckdb       : {ratio:6.2f}x   (target <= 2x, < 2,000 MB)")
-        print("gravity steps (s)            : " + ", ".join(
-            f"{k.removeprefix('panel: ')} {v:.2f}" for k, v in grav["step_seconds"].items()))  # type: ignore[union-attr]
+        print(
+            "gravity steps (s)            : "
+            + ", ".join(
+                f"{k.removeprefix('panel: ')} {v:.2f}" for k, v in grav["step_seconds"].items()
+            )
+        )  # type: ignore[union-attr]
         print(f"zeros                        : {grav['zeros_note']}")
         some = spawn("zeros-100", folder)
-        print(f"dense(100 products)          : {some['seconds']:6.2f} s  "
-              f"peak {some['peak_mb']:6.0f} MB  {some['rows']:,} rows")
+        print(
+            f"dense(100 products)          : {some['seconds']:6.2f} s  "
+            f"peak {some['peak_mb']:6.0f} MB  {some['rows']:,} rows"
+        )
         if not args.skip_dense_all:
             every = spawn("zeros-all", folder)
-            print(f"dense(all {every['products']} products)      : {every['seconds']:6.2f} s  "
-                  f"peak {every['peak_mb']:6.0f} MB  {every['rows']:,} rows")
+            print(
+                f"dense(all {every['products']} products)      : {every['seconds']:6.2f} s  "
+                f"peak {every['peak_mb']:6.0f} MB  {every['rows']:,} rows"
+            )
     finally:
         if holder is not None:
             holder.cleanup()

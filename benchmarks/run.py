@@ -1,14 +1,27 @@
-"""PPML benchmark: gravity against pyfixest (and R fixest when Rscript has it), same rows, same run.
+"""PPML benchmark: gravity against pyfixest and R fixest, same rows, same run, tools alternated.
 
-    python benchmarks/run.py                 # all panels
-    python benchmarks/run.py --sizes 450k    # one synthetic panel
-    python benchmarks/run.py --quick         # a small panel, for a smoke run
+    python benchmarks/run.py                     # every panel, 1 and 2 threads, 3 rounds
+    python benchmarks/run.py --panels 450k       # one panel (450k, 1.2M, penppml, difficult)
+    python benchmarks/run.py --quick             # a small panel, one round: a smoke run
+    python benchmarks/run.py --relu              # also gravity's default (ReLU separation check)
 
-Each estimator runs in its own subprocess (so peak memory is its own), after a warm-up fit that
-compiles JIT kernels. Printed: wall time of the fit, peak resident memory of the process, IRLS
-iterations, the coefficient, and the ratios gravity / peer. Panels: synthetic structural gravity
-with exporter-year, importer-year and pair fixed effects (about 450k and 1.2M rows), and the real
-three-way panel ``../shared/data/penppml_trade_dta`` when present.
+Panels (``benchmarks/panels.py``): synthetic structural gravity with exporter-year, importer-year
+and pair fixed effects (about 450k and 1.2M rows), the real three-way panel
+``../shared/data/penppml_trade_dta`` when present, and a "difficult" worker–firm panel (1M rows,
+100k workers, 10k firms, 5% movers: a weakly connected fixed-effect graph; ``--difficult-rows``
+sets its size: fixest needs minutes per fit on it, so 2M rows takes a long run).
+
+Each fit runs in its own subprocess (so peak memory is its own) after a warm-up fit that compiles
+JIT kernels; the tools take turns round-robin within each round, so drift of the shared machine
+hits all of them alike, and the table shows medians over rounds. R fixest runs through
+``Rscript`` (data read with data.table, timed inside R) when ``R_LIBS_USER`` holds it; otherwise
+"fixest: not installed". Threads: numba/BLAS/rayon threads for the Python tools,
+``setFixest_nthreads`` for fixest.
+
+Printed per panel and thread count: wall time of the fit, peak resident memory of the process
+during the fit (the peak is reset just before it, so it includes the loaded data and libraries),
+IRLS iterations, the coefficient and its heteroskedasticity-robust SE against fixest's, the
+ratios gravity / fixest and gravity / pyfixest, and the 1-minute load average.
 """
 
 from __future__ import annotations
@@ -16,227 +29,323 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
+import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 HERE = Path(__file__).resolve().parent
-SHARED = HERE.parent.parent / "shared" / "data"
-FORMULA = "trade ~ rta | exp_year + imp_year + pair"
-SIZES = {"quick": (60, 10), "450k": (150, 20), "1.2M": (200, 30)}
+sys.path.insert(0, str(HERE))
+
+from panels import (  # noqa: E402
+    GRAVITY_FORMULA,
+    SYNTHETIC_SIZES,
+    Panel,
+    build_panels,
+    synthetic_panel,
+    worker_firm_panel,
+)
+
+PANEL_KEYS = {"450k": "synthetic-450k", "1.2M": "synthetic-1.2M"}
+WORKER_TIMEOUT_S = 1800
+THREAD_VARS = (
+    "NUMBA_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "RAYON_NUM_THREADS",
+)
 
 
-def synthetic_panel(n_countries: int, n_years: int, seed: int = 1) -> pd.DataFrame:
-    """Structural gravity with pair effects and agreements that switch on over time."""
-    rng = np.random.default_rng(seed)
-    exp_i, imp_i, year = np.meshgrid(
-        np.arange(n_countries), np.arange(n_countries), np.arange(n_years), indexing="ij"
-    )
-    keep = exp_i != imp_i
-    exp_i, imp_i, year = exp_i[keep], imp_i[keep], year[keep]
-    size = rng.normal(0, 1.5, n_countries)
-    growth = rng.normal(0.02, 0.02, n_countries)
-    pair_effect = rng.normal(-2, 1.0, (n_countries, n_countries))
-    entry = np.where(
-        rng.uniform(size=(n_countries, n_countries)) < 0.3,
-        rng.integers(0, n_years, (n_countries, n_countries)),
-        n_years + 1,
-    )
-    rta = (year >= entry[exp_i, imp_i]).astype(float)
-    eta = (
-        size[exp_i]
-        + growth[exp_i] * year
-        + size[imp_i]
-        + pair_effect[exp_i, imp_i]
-        + 0.4 * rta
-        + 12
-    )
-    mu = np.exp(eta)
-    trade = rng.poisson(mu / 1e4) * 1e4 * rng.gamma(4, 0.25, mu.shape)
-    return pd.DataFrame(
-        {
-            "exp_year": exp_i * 1000 + year,
-            "imp_year": imp_i * 1000 + year,
-            "pair": exp_i * 10_000 + imp_i,
-            "rta": rta,
-            "trade": trade,
-        }
-    )
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return -1.0
 
 
-def penppml_panel() -> pd.DataFrame | None:
-    path = SHARED / "penppml_trade_dta" / "trade.parquet"
-    if not path.exists():
-        return None
-    raw = pd.read_parquet(path)
-    return pd.DataFrame(
-        {
-            "exp_year": raw["exp"].astype(str) + "_" + raw["time"].astype(str),
-            "imp_year": raw["imp"].astype(str) + "_" + raw["time"].astype(str),
-            "pair": raw["exp"].astype(str) + "_" + raw["imp"].astype(str),
-            "rta": (raw["id"] > 0).astype(float),
-            "trade": raw["export"],
-        }
-    )
+def _reset_peak() -> None:
+    # "5" resets the peak resident set size (VmHWM) of this process (Linux >= 4.0)
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
 
 
-def worker(package: str, data_path: str) -> None:
+def worker(tool: str, data_path: str, formula: str, coef_name: str) -> None:
     """Run one estimator on one panel and print a JSON line."""
-    data = pd.read_parquet(data_path)
-    # warm-up (JIT compilation) on a small well-posed panel of the same shape
-    warm = synthetic_panel(30, 5, seed=2)
-    if package.startswith("gravity"):
-        import warnings
+    import warnings
 
+    import pandas as pd
+
+    warnings.simplefilter("ignore")
+    data = pd.read_parquet(data_path)
+    if formula == GRAVITY_FORMULA:
+        warm = synthetic_panel(30, 5, seed=2)
+    else:
+        warm = worker_firm_panel(2000, 200)
+    if tool.startswith("gravity"):
+        from gravity.estimation.demean import demean
+        from gravity.estimation.fixed_effects import FixedEffects
         from gravity.estimation.ppml import Ppml, PpmlOptions, SeparationOptions
 
-        warnings.simplefilter("ignore")
-        # "gravity-fe": the same separation checks as pyfixest's default (fixed effects only)
-        relu = package == "gravity"
-        options = PpmlOptions(separation=SeparationOptions(regressor=relu))
-        Ppml(FORMULA, warm, options=options).fit()
-        start = time.perf_counter()
-        res = Ppml(FORMULA, data, options=options).fit()
-        seconds = time.perf_counter() - start
-        coef, iters, nobs = float(res.coef["rta"]), res.iterations, res.nobs
-        se = float(res.se["rta"])
+        # "gravity-fe": only fixed-effect separation is checked, as pyfixest and fixest do
+        options = PpmlOptions(separation=SeparationOptions(regressor=tool == "gravity"))
+        Ppml(formula, warm, options=options).fit()
+        small = FixedEffects.from_frame(warm, [[c] for c in warm.columns[-2:]])
+        demean(warm.iloc[:, 1].to_numpy(), small, solver="cg")  # compile the CG kernel too
+
+        def fit() -> tuple[float, float, int, int]:
+            res = Ppml(formula, data, options=options).fit()
+            return float(res.coef[coef_name]), float(res.se[coef_name]), res.iterations, res.nobs
+
     else:
         import pyfixest as pf
 
+        kwargs = {}
+        if tool == "pyfixest-lsmr":
+            from pyfixest.demeaners import LsmrDemeaner
+
+            kwargs["demeaner"] = LsmrDemeaner()
         try:
-            pf.fepois(FORMULA, warm, vcov="hetero")
+            pf.fepois(formula, warm, vcov="hetero", **kwargs)
         except Exception:  # the warm-up only compiles; a failure here is not the measurement
             pass
-        start = time.perf_counter()
-        fit = pf.fepois(FORMULA, data, vcov="hetero")
-        seconds = time.perf_counter() - start
-        coef = float(fit.coef()["rta"])
-        se = float(fit.se()["rta"])
-        iters = int(getattr(fit, "_iter", -1) or -1)
-        nobs = int(fit._N)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        json.dumps(
-            {
-                "package": package,
-                "seconds": seconds,
-                "peak_mb": peak_mb,
-                "iterations": iters,
-                "coef": coef,
-                "se": se,
-                "nobs": nobs,
-            }
+
+        def fit() -> tuple[float, float, int, int]:
+            res = pf.fepois(formula, data, vcov="hetero", **kwargs)
+            iters = int(getattr(res, "_iter", -1) or -1)
+            return float(res.coef()[coef_name]), float(res.se()[coef_name]), iters, int(res._N)
+
+    _reset_peak()
+    base_mb = _status_mb("VmRSS")
+    start = time.perf_counter()
+    coef, se, iters, nobs = fit()
+    seconds = time.perf_counter() - start
+    out = {"seconds": seconds, "peak_mb": _status_mb("VmHWM"), "base_mb": base_mb}
+    out["iterations"] = iters
+    print(json.dumps({**out, "coef": coef, "se": se, "nobs": nobs}))
+
+
+def _thread_env(threads: int) -> dict[str, str]:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    for var in THREAD_VARS:
+        env[var] = str(threads)
+    return env
+
+
+def run_python(tool: str, panel: Panel, path: Path, threads: int) -> dict[str, float] | None:
+    """One fit of a Python tool in a fresh subprocess."""
+    cmd = [sys.executable, __file__, "--worker", tool, str(path), panel.formula, panel.coef]
+    try:
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=_thread_env(threads),
+            timeout=WORKER_TIMEOUT_S,
         )
-    )
-
-
-def run_worker(package: str, path: Path) -> dict[str, float] | None:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--worker", package, str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
+    except subprocess.TimeoutExpired:
+        print(f"    {tool}: timed out after {WORKER_TIMEOUT_S} s")
+        return None
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         errors = [ln for ln in proc.stderr.strip().splitlines() if "rror" in ln or "panic" in ln]
-        print(f"  {package}: failed: {(errors or proc.stderr.strip().splitlines())[-1][:200]}")
+        tail = (errors or proc.stderr.strip().splitlines() or ["no output"])[-1][:200]
+        print(f"    {tool}: failed: {tail}")
         return None
     return dict(json.loads(lines[-1]))
 
 
-def run_fixest(path: Path) -> dict[str, float] | None:
-    if shutil.which("Rscript") is None:
-        return None
-    script = f"""
-suppressMessages({{library(fixest); library(arrow)}})
-setFixest_nthreads(1)
-d <- as.data.frame(read_parquet("{path}"))
-invisible(fepois({FORMULA}, d[1:5000, ]))
-t0 <- Sys.time(); e <- fepois({FORMULA}, d, vcov = "hetero"); t1 <- Sys.time()
-cat(sprintf(paste0('{{"package": "fixest", "seconds": %f, "iterations": %d, ',
-    '"coef": %.15g, "se": %.15g, "nobs": %d, "peak_mb": -1}}\\n'),
-    as.numeric(t1 - t0, units = "secs"), e$iterations, coef(e)["rta"], se(e)["rta"], nobs(e)))
+R_SCRIPT = r"""
+suppressMessages({library(fixest); library(data.table)})
+args <- commandArgs(TRUE)
+setFixest_nthreads(as.integer(args[2]))
+fml <- as.formula(args[3])
+status_mb <- function(field) {
+  s <- readLines("/proc/self/status")
+  as.numeric(strsplit(trimws(sub(paste0(field, ":"), "", grep(paste0("^", field, ":"), s,
+    value = TRUE))), " ")[[1]][1]) / 1024
+}
+d <- fread(args[1], showProgress = FALSE)
+invisible(suppressWarnings(suppressMessages(try(fepois(fml, d[1:5000, ]), silent = TRUE))))
+try(cat("5", file = "/proc/self/clear_refs"), silent = TRUE)
+base_mb <- status_mb("VmRSS")
+t0 <- Sys.time()
+e <- suppressMessages(fepois(fml, d, vcov = "hetero"))
+t1 <- Sys.time()
+cat(sprintf(paste0('{"seconds": %.6f, "iterations": %d, "coef": %.17g, "se": %.17g, ',
+    '"nobs": %d, "peak_mb": %.1f, "base_mb": %.1f}\n'), as.numeric(t1 - t0, units = "secs"),
+    e$iterations, coef(e)[args[4]], se(e)[args[4]], nobs(e), status_mb("VmHWM"), base_mb))
 """
-    proc = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, check=False)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    return dict(json.loads(lines[-1])) if lines else None
+
+
+def fixest_available() -> bool:
+    """Whether ``Rscript`` runs and finds fixest and data.table."""
+    if shutil.which("Rscript") is None:
+        return False
+    probe = 'cat(all(sapply(c("fixest", "data.table"), requireNamespace, quietly = TRUE)))'
+    proc = subprocess.run(["Rscript", "-e", probe], capture_output=True, text=True, check=False)
+    return proc.stdout.strip() == "TRUE"
+
+
+def run_fixest(panel: Panel, csv: Path, threads: int) -> dict[str, float] | None:
+    """One fit of R fixest in a fresh ``Rscript``."""
+    # fixest caps its threads at OMP_NUM_THREADS: leave it unset
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+    cmd = ["Rscript", "-e", R_SCRIPT, str(csv), str(threads), panel.formula, panel.coef]
+    # Rscript runs R as a child process: on a timeout the whole process group must go
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=WORKER_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        print(f"    fixest: timed out after {WORKER_TIMEOUT_S} s")
+        return None
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        print(f"    fixest: failed: {(stderr.strip().splitlines() or ['no output'])[-1]}")
+        return None
+    return dict(json.loads(lines[-1]))
+
+
+def _median(runs: list[dict[str, float]], key: str) -> float:
+    return float(statistics.median(r[key] for r in runs))
+
+
+def _fmt(value: float | None, spec: str, width: int) -> str:
+    return f"{'-':>{width}s}" if value is None else f"{value:{width}{spec}}"
+
+
+def summarize(panel: Panel, threads: int, runs: dict[str, list[dict[str, float]]]) -> list[str]:
+    """Rows of the final table for one panel and thread count."""
+    med = {tool: {k: _median(r, k) for k in r[0]} for tool, r in runs.items() if r}
+    fx = med.get("fixest")
+    lines = []
+    for tool in (t for t in med if t.startswith("gravity")):
+        g = med[tool]
+        p = med.get("pyfixest")
+        ratio_fx = g["seconds"] / fx["seconds"] if fx else None
+        ratio_pf = g["seconds"] / p["seconds"] if p else None
+        d_coef = abs(g["coef"] - fx["coef"]) / abs(fx["coef"]) if fx else None
+        d_se = abs(g["se"] - fx["se"]) / abs(fx["se"]) if fx else None
+        mem = "/".join(
+            f"{med[t]['peak_mb']:.0f}" if t in med else "-" for t in (tool, "pyfixest", "fixest")
+        )
+        # what the fit itself adds on top of the process (libraries and loaded data)
+        fit_mem = "/".join(
+            f"{med[t]['peak_mb'] - med[t]['base_mb']:.0f}" if t in med else "-"
+            for t in (tool, "pyfixest", "fixest")
+        )
+        its = "/".join(
+            f"{med[t]['iterations']:.0f}" if t in med else "-" for t in (tool, "pyfixest", "fixest")
+        )
+        loads = [r["load"] for rs in runs.values() for r in rs]
+        lines.append(
+            f"{panel.key[:16]:16s} {tool:10s} {threads:>2d} "
+            f"{_fmt(g['seconds'], '.2f', 7)} {_fmt(p['seconds'] if p else None, '.2f', 7)} "
+            f"{_fmt(fx['seconds'] if fx else None, '.2f', 7)} {_fmt(ratio_fx, '.2f', 6)} "
+            f"{_fmt(ratio_pf, '.2f', 6)} {mem:>15s} {fit_mem:>15s} {its:>9s} "
+            f"{_fmt(d_coef, '.1e', 8)} {_fmt(d_se, '.1e', 8)} {statistics.mean(loads):5.2f}"
+        )
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--worker", nargs=2, metavar=("PACKAGE", "DATA"))
-    parser.add_argument("--sizes", nargs="*", default=["450k", "1.2M"], choices=list(SIZES))
-    parser.add_argument("--quick", action="store_true", help="one small synthetic panel")
-    parser.add_argument("--no-real", action="store_true", help="skip the penppml panel")
+    parser.add_argument("--worker", nargs=4, metavar=("TOOL", "DATA", "FORMULA", "COEF"))
+    parser.add_argument(
+        "--panels",
+        nargs="*",
+        default=["450k", "1.2M", "penppml", "difficult"],
+        choices=["450k", "1.2M", "penppml", "difficult"],
+    )
+    parser.add_argument("--quick", action="store_true", help="one small panel, one round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds (median taken)")
+    parser.add_argument("--threads", type=int, nargs="*", default=[1, 2])
+    parser.add_argument("--difficult-rows", type=int, default=1_000_000)
+    parser.add_argument("--relu", action="store_true", help="also gravity's default options")
+    parser.add_argument("--lsmr", action="store_true", help="also pyfixest's LSMR demeaner")
     args = parser.parse_args()
     if args.worker:
         worker(*args.worker)
         return
-    panels: list[tuple[str, pd.DataFrame]] = []
-    for size in ["quick"] if args.quick else args.sizes:
-        n, t = SIZES[size]
-        panels.append((f"synthetic {size} ({n} countries x {t} years)", synthetic_panel(n, t)))
-    real = None if (args.no_real or args.quick) else penppml_panel()
-    if real is not None:
-        panels.append(("penppml_trade_dta (real, 3-way FE)", real))
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for label, frame in panels:
-            path = Path(tmp) / "panel.parquet"
-            frame.to_parquet(path)
-            print(f"{label}: {len(frame):,} rows")
-            results = {}
-            for package in ("gravity", "gravity-fe", "pyfixest"):
-                out = run_worker(package, path)
-                if out:
-                    results[package] = out
-                    print(
-                        f"  {package:10s} {out['seconds']:8.2f} s  {out['peak_mb']:8.0f} MB  "
-                        f"iter {out['iterations']:3d}  rta {out['coef']:.10f}  se {out['se']:.6g}"
-                    )
-            fx = run_fixest(path)
-            if fx:
-                results["fixest"] = fx
-                print(
-                    f"  fixest    {fx['seconds']:8.2f} s  iter {fx['iterations']:3d}  "
-                    f"rta {fx['coef']:.10f}"
-                )
-            rows.append((label, len(frame), results))
-    print("\nSummary (ratios gravity / pyfixest; < 1 means gravity is faster or lighter).")
-    print("gravity runs ppmlhdfe's ReLU separation check by default; gravity-fe checks only")
-    print("fixed-effect separation, as pyfixest and fixest do by default.")
-    print(
-        f"{'panel':45s} {'rows':>10s} {'time':>8s} {'memory':>8s} "
-        f"{'coef rel. diff':>15s} {'vs fixest':>10s}"
+    chosen = set(args.panels)
+    sizes = ["quick"] if args.quick else [s for s in SYNTHETIC_SIZES if s in chosen]
+    panels = build_panels(
+        sizes,
+        real="penppml" in chosen and not args.quick,
+        difficult_rows=args.difficult_rows if "difficult" in chosen and not args.quick else 0,
     )
-    for label, n, res in rows:
-        p = res.get("pyfixest")
-        fx = res.get("fixest")
-        for name in ("gravity", "gravity-fe"):
-            g = res.get(name)
-            if not g:
-                continue
-            vs_fx = f"{g['seconds'] / fx['seconds']:.2f}" if fx else "n/a (no R)"
-            title = f"{label[:33]} [{name}]"
-            if not p:
-                print(f"{title:45s} {n:>10,} {'(pyfixest failed)':>34s} {vs_fx:>10s}")
-                continue
-            diff = abs(g["coef"] - p["coef"]) / abs(p["coef"])
-            print(
-                f"{title:45s} {n:>10,} {g['seconds'] / p['seconds']:>8.2f} "
-                f"{g['peak_mb'] / p['peak_mb']:>8.2f} {diff:>15.2e} {vs_fx:>10s}"
-            )
+    rounds = 1 if args.quick else args.rounds
+    tools = ["gravity-fe", *(["gravity"] if args.relu else []), "pyfixest"]
+    tools += ["pyfixest-lsmr"] if args.lsmr else []
+    has_r = fixest_available()
+    if not has_r:
+        print("fixest: not installed (set R_LIBS_USER to a library holding fixest and data.table)")
+    print(f"1-minute load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    table: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for panel in panels:
+            path, csv = Path(tmp) / f"{panel.key}.parquet", Path(tmp) / f"{panel.key}.csv"
+            panel.frame.to_parquet(path)
+            if has_r:
+                panel.frame.to_csv(csv, index=False)
+            print(f"{panel.label}: {len(panel.frame):,} rows, {panel.formula}")
+            runs: dict[int, dict[str, list[dict[str, float]]]] = {
+                t: {tool: [] for tool in [*tools, *(["fixest"] if has_r else [])]}
+                for t in args.threads
+            }
+            for rnd in range(rounds):
+                for threads in args.threads:
+                    for tool in runs[threads]:
+                        load = os.getloadavg()[0]
+                        out = (
+                            run_fixest(panel, csv, threads)
+                            if tool == "fixest"
+                            else run_python(tool, panel, path, threads)
+                        )
+                        if out is None:
+                            continue
+                        out["load"] = load
+                        runs[threads][tool].append(out)
+                        print(
+                            f"  round {rnd + 1} threads {threads} {tool:13s} "
+                            f"{out['seconds']:8.2f} s {out['peak_mb']:7.0f} MB "
+                            f"iter {out['iterations']:3.0f} {panel.coef} {out['coef']:.12f} "
+                            f"se {out['se']:.10g} load {load:.2f}"
+                        )
+            for threads in args.threads:
+                table.extend(summarize(panel, threads, runs[threads]))
+    print(
+        "\nMedians over rounds. Ratios < 1: gravity faster. Memory: peak resident MB of the fit's "
+        "process\n(gravity/pyfixest/fixest); fit MB: that peak less the process's size "
+        "before the fit. Differences: relative to fixest. Load: mean 1-minute "
+        "load average\nwhile the panel ran. gravity-fe checks fixed-effect separation only, as "
+        "pyfixest and fixest do;\ngravity (--relu) adds ppmlhdfe's ReLU check, its default."
+    )
+    print(
+        f"{'panel':16s} {'tool':10s} {'th':>2s} {'gravity':>7s} {'pyfix':>7s} {'fixest':>7s} "
+        f"{'g/fx':>6s} {'g/pf':>6s} {'peak MB g/p/f':>15s} {'fit MB g/p/f':>15s} {'iter':>9s} "
+        f"{'d coef':>8s} {'d se':>8s} {'load':>5s}"
+    )
+    print("\n".join(table))
+    print(f"1-minute load average at end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,13 @@ and ppmlhdfe (Correia, Guimarães & Zylkin 2020). Because every iterate is ``x``
 the fixed-effect span, any start of that form converges to the same residual: IRLS warm-starts from
 the previous iteration's residuals.
 
-Two implementations sit behind :func:`demean`: a compiled numba kernel (default) and a plain numpy
-one (:func:`demean_numpy`) kept as the test oracle.
+On weakly connected graphs (worker–firm style panels) even accelerated projections crawl;
+``solver="auto"`` then hands the column over to conjugate gradients on the normal equations
+(:mod:`gravity.estimation.krylov`), which start from wherever the projections stopped.
+
+Columns are solved in parallel (one per numba thread; ``NUMBA_NUM_THREADS`` caps them). Two
+implementations sit behind :func:`demean`: the compiled kernels (default) and a plain numpy one
+(:func:`demean_numpy`) kept as the test oracle.
 """
 
 from __future__ import annotations
@@ -20,11 +25,22 @@ import numba
 import numpy as np
 
 from gravity.estimation.fixed_effects import FixedEffects
+from gravity.estimation.krylov import cg_column
 
 DEFAULT_TOL = 1e-8
 # largest Irons-Tuck step accepted; beyond it the sweep is taken plain (guards against overflow)
 MAX_EXTRAPOLATION = 1e4
 DEFAULT_MAXITER = 10_000
+SOLVER_AP = 0
+SOLVER_CG = 1
+SOLVER_AUTO = 2
+SOLVERS = {"ap": SOLVER_AP, "cg": SOLVER_CG, "auto": SOLVER_AUTO}
+# "auto" hands a column over to conjugate gradients after this many sweeps without convergence.
+# Well-connected trade panels need at most about 20 (the benchmark panels: 8 to 20 for a cold
+# solve, 5 warm-started); on weakly connected ones projections need hundreds to thousands, and
+# their stopping rule (one sweep's change) then also understates the error. CG is at most ~1.4x
+# slower than projections on the well-connected panels, so an early hand-over costs little.
+AUTO_SWITCH_SWEEPS = 30
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,8 @@ class DemeanResult:
     residuals: np.ndarray
     iterations: int
     converged: bool
+    solver: str = "ap"
+    """``"cg"`` when conjugate gradients finished some column, else ``"ap"``."""
 
 
 def _group_weights(fe: FixedEffects, weights: np.ndarray) -> list[np.ndarray]:
@@ -83,90 +101,241 @@ def _sweep(
 
 
 @numba.njit(cache=True, nogil=True)
-def _demean_column(
-    x: np.ndarray,
+def _finish_sweep(
+    src: np.ndarray,
+    dst: np.ndarray,
+    prev: np.ndarray,
+    codes: np.ndarray,
+    weights: np.ndarray,
+    inv_wsum: np.ndarray,
+    offsets: np.ndarray,
+    acc: np.ndarray,
+    stats: bool,
+) -> tuple[float, float, float]:  # pragma: no cover - compiled
+    """``dst = T(src)`` for two or more dimensions, given dimension 0's weighted sums in ``acc``.
+
+    The callers fill ``acc`` in a pass they make anyway (a copy, an extrapolation), so a sweep
+    costs Q passes. With ``stats`` the last pass also returns, for the Irons–Tuck step from
+    ``prev -> src -> dst``, the weighted squared change ``sum w (dst - src)^2`` and the two
+    products of the extrapolation coefficient. ``dst`` may be ``src``.
+    """
+    n_dims = codes.shape[0]
+    n = src.shape[0]
+    for g in range(offsets[0], offsets[1]):
+        acc[g] *= inv_wsum[g]
+    nxt = offsets[1]
+    for g in range(nxt, offsets[2]):
+        acc[g] = 0.0
+    for i in range(n):
+        v = src[i] - acc[codes[0, i]]
+        dst[i] = v
+        acc[nxt + codes[1, i]] += weights[i] * v
+    for g in range(nxt, offsets[2]):
+        acc[g] *= inv_wsum[g]
+    for q in range(1, n_dims - 1):
+        start = offsets[q]
+        nxt = offsets[q + 1]
+        for g in range(nxt, offsets[q + 2]):
+            acc[g] = 0.0
+        for i in range(n):
+            v = dst[i] - acc[start + codes[q, i]]
+            dst[i] = v
+            acc[nxt + codes[q + 1, i]] += weights[i] * v
+        for g in range(nxt, offsets[q + 2]):
+            acc[g] *= inv_wsum[g]
+    last = offsets[n_dims - 1]
+    change = 0.0
+    num = 0.0
+    den = 0.0
+    if stats:
+        for i in range(n):
+            v = dst[i] - acc[last + codes[n_dims - 1, i]]
+            dst[i] = v
+            d2 = v - src[i]
+            dd = d2 - (src[i] - prev[i])
+            change += weights[i] * d2 * d2
+            num += d2 * dd
+            den += dd * dd
+    else:
+        for i in range(n):
+            dst[i] -= acc[last + codes[n_dims - 1, i]]
+    return change, num, den
+
+
+@numba.njit(cache=True, nogil=True)
+def _sweep_into(
+    src: np.ndarray,
+    dst: np.ndarray,
+    prev: np.ndarray,
+    codes: np.ndarray,
+    weights: np.ndarray,
+    inv_wsum: np.ndarray,
+    offsets: np.ndarray,
+    acc: np.ndarray,
+    stats: bool,
+) -> tuple[float, float, float]:  # pragma: no cover - compiled
+    """``dst = T(src)`` (see :func:`_finish_sweep`)."""
+    for g in range(offsets[0], offsets[1]):
+        acc[g] = 0.0
+    for i in range(src.shape[0]):
+        acc[codes[0, i]] += weights[i] * src[i]
+    return _finish_sweep(src, dst, prev, codes, weights, inv_wsum, offsets, acc, stats)
+
+
+@numba.njit(cache=True, nogil=True)
+def _inverse_weight_sums(
+    codes: np.ndarray, weights: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
+    """``1 / (total weight of each level)`` over all dimensions (0 for an empty level)."""
+    out = np.zeros(offsets[-1])
+    for q in range(codes.shape[0]):
+        base = offsets[q]
+        for i in range(weights.shape[0]):
+            out[base + codes[q, i]] += weights[i]
+    for g in range(out.shape[0]):
+        out[g] = 1.0 / out[g] if out[g] > 0.0 else 0.0
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _project_column(
+    r0: np.ndarray,
     codes: np.ndarray,
     weights: np.ndarray,
     inv_wsum: np.ndarray,
     offsets: np.ndarray,
     tol: float,
     maxiter: int,
-) -> tuple[np.ndarray, int, bool]:  # pragma: no cover - compiled
-    n = x.shape[0]
+    solver: int,
+    switch_after: int,
+) -> tuple[int, bool, bool]:  # pragma: no cover - compiled
+    """Replace ``r0`` in place by its residual; returns (steps, converged, used CG).
+
+    ``solver``: 0 alternating projections, 1 conjugate gradients, 2 projections that hand over
+    to conjugate gradients after ``switch_after`` sweeps without convergence.
+    """
+    n = r0.shape[0]
     acc = np.empty(offsets[-1])
-    r0 = x.copy()
     if codes.shape[0] == 1:
         _sweep(r0, codes, weights, inv_wsum, offsets, acc)
-        return r0, 1, True
+        return 1, True, False
     # weighted criterion: the WLS solution depends on the residuals through sum(w * r * x), so
     # precision is measured in the weighted norm (an unweighted max would be ruled by
     # observations with tiny weights and huge working values)
     scale = 0.0
     for i in range(n):
-        scale += weights[i] * x[i] * x[i]
+        scale += weights[i] * r0[i] * r0[i]
     threshold = tol * tol * max(scale, 1e-300)
-    r1 = r0.copy()
-    r2 = r0.copy()
+    if solver == SOLVER_CG:
+        steps, ok = cg_column(r0, codes, weights, inv_wsum, offsets, threshold, maxiter)
+        return steps, ok, True
+    budget = maxiter if solver == SOLVER_AP else min(maxiter, switch_after)
+    r1 = np.empty(n)
+    r2 = np.empty(n)
     it = 0
-    while it < maxiter:
-        r1[:] = r0
-        _sweep(r1, codes, weights, inv_wsum, offsets, acc)
-        r2[:] = r1
-        _sweep(r2, codes, weights, inv_wsum, offsets, acc)
+    while it < budget:
+        _sweep_into(r0, r1, r0, codes, weights, inv_wsum, offsets, acc, False)
+        change, num, den = _sweep_into(r1, r2, r0, codes, weights, inv_wsum, offsets, acc, True)
         it += 2
-        change = 0.0
-        for i in range(n):
-            d = r2[i] - r1[i]
-            change += weights[i] * d * d
         if change <= threshold:
-            return r2, it, True
-        # Irons–Tuck extrapolation from r0 -> r1 -> r2
-        num = 0.0
-        den = 0.0
-        for i in range(n):
-            d2 = r2[i] - r1[i]
-            dd = d2 - (r1[i] - r0[i])
-            num += d2 * dd
-            den += dd * dd
+            r0[:] = r2
+            return it, True, False
+        # Irons–Tuck extrapolation from r0 -> r1 -> r2, then one more sweep from there
         coef = num / den if den > 0.0 else 0.0
         # a wild step (ill-conditioned weights: ratios of 1e4 and more) would overflow: skip it
         accepted = False
         if den > 0.0 and np.isfinite(coef) and abs(coef) < MAX_EXTRAPOLATION:
             norm = 0.0
+            for g in range(offsets[0], offsets[1]):
+                acc[g] = 0.0
             for i in range(n):
-                r0[i] = r2[i] - coef * (r2[i] - r1[i])
-                norm += weights[i] * r0[i] * r0[i]
+                v = r2[i] - coef * (r2[i] - r1[i])
+                r0[i] = v
+                norm += weights[i] * v * v
+                acc[codes[0, i]] += weights[i] * v
             # the residual projection never grows the weighted norm: an extrapolated point
             # that does is a numerical artefact of ill-conditioning, so fall back to the sweep
             accepted = np.isfinite(norm) and norm <= scale * (1.0 + 1e-8)
-        if not accepted:
-            r0[:] = r2
-        _sweep(r0, codes, weights, inv_wsum, offsets, acc)
+        if accepted:
+            _finish_sweep(r0, r0, r0, codes, weights, inv_wsum, offsets, acc, False)
+        else:
+            _sweep_into(r2, r0, r0, codes, weights, inv_wsum, offsets, acc, False)
         it += 1
-    return r0, it, False
+    if solver == SOLVER_AP or it >= maxiter:
+        return it, False, False
+    # projections crawl: every iterate is x minus an element of the fixed-effect span, so
+    # conjugate gradients carry on from where they stopped
+    steps, ok = cg_column(r0, codes, weights, inv_wsum, offsets, threshold, maxiter - it)
+    return it + steps, ok, True
 
 
-@numba.njit(cache=True, parallel=False, nogil=True)
-def _demean_matrix(
-    x: np.ndarray,
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _project_rows(
+    rows: np.ndarray,
     codes: np.ndarray,
     weights: np.ndarray,
     inv_wsum: np.ndarray,
     offsets: np.ndarray,
     tol: float,
     maxiter: int,
-) -> tuple[np.ndarray, int, bool]:  # pragma: no cover - compiled
-    out = np.empty_like(x)
-    worst = 0
-    ok = True
-    for j in range(x.shape[1]):
-        col, it, conv = _demean_column(
-            np.ascontiguousarray(x[:, j]), codes, weights, inv_wsum, offsets, tol, maxiter
+    solver: int,
+    switch_after: int,
+) -> tuple[int, bool, bool]:  # pragma: no cover - compiled
+    """Residualise each row of the ``(k, n)`` array in place, one column per thread."""
+    k = rows.shape[0]
+    steps = np.zeros(k, dtype=np.int64)
+    ok = np.zeros(k, dtype=np.bool_)
+    cg = np.zeros(k, dtype=np.bool_)
+    for j in numba.prange(k):
+        s, c, used = _project_column(
+            rows[j], codes, weights, inv_wsum, offsets, tol, maxiter, solver, switch_after
         )
-        out[:, j] = col
-        worst = max(worst, it)
-        ok = ok and conv
-    return out, worst, ok
+        steps[j] = s
+        ok[j] = c
+        cg[j] = used
+    return int(steps.max()) if k else 0, bool(ok.all()), bool(cg.any())
+
+
+def solver_code(solver: str) -> int:
+    """Kernel code of a solver name (``"ap"``, ``"cg"`` or ``"auto"``)."""
+    try:
+        return SOLVERS[solver]
+    except KeyError:
+        raise ValueError(
+            f"unknown demeaning solver {solver!r}; choose one of {sorted(SOLVERS)}"
+        ) from None
+
+
+def project_rows(
+    rows: np.ndarray,
+    fe: FixedEffects,
+    weights: np.ndarray,
+    tol: float,
+    maxiter: int,
+    solver: str = "auto",
+    switch_after: int = AUTO_SWITCH_SWEEPS,
+) -> tuple[int, bool, bool]:
+    """Residualise the rows of a C-contiguous ``(k, n)`` float array in place (no copies).
+
+    The in-place core of :func:`demean` for callers that keep their own buffers (IRLS). Returns
+    the largest number of steps, whether every row converged, and whether conjugate gradients
+    were used for some row.
+    """
+    codes = fe.kernel_codes
+    offsets = fe.kernel_offsets
+    inv = _inverse_weight_sums(codes, weights, offsets)
+    steps, ok, cg = _project_rows(
+        rows,
+        codes,
+        weights,
+        inv,
+        offsets,
+        float(tol),
+        int(maxiter),
+        solver_code(solver),
+        int(switch_after),
+    )
+    return int(steps), bool(ok), bool(cg)
 
 
 def demean(
@@ -175,6 +344,7 @@ def demean(
     weights: np.ndarray | None = None,
     tol: float = DEFAULT_TOL,
     maxiter: int = DEFAULT_MAXITER,
+    solver: str = "auto",
 ) -> DemeanResult:
     """Residuals of the columns of ``x`` on the fixed effects (weighted least squares).
 
@@ -189,9 +359,14 @@ def demean(
         Positive observation weights; ones when omitted.
     tol : float
         Stop when one sweep changes the column by less than ``tol`` times its size, both in the
-        weighted norm ``sqrt(sum(w * v**2))``.
+        weighted norm ``sqrt(sum(w * v**2))`` (conjugate gradients: when the group means still
+        left in the column are that small).
     maxiter : int
-        Maximum number of sweeps per column.
+        Maximum number of sweeps (or conjugate-gradient steps) per column.
+    solver : {"auto", "ap", "cg"}
+        Alternating projections with Irons–Tuck acceleration (``"ap"``), Jacobi-preconditioned
+        conjugate gradients (``"cg"``, :mod:`gravity.estimation.krylov`), or projections that
+        hand over to conjugate gradients when they converge slowly (``"auto"``).
 
     Returns
     -------
@@ -199,16 +374,14 @@ def demean(
     """
     arr = np.asarray(x, dtype=np.float64)
     one_d = arr.ndim == 1
-    mat = np.ascontiguousarray(arr.reshape(arr.shape[0], -1))
+    mat = arr.reshape(arr.shape[0], -1)
     if len(fe) == 0:
         return DemeanResult(mat[:, 0].copy() if one_d else mat.copy(), 0, True)
     w = np.ones(mat.shape[0]) if weights is None else np.ascontiguousarray(weights, dtype=float)
-    inv = _group_weights(fe, w)
-    offsets = np.concatenate([[0], np.cumsum([len(v) for v in inv])]).astype(np.int64)
-    res, iters, conv = _demean_matrix(
-        mat, fe.kernel_codes, w, np.concatenate(inv), offsets, float(tol), int(maxiter)
-    )
-    return DemeanResult(res[:, 0] if one_d else res, int(iters), bool(conv))
+    rows = np.array(mat.T, dtype=np.float64, order="C", copy=True)  # solved in place
+    steps, conv, used_cg = project_rows(rows, fe, w, tol, maxiter, solver)
+    res = rows[0] if one_d else np.ascontiguousarray(rows.T)
+    return DemeanResult(res, steps, conv, "cg" if used_cg else "ap")
 
 
 def demean_numpy(

@@ -118,6 +118,11 @@ class FixedEffects:
         dtype = np.int32 if max(self.n_levels) < np.iinfo(np.int32).max else np.int64
         return np.ascontiguousarray(np.vstack(self.codes), dtype=dtype)
 
+    @cached_property
+    def kernel_offsets(self) -> np.ndarray:
+        """Start of each dimension's levels in the kernels' concatenated level arrays (int64)."""
+        return np.concatenate([[0], np.cumsum(self.n_levels)]).astype(np.int64)
+
 
 def dense_codes(code: np.ndarray, n_levels: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Re-code non-negative integer codes to ``0 .. k - 1`` in O(n) (no sort).

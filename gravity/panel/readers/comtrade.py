@@ -10,6 +10,8 @@ flow          ``flowCode`` (X, M, RX, RM) / ``Trade Flow Code`` / ``rgCode`` (2 
               1 import, 3 re-export, 4 re-import) / ``flowDesc`` / ``Trade Flow``
 product       ``cmdCode`` / ``Commodity Code``
 year          ``refYear`` / ``Year`` / ``yr`` / ``period`` / ``Period``
+month         (``frequency="monthly"`` only) ``period`` / ``Period`` (YYYYMM), else
+              ``refYear`` with ``refMonth``
 value         ``primaryValue`` / ``TradeValue`` / ``Trade Value (US$)`` / ``tradeValue``,
               else ``fobvalue`` (exports) or ``cifvalue`` (imports)
 ============  ===========================================================================
@@ -18,6 +20,10 @@ Rows of a breakdown (``customsCode`` other than ``C00``, ``motCode`` or ``partne
 than 0), of other flows (re-exports, re-imports, or the flow not selected), with the World as
 partner or reporter (code 0, ``W00``, ``WLD``) and with the ``TOTAL`` commodity are dropped and
 counted.
+
+Monthly files (``freqCode`` ``M`` or six-digit periods) are an error unless the source says
+``frequency="monthly"``; then the table also has ``month`` (1-12) and ``period`` (``"YYYY-MM"``)
+and the month is part of every key (duplicates, code merges, product aggregation).
 """
 
 from __future__ import annotations
@@ -69,6 +75,9 @@ _FLOWS = {alias: flow for flow, aliases in _FLOW_ALIASES.items() for alias in al
 _WORLD = {"0", "W00", "WLD", "WORLD"}
 _TOTAL = {"TOTAL", "ALL", "AG0"}
 _KEYS = ["exporter", "importer", "product", "year"]
+_MONTHLY_KEYS = [*_KEYS, "month", "period"]
+_PERIOD = ["period", "Period"]
+_FREQ = ["freqCode"]
 
 
 def _country_column(columns: list[str], names: tuple[list[str], list[str]], file: str) -> str:
@@ -93,7 +102,10 @@ def _read_one(path: Path, source: ComtradeSource, log: dict[str, int]) -> pd.Dat
     partner = _country_column(cols, _PARTNER, path.name)
     flow = require_column(cols, _FLOW, file=path.name)
     product = require_column(cols, _PRODUCT, file=path.name)
-    year = require_column(cols, _YEAR, file=path.name)
+    if source.frequency == "monthly":
+        year = find_column(cols, _PERIOD) or require_column(cols, ["refYear"], file=path.name)
+    else:
+        year = require_column(cols, _YEAR, file=path.name)
     wanted = "M" if source.flow == "mirror" else "X"
     if source.value_column is not None:
         value = require_column(cols, source.value_column, file=path.name)
@@ -137,7 +149,12 @@ def _read_one(path: Path, source: ComtradeSource, log: dict[str, int]) -> pd.Dat
         }
     )
     check_missing_keys(out, {"exporter": exporter, "importer": importer, "product": product})
-    out["year"] = _years(raw, year)
+    if source.frequency == "monthly":
+        out["year"], out["month"] = _months(raw, year, cols, path.name)
+        out["period"] = [f"{y:04d}-{m:02d}" for y, m in zip(out["year"], out["month"], strict=True)]
+    else:
+        _reject_monthly_freq(raw, cols)
+        out["year"] = _years(raw, year)
     out["value"] = parse_numbers(raw, value).to_numpy()
     check_nonnegative(out, out["value"], label=value)
     return out
@@ -153,6 +170,47 @@ def _years(raw: pd.DataFrame, column: str) -> pd.Series:
             "use annual data (or a refYear column)"
         )
     return parse_years(raw, column)
+
+
+def _reject_monthly_freq(raw: pd.DataFrame, cols: list[str]) -> None:
+    freq = find_column(cols, _FREQ)
+    if freq is None:
+        return
+    monthly = (raw[freq].str.strip().str.upper() == "M").to_numpy(dtype=bool, na_value=False)
+    if monthly.any():
+        pos = int(np.flatnonzero(monthly)[0])
+        raise DataError(
+            f"{where(raw, pos)}: column {freq!r} is 'M' (monthly data); set frequency: monthly "
+            "on the Comtrade source or download annual data"
+        )
+
+
+def _months(
+    raw: pd.DataFrame, column: str, cols: list[str], file: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Years and months of a monthly file, from YYYYMM periods or refYear + refMonth."""
+    if column in _PERIOD:
+        text = raw[column].str.strip()
+        ok = text.str.fullmatch(r"\d{4}(0[1-9]|1[0-2])").to_numpy(dtype=bool, na_value=False)
+        if not ok.all():
+            pos = int(np.flatnonzero(~ok)[0])
+            raise DataError(
+                f"{where(raw, pos)}: column {column!r} has {text.iloc[pos]!r}, which is not a "
+                "monthly period; frequency: monthly needs YYYYMM periods such as '202311'"
+            )
+        digits = text.astype(int).to_numpy()
+        return digits // 100, digits % 100
+    month = require_column(cols, ["refMonth"], file=file)
+    years = parse_years(raw, column).to_numpy(dtype=int)
+    months = pd.to_numeric(raw[month].str.strip(), errors="coerce").to_numpy(float)
+    bad = ~np.isin(months, np.arange(1, 13))
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{where(raw, pos)}: column {month!r} has {raw[month].iloc[pos]!r}, which is not a "
+            "month (1-12); frequency: monthly needs a month on every row"
+        )
+    return years, months.astype(int)
 
 
 def _products(frame: pd.DataFrame, source: ComtradeSource, log: dict[str, int]) -> pd.DataFrame:
@@ -201,7 +259,8 @@ def read_comtrade(source: ComtradeSource, base_dir: Path | None = None) -> ReadR
     -------
     ReadResult
         ``frame`` has ``exporter``, ``importer``, ``product`` (string), ``year`` and ``value``
-        (USD as reported: FOB exports, or CIF imports with ``flow="mirror"``). ``log`` counts
+        (USD as reported: FOB exports, or CIF imports with ``flow="mirror"``), plus ``month``
+        (int) and ``period`` (``"YYYY-MM"``) with ``frequency="monthly"``. ``log`` counts
         ``rows_read``, ``dropped_breakdown_rows``, ``dropped_other_flow``,
         ``dropped_world_partner``, ``dropped_total_product``, ``dropped_missing_value``,
         ``zero_padded_product_codes``, ``dropped_unmatched_codes``, ``merged_code_collisions``,
@@ -210,7 +269,8 @@ def read_comtrade(source: ComtradeSource, base_dir: Path | None = None) -> ReadR
     Raises
     ------
     DataError
-        Missing column, unparseable number or year, monthly periods, negative value, empty key,
+        Missing column, unparseable number, year or monthly period, monthly rows in an annual
+        read, negative value, empty key,
         mixed classifications or code lengths, duplicate flows, or too much trade with
         unmatched country codes.
     """
@@ -221,9 +281,10 @@ def read_comtrade(source: ComtradeSource, base_dir: Path | None = None) -> ReadR
     missing = frame["value"].isna().to_numpy()
     frame = _select_rows(frame, ~missing, log, "dropped_missing_value").reset_index(drop=True)
     frame = _products(frame, source, log)
+    keys = _MONTHLY_KEYS if source.frequency == "monthly" else _KEYS
     check_duplicates(
         frame,
-        _KEYS,
+        keys,
         hint="Comtrade has one row per flow; remove repeated downloads or breakdown rows",
     )
     frame = frame.drop(columns=[FILE, LINE])
@@ -236,14 +297,19 @@ def read_comtrade(source: ComtradeSource, base_dir: Path | None = None) -> ReadR
     )
     bump(log, "dropped_unmatched_codes", report.unmatched_rows)
     rows = len(frame)
-    if source.codes == "iso3" and frame.duplicated(_KEYS).any():
-        frame = frame.groupby(_KEYS, sort=False)[["value"]].sum().reset_index()
+    if source.codes == "iso3" and frame.duplicated(keys).any():
+        frame = frame.groupby(keys, sort=False)[["value"]].sum().reset_index()
     bump(log, "merged_code_collisions", rows - len(frame))
     rows = len(frame)
     if source.product_level is not None:
-        frame = aggregate_products(frame, source.product_level, source=paths[0].name)
+        frame = aggregate_products(
+            frame,
+            source.product_level,
+            keys=[k for k in keys if k != "product"],
+            source=paths[0].name,
+        )
     bump(log, "merged_to_product_level", rows - len(frame))
-    frame = frame[[*_KEYS, "value"]].reset_index(drop=True)
+    frame = frame[[*keys, "value"]].reset_index(drop=True)
     log["rows_out"] = len(frame)
     return ReadResult(
         frame=frame,

@@ -42,8 +42,7 @@ def _known_encoding(value: str) -> str:
         codecs.lookup(value)
     except LookupError:
         raise ValueError(
-            f"unknown encoding {value[:40]!r}; use e.g. 'utf-8', 'utf-8-sig', 'latin-1' or "
-            "'cp1252'"
+            f"unknown encoding {value[:40]!r}; use e.g. 'utf-8', 'utf-8-sig', 'latin-1' or 'cp1252'"
         ) from None
     return value
 
@@ -99,7 +98,9 @@ class ComtradeSource(_CountryOptions):
 
     ``flow="exports"`` keeps exports as reported (reporter -> partner). ``flow="mirror"`` keeps
     imports as reported by the importer and reads them as the partner's exports (partner ->
-    reporter); these values are CIF, not FOB, and are not adjusted.
+    reporter); these values are CIF, not FOB, and are not adjusted. ``frequency="monthly"``
+    reads monthly files (``period`` / ``Period`` YYYYMM, else ``refYear`` + ``refMonth``) and
+    adds ``month`` (1-12) and ``period`` (``"YYYY-MM"``) columns; annual reading rejects them.
     """
 
     kind: Literal["comtrade"] = "comtrade"
@@ -112,6 +113,11 @@ class ComtradeSource(_CountryOptions):
         None,
         description="Trade value column; by default the first of primaryValue, TradeValue, "
         "'Trade Value (US$)', ... that exists.",
+    )
+    frequency: Literal["annual", "monthly"] = Field(
+        "annual",
+        description="'annual': one row per year (monthly rows are an error); 'monthly': read "
+        "YYYYMM periods into year, month and period ('YYYY-MM') columns.",
     )
     sep: str = ","
     encoding: Encoding = "utf-8-sig"

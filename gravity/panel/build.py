@@ -129,6 +129,13 @@ def _canonical(frame: pd.DataFrame, source: str, require: Sequence[str] = ()) ->
 def _read_trade(
     trade: TradeSource, base_dir: Path, inputs: list[tuple[Path, str]]
 ) -> tuple[pd.DataFrame, Step, ReadResult]:
+    if isinstance(trade, ComtradeSource) and trade.frequency == "monthly":
+        # zero filling, the universe and the estimators work on exporter x importer x year
+        # (x product) cells: months would be filled and counted wrongly, so refuse them here
+        raise ConfigError(
+            "data.trade.frequency: 'monthly' is read by read_comtrade (for the report's "
+            "month-on-month figures) but the panel build needs annual data; set frequency: annual"
+        )
     start = time.perf_counter()
     files = check_source_files(trade, base_dir)
     result = read_source(trade, base_dir)

@@ -239,8 +239,7 @@ def _fixed_point(
         e_new = phi * y_new
         e_new *= y_new.sum() / e_new.sum()
         fit = fit_balanced(y_new, e_new, cost, ref)
-        ratio = (fit.exporter_effect / base_fit.exporter_effect) / (e_new[ref] / e_ref)
-        new_price = ratio ** (1.0 / (1.0 - sigma))
+        new_price = _price_change(fit, base_fit, e_new[ref], e_ref, sigma)
         gap = float(np.max(np.abs(new_price - price)))
         price = new_price
         if gap <= tol:

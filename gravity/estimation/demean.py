@@ -64,40 +64,26 @@ def _group_weights(fe: FixedEffects, weights: np.ndarray) -> list[np.ndarray]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _sweep(
+def _sweep_one(
     r: np.ndarray,
     codes: np.ndarray,
     weights: np.ndarray,
     inv_wsum: np.ndarray,
-    offsets: np.ndarray,
     acc: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """One pass of weighted group-mean removal over every dimension, in place.
+    """Weighted group-mean removal for a single dimension, in place (exact in one pass).
 
-    Removing dimension q's means and summing for dimension q + 1 share one pass over the data
-    (Q + 1 passes per sweep instead of 2Q: the loop is memory-bound).
+    Two or more dimensions go through :func:`_sweep_into`.
     """
-    n_dims = codes.shape[0]
-    n = r.shape[0]
-    for g in range(offsets[0], offsets[1]):
+    n_levels = inv_wsum.shape[0]
+    for g in range(n_levels):
         acc[g] = 0.0
-    for i in range(n):
+    for i in range(r.shape[0]):
         acc[codes[0, i]] += weights[i] * r[i]
-    for g in range(offsets[0], offsets[1]):
+    for g in range(n_levels):
         acc[g] *= inv_wsum[g]
-    for q in range(n_dims - 1):
-        start = offsets[q]
-        nxt = offsets[q + 1]
-        for g in range(nxt, offsets[q + 2]):
-            acc[g] = 0.0
-        for i in range(n):
-            r[i] -= acc[start + codes[q, i]]
-            acc[nxt + codes[q + 1, i]] += weights[i] * r[i]
-        for g in range(nxt, offsets[q + 2]):
-            acc[g] *= inv_wsum[g]
-    last = offsets[n_dims - 1]
-    for i in range(n):
-        r[i] -= acc[last + codes[n_dims - 1, i]]
+    for i in range(r.shape[0]):
+        r[i] -= acc[codes[0, i]]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -217,7 +203,7 @@ def _project_column(
     n = r0.shape[0]
     acc = np.empty(offsets[-1])
     if codes.shape[0] == 1:
-        _sweep(r0, codes, weights, inv_wsum, offsets, acc)
+        _sweep_one(r0, codes, weights, inv_wsum, acc)
         return 1, True, False
     # weighted criterion: the WLS solution depends on the residuals through sum(w * r * x), so
     # precision is measured in the weighted norm (an unweighted max would be ruled by

@@ -448,7 +448,8 @@ def report(
     Raises
     ------
     DataError
-        An input exists but cannot be read, or the exporter, partner or year is not in the data.
+        ``output`` is not a folder, an input exists but cannot be read, or the exporter, partner
+        or year is not in the data.
 
     Examples
     --------

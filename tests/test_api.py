@@ -35,6 +35,12 @@ def test_doctests_of_the_api_pass() -> None:
         assert "Examples\n    --------\n    >>> " in doc, f"gv.{name} has no example"
 
 
+def test_lazy_package_lists_the_same_functions_as_the_api() -> None:
+    # gravity/__init__.py repeats the API's names (to load it lazily); keep the copies in step
+    assert gravity._API == set(gravity.api.__all__)
+    assert set(gravity.api.__all__) <= set(gravity.__all__)
+
+
 def test_readme_python_example_runs() -> None:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
     example = next(b for b in blocks if "import gravity as gv" in b)

@@ -77,6 +77,22 @@ def _layout(title: str, x_title: str, y_title: str, source: str, height: int) ->
     }
 
 
+def _bar_layout(
+    title: str,
+    x_title: str,
+    y_title: str,
+    source: str,
+    rows: int,
+    *,
+    base: int = 160,
+    per_row: int = 28,
+) -> dict[str, Any]:
+    """Layout of a horizontal bar chart: one category per row, the first at the top."""
+    layout = _layout(title, x_title, y_title, source, height=base + per_row * max(rows, 1))
+    layout["yaxis"].update({"autorange": "reversed", "type": "category"})
+    return layout
+
+
 def money_axis(currency: str | None) -> dict[str, object]:
     """Axis settings for amounts in ``currency``: its symbol as a tick prefix when it has one."""
     axis: dict[str, object] = {"exponentformat": "B", "separatethousands": True}
@@ -109,15 +125,10 @@ def untapped_chart(
         for u, p, a in sums[["untapped", "potential", "actual"]].to_numpy()
     ]
     what = "Product" if by == "product" else "Destination market"
-    layout = _layout(
-        title,
-        money_label("Untapped export potential", currency),
-        what,
-        source,
-        height=140 + 28 * max(len(sums), 1),
+    layout = _bar_layout(
+        title, money_label("Untapped export potential", currency), what, source, len(sums), base=140
     )
     layout["xaxis"].update(money_axis(currency))
-    layout["yaxis"].update({"autorange": "reversed", "type": "category"})
     return {
         "data": [
             {
@@ -161,15 +172,14 @@ def destinations_chart(
             sums["actual"], sums["untapped"], sums["potential"], share, strict=True
         )
     ]
-    layout = _layout(
+    layout = _bar_layout(
         title,
         money_label("Exports and potential", currency),
         "Destination market",
         source,
-        height=160 + 28 * max(len(sums), 1),
+        len(sums),
     )
     layout["xaxis"].update(money_axis(currency))
-    layout["yaxis"].update({"autorange": "reversed", "type": "category"})
     layout["barmode"] = "stack"
     layout["legend"] = {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}
     template = (
@@ -218,15 +228,14 @@ def interval_chart(
         )
     ]
     nominal = f"{level:.0%} interval" if level is not None else "interval"
-    layout = _layout(
+    layout = _bar_layout(
         title,
         money_label(f"Potential, with its {nominal}", currency),
         "Opportunity",
         source,
-        height=160 + 28 * max(len(top), 1),
+        len(top),
     )
     layout["xaxis"].update(money_axis(currency))
-    layout["yaxis"].update({"autorange": "reversed", "type": "category"})
     return {
         "data": [
             {
@@ -424,14 +433,14 @@ def counterfactual_chart(
     order = rows["real_gdp_change_pct"].abs().sort_values(ascending=False, kind="stable").index
     rows = rows.loc[order[:top_n]]
     labels = [plotly_text(_label(names.country(c), str(c))) for c in rows["country"]]
-    layout = _layout(
+    layout = _bar_layout(
         f"Scenario {scenario}: change in real GDP and exports",
         "Change from the baseline (%)",
         "Country",
         source,
-        height=160 + 40 * max(len(rows), 1),
+        len(rows),
+        per_row=40,
     )
-    layout["yaxis"].update({"autorange": "reversed", "type": "category"})
     layout["barmode"] = "group"
     traces = []
     for column, label, color in (

@@ -266,9 +266,12 @@ def load_inputs(output: Path) -> ReportInputs:
     Raises
     ------
     DataError
-        A file exists but cannot be read, or lacks a column the report needs.
+        ``output`` is not a folder, or a file exists but cannot be read, or lacks a column the
+        report needs.
     """
     output = Path(output)
+    if not output.is_dir():
+        raise DataError(f"report: {output} is not a folder (give a run's output folder)")
     values: dict[str, Any] = {}
     notes: dict[str, str] = {}
     layout = OutputLayout(output)

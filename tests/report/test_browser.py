@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -51,8 +52,10 @@ def page_url(run_template: RunFolder, tmp_path_factory: pytest.TempPathFactory) 
     return paths["html"].resolve().as_uri()
 
 
-@pytest.fixture
-def page(browser: object, page_url: str) -> Iterator[tuple[object, list[str]]]:
+@contextmanager
+def _watched_tab(browser: object, url: str) -> Iterator[tuple[object, list[str]]]:
+    """A 1400x1000 tab on ``url``, with the console errors and warnings, page errors and
+    non-file requests it raises collected in the list yielded beside it."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
     tab = context.new_page()
     problems: list[str] = []
@@ -67,10 +70,16 @@ def page(browser: object, page_url: str) -> Iterator[tuple[object, list[str]]]:
         "request",
         lambda r: problems.append(f"request: {r.url}") if not r.url.startswith("file:") else None,
     )
-    tab.goto(page_url)
-    tab.wait_for_selector("#chart-scatter .main-svg")
+    tab.goto(url)
     yield tab, problems
     context.close()
+
+
+@pytest.fixture
+def page(browser: object, page_url: str) -> Iterator[tuple[object, list[str]]]:
+    with _watched_tab(browser, page_url) as (tab, problems):
+        tab.wait_for_selector("#chart-scatter .main-svg")  # type: ignore[attr-defined]
+        yield tab, problems
 
 
 def visible_rows(tab: object) -> int:
@@ -157,24 +166,10 @@ def test_hostile_names_are_shown_as_text_and_never_run(page: tuple) -> None:
 @pytest.fixture
 def eu_page(browser: object, eu_run: Path) -> Iterator[tuple[object, list[str]]]:
     """The Portugal report on the Eurostat EU15 data (euros, names table), loaded offline."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
-    tab = context.new_page()
-    problems: list[str] = []
-    tab.on(
-        "console",
-        lambda m: (
-            problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None
-        ),
-    )
-    tab.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
-    tab.on(
-        "request",
-        lambda r: problems.append(f"request: {r.url}") if not r.url.startswith("file:") else None,
-    )
-    tab.goto((eu_run / "report" / "index.html").resolve().as_uri())
-    tab.wait_for_function("window.__gravityTiming !== undefined")
-    yield tab, problems
-    context.close()
+    url = (eu_run / "report" / "index.html").resolve().as_uri()
+    with _watched_tab(browser, url) as (tab, problems):
+        tab.wait_for_function("window.__gravityTiming !== undefined")  # type: ignore[attr-defined]
+        yield tab, problems
 
 
 def _eu_rows(eu_run: Path) -> pd.DataFrame:

@@ -193,6 +193,11 @@ def test_unreadable_input_is_an_error(run: RunFolder) -> None:
         stage_report(ReportOptions(), run.output)
 
 
+def test_missing_output_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"no-run is not a folder"):
+        load_inputs(tmp_path / "no-run")
+
+
 def test_refuses_a_report_folder_that_links_outside(run: RunFolder, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -262,6 +262,19 @@ def _quantiles(
     return pd.Series(list(zip(q[lo_q], q[hi_q], strict=True)), index=q.index), pooled_lo, pooled_hi
 
 
+def add_gap_columns(frame: pd.DataFrame) -> None:
+    """Add ``untapped`` and ``realised_share`` to ``frame`` in place.
+
+    ``untapped`` is potential - actual floored at 0; ``realised_share`` is actual / potential,
+    NaN where potential is not positive.
+    """
+    potential = frame["potential"].to_numpy(dtype=float)
+    actual = frame["actual"].to_numpy(dtype=float)
+    frame["untapped"] = np.maximum(potential - actual, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["realised_share"] = np.where(potential > 0, actual / potential, np.nan)
+
+
 def fit_potential(
     panel: pd.DataFrame,
     options: PotentialOptions | None = None,
@@ -383,11 +396,7 @@ def fit_potential(
     grid["potential"] = grid["potential"].fillna(0.0)
     grid = grid.rename(columns={"value": "actual"})
     grid["actual"] = grid["actual"].where(grid["actual"] > opts.min_flow, 0.0)
-    grid["untapped"] = np.maximum(grid["potential"] - grid["actual"], 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        grid["realised_share"] = np.where(
-            grid["potential"] > 0, grid["actual"] / grid["potential"], np.nan
-        )
+    add_gap_columns(grid)
     _add_intervals(grid, opts, has_product)
     if opts.interval_method == "bootstrap" and pair_weights is None:
         _bootstrap_intervals(grid, panel, opts, relatedness, has_product)

@@ -134,6 +134,7 @@ class PotentialOptions(StrictModel):
             seed=self.seed,
             ease_terms=self.ease_terms,
             min_flow=self.min_flow,
+            learner=self.learner,
         )
 
     def score_weights(self) -> dict[str, float]:

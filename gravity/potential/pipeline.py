@@ -10,7 +10,7 @@ import pandas as pd
 from gravity.potential.features import RelatednessFeatures, RelatednessFn
 from gravity.potential.forecast.potential import forecast_potential
 from gravity.potential.itc import itc_potential
-from gravity.potential.model import PotentialResult, fit_potential
+from gravity.potential.model import PotentialResult, add_gap_columns, fit_potential
 from gravity.potential.options import PotentialOptions
 from gravity.potential.scoring import ScoreComponents, score_components, score_opportunities
 
@@ -74,11 +74,7 @@ def _with_forecast(
             "potential_high": "gravity_potential_high",
         }
     ).merge(fc.frame, on=keys, how="left")
-    actual = out["actual"].to_numpy(dtype=float)
-    potential = out["potential"].to_numpy(dtype=float)
-    out["untapped"] = np.maximum(potential - actual, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["realised_share"] = np.where(potential > 0, actual / potential, np.nan)
+    add_gap_columns(out)
     return out, tuple(fc.notes)
 
 

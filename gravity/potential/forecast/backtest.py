@@ -23,7 +23,7 @@ from gravity.potential.forecast.baselines import (
     level_baselines,
     new_flow_baselines,
 )
-from gravity.potential.forecast.cube import as_text, build_cube
+from gravity.potential.forecast.cube import build_cube, normalise_panel
 from gravity.potential.forecast.features import FeatureBuilder
 from gravity.potential.forecast.harness import Examples, TaskHarness
 from gravity.potential.forecast.learner import conformal_quantile
@@ -89,17 +89,6 @@ def default_tasks(panel: pd.DataFrame) -> list[Task]:
     if "product" in panel.columns:
         tasks.append("new_product")
     return tasks
-
-
-def _normalise(panel: pd.DataFrame) -> pd.DataFrame:
-    out = panel.assign(
-        exporter=as_text(panel["exporter"]),
-        importer=as_text(panel["importer"]),
-        year=pd.to_numeric(panel["year"]).astype("int64"),
-    )
-    if "product" in out.columns:
-        out["product"] = as_text(out["product"])
-    return out
 
 
 def _origins(harness: TaskHarness, options: ForecastOptions) -> list[int]:
@@ -262,7 +251,7 @@ def run_forecast_backtest(
         panel = panel.assign(importer="world")
         notes.append("no importer column: exporter x product panel (exports to the world)")
     check_panel(panel)
-    data = _normalise(panel)
+    data = normalise_panel(panel)
     tasks = opts.tasks or default_tasks(data)
     if data["importer"].nunique() < 2 and any(t != "new_product" for t in tasks):
         raise DataError(

@@ -85,6 +85,18 @@ def as_text(values: pd.Series) -> pd.Series:
     return values.astype(str)
 
 
+def normalise_panel(panel: pd.DataFrame) -> pd.DataFrame:
+    """The panel with text exporter/importer/(product) codes and int64 years."""
+    out = panel.assign(
+        exporter=as_text(panel["exporter"]),
+        importer=as_text(panel["importer"]),
+        year=pd.to_numeric(panel["year"]).astype("int64"),
+    )
+    if "product" in out.columns:
+        out["product"] = as_text(out["product"])
+    return out
+
+
 def _index(values: pd.Series) -> pd.Index:
     return pd.Index(sorted(pd.Index(pd.unique(values)).astype(str)))
 

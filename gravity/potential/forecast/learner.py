@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
@@ -73,18 +74,23 @@ class FittedHurdle:
             return np.asarray(self.regressor.predict(x), dtype=float)
 
 
+def _tree_settings(options: LearnerOptions, seed: int) -> dict[str, Any]:
+    """Keyword arguments shared by the gradient-boosted classifier and regressor."""
+    return {
+        "max_iter": options.max_iter,
+        "learning_rate": options.learning_rate,
+        "max_leaf_nodes": options.max_leaf_nodes,
+        "min_samples_leaf": options.min_samples_leaf,
+        "l2_regularization": options.l2_regularization,
+        "early_stopping": True,
+        "validation_fraction": VALIDATION_FRACTION,
+        "n_iter_no_change": N_ITER_NO_CHANGE,
+        "random_state": seed,
+    }
+
+
 def _classifier(options: LearnerOptions, seed: int) -> HistGradientBoostingClassifier:
-    return HistGradientBoostingClassifier(
-        max_iter=options.max_iter,
-        learning_rate=options.learning_rate,
-        max_leaf_nodes=options.max_leaf_nodes,
-        min_samples_leaf=options.min_samples_leaf,
-        l2_regularization=options.l2_regularization,
-        early_stopping=True,
-        validation_fraction=VALIDATION_FRACTION,
-        n_iter_no_change=N_ITER_NO_CHANGE,
-        random_state=seed,
-    )
+    return HistGradientBoostingClassifier(**_tree_settings(options, seed))
 
 
 def _small_classifier(seed: int) -> Pipeline:
@@ -98,18 +104,7 @@ def _small_classifier(seed: int) -> Pipeline:
 def _regressor(options: LearnerOptions, seed: int) -> HistGradientBoostingRegressor:
     # absolute error: the conditional median of the log ratio, which is what the median
     # absolute log error scores
-    return HistGradientBoostingRegressor(
-        loss="absolute_error",
-        max_iter=options.max_iter,
-        learning_rate=options.learning_rate,
-        max_leaf_nodes=options.max_leaf_nodes,
-        min_samples_leaf=options.min_samples_leaf,
-        l2_regularization=options.l2_regularization,
-        early_stopping=True,
-        validation_fraction=VALIDATION_FRACTION,
-        n_iter_no_change=N_ITER_NO_CHANGE,
-        random_state=seed,
-    )
+    return HistGradientBoostingRegressor(loss="absolute_error", **_tree_settings(options, seed))
 
 
 def fit_hurdle(

@@ -21,7 +21,7 @@ import pandas as pd
 
 from gravity.exceptions import DataError
 from gravity.potential.features import RelatednessFn
-from gravity.potential.forecast.cube import as_text, build_cube
+from gravity.potential.forecast.cube import build_cube, normalise_panel
 from gravity.potential.forecast.features import FeatureBuilder
 from gravity.potential.forecast.harness import TaskHarness, log_anchor
 from gravity.potential.forecast.learner import conformal_quantile
@@ -91,14 +91,7 @@ def forecast_potential(
         update={"horizons": [horizon], "max_eval_cells": None}
     )
     check_panel(panel)
-    data = panel[panel["year"] <= base_year]
-    data = data.assign(
-        exporter=as_text(data["exporter"]),
-        importer=as_text(data["importer"]),
-        year=pd.to_numeric(data["year"]).astype("int64"),
-    )
-    if "product" in data.columns:
-        data["product"] = as_text(data["product"])
+    data = normalise_panel(panel[panel["year"] <= base_year])
     cube = build_cube(data, True, opts.min_flow)
     if base_year not in cube.years:
         raise DataError(f"potential.year {base_year} is not a year of the panel")

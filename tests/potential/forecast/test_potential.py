@@ -56,3 +56,8 @@ def test_opportunities_with_the_forecast_model(world: pd.DataFrame) -> None:
     # feasibility is the within-exporter rank of the entry probability
     rank = frame.groupby("exporter")["entry_probability"].rank(pct=True, method="average")
     np.testing.assert_allclose(frame["feasibility"], rank)
+
+
+def test_potential_learner_settings_reach_the_forecast() -> None:
+    learner = LearnerOptions(max_iter=17, threads=2)
+    assert PotentialOptions(model="forecast", learner=learner).forecast_options().learner == learner

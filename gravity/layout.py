@@ -6,10 +6,25 @@ write them and :func:`gravity.report.data.load_inputs` that reads them back cann
 
 from __future__ import annotations
 
+import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
-__all__ = ["OutputLayout"]
+__all__ = ["TEMP_PREFIX", "OutputLayout", "temp_name"]
+
+TEMP_PREFIX: Final = ".tmp-"
+"""Prefix of the temporary names files and folders are written under before their rename."""
+
+
+def temp_name(final: Path) -> Path:
+    """A unique temporary name beside ``final``, to write to and then ``os.replace`` into place.
+
+    A process killed while writing leaves only a ``TEMP_PREFIX`` name, which the writer's next
+    run removes; the final name appears whole or not at all.
+    """
+    return final.with_name(f"{TEMP_PREFIX}{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,10 @@ from typing import Any, Final
 import numpy as np
 
 from gravity.batch.jobs import Job, JobOutput
+from gravity.layout import TEMP_PREFIX
 
 __all__ = ["JOB_FILES", "TEMP_PREFIX", "encode_job_files", "job_files_complete", "read_record"]
 
-TEMP_PREFIX: Final = ".tmp-"
-"""Prefix of every temporary file or folder name under ``OUTPUT/batch``."""
 JOB_FILES: Final = ("job.json", "result.parquet")
 """Files of a finished job: its description and record, and its rows of ``results.parquet``."""
 _PARQUET_MAGIC: Final = b"PAR1"

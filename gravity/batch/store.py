@@ -25,7 +25,6 @@ import shutil
 import socket
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -41,7 +40,7 @@ from gravity.batch.jobs import Job
 from gravity.batch.layout import TEMP_PREFIX, job_files_complete, read_record
 from gravity.batch.worker import JobOutcome
 from gravity.exceptions import BatchLockedError, ConfigError
-from gravity.layout import OutputLayout
+from gravity.layout import OutputLayout, temp_name
 
 __all__ = [
     "JOB_COLUMNS",
@@ -148,7 +147,7 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def _temp_name(final: Path) -> Path:
-    return final.with_name(f"{TEMP_PREFIX}{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    return temp_name(final)
 
 
 class JobIndex:

@@ -20,21 +20,11 @@ import numpy as np
 import pandas as pd
 
 
-def itc_potential(grid: pd.DataFrame, horizon: int) -> pd.Series:
-    """ITC-style potential for each row of a base-year grid.
+def itc_predicted(grid: pd.DataFrame) -> np.ndarray:
+    """Supply x demand ``S_ik * D_jk`` of each row of a base-year grid, before ease and growth.
 
-    Parameters
-    ----------
-    grid : pandas.DataFrame
-        Columns exporter, importer, [product,] actual (base-year flow), supply_growth and
-        demand_growth (annual log rates), as in :class:`~gravity.potential.model.PotentialResult`.
-    horizon : int
-        Years ahead.
-
-    Returns
-    -------
-    pandas.Series
-        Potential in USD, aligned with ``grid``.
+    Every term is a sum over the row's own product (or over the whole grid without products),
+    so a grid holding some products only gives those products' values.
     """
     has_product = "product" in grid.columns
     k = ["product"] if has_product else []
@@ -62,13 +52,51 @@ def itc_potential(grid: pd.DataFrame, horizon: int) -> pd.Series:
         reexport = np.where(own_imports > 0, np.minimum(exports_ik / own_imports, 1.0), 1.0)
     supply = share * reexport
     demand = grid.groupby(["importer", *k], observed=True)["actual"].transform("sum").to_numpy()
-    predicted = supply * demand
-    pair_pred = (
-        pd.Series(predicted, index=grid.index)
-        .groupby([grid["exporter"], grid["importer"]])
-        .transform("sum")
+    return np.asarray(supply * demand, dtype=float)
+
+
+def itc_pair_sums(grid: pd.DataFrame, predicted: np.ndarray) -> pd.DataFrame:
+    """Per exporter-importer pair: the sums of ``predicted`` and of ``actual`` over products."""
+    frame = pd.DataFrame(
+        {
+            "exporter": grid["exporter"].to_numpy(),
+            "importer": grid["importer"].to_numpy(),
+            "predicted": predicted,
+            "actual": grid["actual"].to_numpy(dtype=float),
+        }
     )
-    pair_actual = grid.groupby(["exporter", "importer"], observed=True)["actual"].transform("sum")
+    return frame.groupby(["exporter", "importer"], observed=True, sort=False)[
+        ["predicted", "actual"]
+    ].sum()
+
+
+def itc_potential(
+    grid: pd.DataFrame, horizon: int, pair_sums: pd.DataFrame | None = None
+) -> pd.Series:
+    """ITC-style potential for each row of a base-year grid.
+
+    Parameters
+    ----------
+    grid : pandas.DataFrame
+        Columns exporter, importer, [product,] actual (base-year flow), supply_growth and
+        demand_growth (annual log rates), as in :class:`~gravity.potential.model.PotentialResult`.
+    horizon : int
+        Years ahead.
+    pair_sums : pandas.DataFrame, optional
+        :func:`itc_pair_sums` over every product, indexed by exporter and importer, when
+        ``grid`` holds some products only (a chunk); by default the grid's own sums.
+
+    Returns
+    -------
+    pandas.Series
+        Potential in USD, aligned with ``grid``.
+    """
+    predicted = itc_predicted(grid)
+    if pair_sums is None:
+        pair_sums = itc_pair_sums(grid, predicted)
+    pairs = pd.MultiIndex.from_frame(grid[["exporter", "importer"]])
+    pair_pred = pair_sums["predicted"].reindex(pairs).to_numpy()
+    pair_actual = pair_sums["actual"].reindex(pairs).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         ease = np.where(pair_pred > 0, pair_actual / pair_pred, 0.0)
     growth = np.exp(horizon * (grid["supply_growth"].to_numpy() + grid["demand_growth"].to_numpy()))

@@ -154,7 +154,7 @@ def fit_ease(
     return ease, fit, fit.fixed_effects, counts
 
 
-def _growth_rates(
+def growth_rates(
     panel: pd.DataFrame, universe: Axes, options: PotentialOptions, has_product: bool
 ) -> tuple[pd.Series, pd.Series, pd.Series | None]:
     """Annual log growth over the window.
@@ -189,6 +189,20 @@ def _growth_rates(
         )
     if not has_product or options.demand_growth == "none" or span == 0:
         return supply, importer_growth, None
+    return supply, importer_growth, product_demand_growth(sub, importer_growth, universe, options)
+
+
+def product_demand_growth(
+    panel: pd.DataFrame, importer_growth: pd.Series, universe: Axes, options: PotentialOptions
+) -> pd.Series:
+    """Annual log growth of importer x product imports over the window.
+
+    Where a market's imports of a product start or end at zero, the market's total import
+    growth ``importer_growth`` is used. ``panel`` may hold only some products (a chunk): each
+    product's rate reads its own rows only.
+    """
+    first, last = universe.years[0], universe.years[-1]
+    sub = panel[panel["year"].isin([first, last]) & (panel["exporter"] != panel["importer"])]
     by_prod = sub.groupby(["year", "importer", "product"], observed=True)["value"].sum()
     end = by_prod.get(last, pd.Series(dtype=float))
     start = by_prod.get(first, pd.Series(dtype=float))
@@ -197,11 +211,10 @@ def _growth_rates(
     fallback = pd.Series(
         importer_growth.reindex(end.index.get_level_values("importer")).to_numpy(), index=end.index
     )
-    demand = log_growth(start, end, span, cap, fallback)
-    return supply, importer_growth, demand
+    return log_growth(start, end, last - first, options.max_annual_growth, fallback)
 
 
-def _impute_supply(
+def impute_supply(
     supply: pd.DataFrame, relatedness: pd.DataFrame | None, base_year: int
 ) -> tuple[pd.Series, pd.Series, dict[str, int]]:
     """Potential supply per exporter x product: observed, predicted from relatedness, or both."""
@@ -251,8 +264,7 @@ def _quantiles(
     residuals: pd.DataFrame, key: str | None, level: float
 ) -> tuple[pd.Series, float, float]:
     lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
-    pooled_lo = float(np.quantile(residuals["r"], lo_q)) if len(residuals) else 0.0
-    pooled_hi = float(np.quantile(residuals["r"], hi_q)) if len(residuals) else 0.0
+    pooled_lo, pooled_hi = pooled_interval(residuals["r"].to_numpy(), level)
     if key is None:
         return pd.Series(dtype=object), pooled_lo, pooled_hi
     grouped = residuals.groupby(key)["r"]
@@ -318,7 +330,7 @@ def fit_potential(
     }
     ease, ease_fit, ease_fe, ease_counts = fit_ease(panel, universe, opts, base_year, pair_weights)
     counts.update(ease_counts)
-    g_supply, g_importer, g_demand = _growth_rates(panel, universe, opts, has_product)
+    g_supply, g_importer, g_demand = growth_rates(panel, universe, opts, has_product)
     if has_product:
         grid = dense_flows(panel, universe, base_year)
         pair_index = pd.MultiIndex.from_frame(grid[["exporter", "importer"]])
@@ -354,7 +366,7 @@ def fit_potential(
             names=["exporter", "product"],
         )
         supply_frame = supply_frame.set_index(["exporter", "product"]).reindex(full).reset_index()
-        supply, source, supply_counts = _impute_supply(supply_frame, relatedness, base_year)
+        supply, source, supply_counts = impute_supply(supply_frame, relatedness, base_year)
         counts.update(supply_counts)
         demand = fe["importer^product"]
         ek = pd.MultiIndex.from_frame(grid[["exporter", "product"]])
@@ -385,19 +397,8 @@ def fit_potential(
         grid["supply_source"] = np.where(grid["supply"].notna(), "observed", "none")
         grid["demand_growth"] = g_importer.reindex(grid["importer"]).to_numpy()
         grid["fitted"] = np.exp(grid["supply"] + grid["demand"] + grid["ease"])
-    grid["supply_growth"] = g_supply.reindex(grid["exporter"]).fillna(0.0).to_numpy()
-    grid["demand_growth"] = grid["demand_growth"].fillna(0.0)
-    link = grid["supply"] + grid["demand"] + grid["ease"]
-    grid["potential"] = np.exp(
-        link + opts.horizon * (grid["supply_growth"] + grid["demand_growth"])
-    )
-    no_potential = grid["potential"].isna()
-    counts["cells_without_demand_or_supply"] = int(no_potential.sum())
-    grid["potential"] = grid["potential"].fillna(0.0)
-    grid = grid.rename(columns={"value": "actual"})
-    grid["actual"] = grid["actual"].where(grid["actual"] > opts.min_flow, 0.0)
-    add_gap_columns(grid)
-    _add_intervals(grid, opts, has_product)
+    grid, counts["cells_without_demand_or_supply"] = project_grid(grid, g_supply, opts)
+    add_intervals(grid, opts, has_product)
     if opts.interval_method == "bootstrap" and pair_weights is None:
         _bootstrap_intervals(grid, panel, opts, relatedness, has_product)
     grid = grid.drop(columns=["__pair_weight"], errors="ignore")
@@ -406,16 +407,63 @@ def fit_potential(
     return PotentialResult(grid, ease_fit, product_fit, opts, base_year, counts)
 
 
-def _add_intervals(grid: pd.DataFrame, opts: PotentialOptions, has_product: bool) -> None:
+def project_grid(
+    grid: pd.DataFrame, g_supply: pd.Series, opts: PotentialOptions
+) -> tuple[pd.DataFrame, int]:
+    """Potential at the horizon, actual flows and the gap columns of a base-year grid.
+
+    ``grid`` has supply, demand, ease, demand_growth and value (the base-year flow, renamed
+    ``actual``); returns the grid and the number of cells without demand or supply.
+    """
+    grid["supply_growth"] = g_supply.reindex(grid["exporter"]).fillna(0.0).to_numpy()
+    grid["demand_growth"] = grid["demand_growth"].fillna(0.0)
+    link = grid["supply"] + grid["demand"] + grid["ease"]
+    grid["potential"] = np.exp(
+        link + opts.horizon * (grid["supply_growth"] + grid["demand_growth"])
+    )
+    no_potential = int(grid["potential"].isna().sum())
+    grid["potential"] = grid["potential"].fillna(0.0)
+    grid = grid.rename(columns={"value": "actual"})
+    grid["actual"] = grid["actual"].where(grid["actual"] > opts.min_flow, 0.0)
+    add_gap_columns(grid)
+    return grid, no_potential
+
+
+def log_residuals(grid: pd.DataFrame) -> pd.DataFrame:
+    """``r = log(actual / fitted)`` of the positive cells (with ``product`` when present)."""
     positive = (grid["actual"] > 0) & (grid["fitted"] > 0)
     residuals = pd.DataFrame(
         {"r": np.log(grid.loc[positive, "actual"] / grid.loc[positive, "fitted"])}
     )
-    key = None
-    if has_product:
+    if "product" in grid.columns:
         residuals["product"] = grid.loc[positive, "product"].to_numpy()
-        key = "product"
+    return residuals
+
+
+def pooled_interval(residuals: np.ndarray, level: float) -> tuple[float, float]:
+    """The pooled log-residual quantiles of a ``level`` interval (0 without residuals)."""
+    lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
+    if not len(residuals):
+        return 0.0, 0.0
+    return float(np.quantile(residuals, lo_q)), float(np.quantile(residuals, hi_q))
+
+
+def add_intervals(
+    grid: pd.DataFrame,
+    opts: PotentialOptions,
+    has_product: bool,
+    pooled: tuple[float, float] | None = None,
+) -> None:
+    """Add ``potential_low`` and ``potential_high``.
+
+    ``pooled`` replaces the pooled quantiles of the grid's own residuals (a chunk of products
+    uses those of every product).
+    """
+    residuals = log_residuals(grid)
+    key = "product" if has_product else None
     by_key, lo, hi = _quantiles(residuals, key, opts.interval)
+    if pooled is not None:
+        lo, hi = pooled
     if key is not None and len(by_key):
         pairs = grid["product"].map(by_key)
         lo_arr = np.array([p[0] if isinstance(p, tuple) else lo for p in pairs])

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from gravity._base import StrictModel
 from gravity.estimation.formula import FormulaError, check_term
+from gravity.potential.chunked.options import ChunkOptions
 from gravity.potential.forecast.options import ForecastOptions, LearnerOptions
 
 # Weights of the three ranked components (untapped USD, feasibility, attractiveness) per preset.
@@ -106,6 +107,11 @@ class PotentialOptions(StrictModel):
     """Flows at or below this value (USD) count as absent."""
     top: int | None = Field(None, ge=1)
     """Keep only the best ``top`` opportunities per exporter in the output (all when omitted)."""
+    chunks: ChunkOptions | None = None
+    """Estimate and score in product chunks, locally or on a Dask cluster, resumably
+    (``products``, ``backend``, ``workers``, ``scheduler``, ``resume``, ``csv_max_rows``,
+    ``progress``); omitted, product panels whose dense grid exceeds 20 million cells are
+    chunked with the defaults. Needs ``model: gravity`` and empirical intervals."""
 
     @field_validator("ease_terms")
     @classmethod

@@ -19,8 +19,11 @@ __all__ = [
     "OpportunityResult",
     "RelatednessFeatures",
     "RelatednessFn",
+    "add_relatedness_columns",
+    "finish_ranking",
     "opportunities",
     "rank_opportunities",
+    "select_cells",
 ]
 
 OPPORTUNITY_COLUMNS = [
@@ -126,39 +129,57 @@ def rank_opportunities(
     if options.model == "forecast":
         frame, notes = _with_forecast(panel, frame, options, base_year, relatedness)
     if related is not None:
-        rel = related.frame[related.frame["year"] == base_year].rename(
-            columns={"country": "exporter"}
+        frame = add_relatedness_columns(frame, related, base_year)
+    frame = select_cells(frame, options)
+    components = score_components(frame)
+    frame = finish_ranking(frame, options, components)
+    return OpportunityResult(frame, res, components, notes)
+
+
+def add_relatedness_columns(
+    frame: pd.DataFrame, related: RelatednessFeatures, base_year: int
+) -> pd.DataFrame:
+    """Add density, pci, cog, market_relatedness and similar_exporters to a potential frame."""
+    rel = related.frame[related.frame["year"] == base_year].rename(columns={"country": "exporter"})
+    keep = [c for c in ("density", "pci", "cog") if c in rel.columns]
+    rel = rel.assign(exporter=rel["exporter"].astype(str), product=rel["product"].astype(str))
+    frame = frame.merge(rel[["exporter", "product", *keep]], on=["exporter", "product"], how="left")
+    market = related.market
+    if market is not None:
+        imports = market.importer_frame()
+        key = imports["importer"].astype(str) + "^" + imports["product"].astype(str)
+        density_j = pd.Series(imports["importer_density"].to_numpy(), index=key)
+        frame["market_relatedness"] = (frame["importer"] + "^" + frame["product"]).map(density_j)
+        frame["similar_exporters"] = market.peer_presence(
+            frame["exporter"].to_numpy(),
+            frame["importer"].to_numpy(),
+            frame["product"].to_numpy(),
         )
-        keep = [c for c in ("density", "pci", "cog") if c in rel.columns]
-        rel = rel.assign(exporter=rel["exporter"].astype(str), product=rel["product"].astype(str))
-        frame = frame.merge(
-            rel[["exporter", "product", *keep]], on=["exporter", "product"], how="left"
-        )
-        market = related.market
-        if market is not None:
-            imports = market.importer_frame()
-            key = imports["importer"].astype(str) + "^" + imports["product"].astype(str)
-            density_j = pd.Series(imports["importer_density"].to_numpy(), index=key)
-            frame["market_relatedness"] = (frame["importer"] + "^" + frame["product"]).map(
-                density_j
-            )
-            frame["similar_exporters"] = market.peer_presence(
-                frame["exporter"].to_numpy(),
-                frame["importer"].to_numpy(),
-                frame["product"].to_numpy(),
-            )
+    return frame
+
+
+def select_cells(frame: pd.DataFrame, options: PotentialOptions) -> pd.DataFrame:
+    """The rows of ``options``' exporters and destinations (all when not set)."""
     if options.exporters is not None:
         frame = frame[frame["exporter"].isin([str(e) for e in options.exporters])]
     if options.importers is not None:
         frame = frame[frame["importer"].isin([str(i) for i in options.importers])]
-    frame = frame.reset_index(drop=True)
-    components = score_components(frame)
-    frame = score_opportunities(frame, options.score_weights())
+    return frame.reset_index(drop=True)
+
+
+def finish_ranking(
+    frame: pd.DataFrame, options: PotentialOptions, components: ScoreComponents
+) -> pd.DataFrame:
+    """Score, rank, keep the ``top`` and order the columns and rows of the opportunity table.
+
+    Every exporter's rows must all be in ``frame`` (scores are ranks within an exporter);
+    ``components`` are those of the whole table (:func:`score_components`).
+    """
+    frame = score_opportunities(frame, options.score_weights(), components)
     if options.top is not None:
         frame = frame[frame["rank"] <= options.top]
     order = [c for c in OPPORTUNITY_COLUMNS if c in frame.columns]
     rest = [c for c in frame.columns if c not in order]
     frame = frame[order + rest].sort_values(["exporter", "rank"], kind="stable")
     frame["realised_share"] = frame["realised_share"].astype(float)
-    frame = frame.reset_index(drop=True).replace([np.inf, -np.inf], np.nan)
-    return OpportunityResult(frame, res, components, notes)
+    return frame.reset_index(drop=True).replace([np.inf, -np.inf], np.nan)

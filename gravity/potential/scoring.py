@@ -51,7 +51,9 @@ def _pct_rank(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame.groupby("exporter", observed=True)[column].rank(pct=True, method="average")
 
 
-def score_opportunities(frame: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
+def score_opportunities(
+    frame: pd.DataFrame, weights: dict[str, float], components: ScoreComponents | None = None
+) -> pd.DataFrame:
     """Add ``feasibility``, ``attractiveness``, ``score`` and ``rank`` to a potential frame.
 
     Parameters
@@ -60,6 +62,9 @@ def score_opportunities(frame: pd.DataFrame, weights: dict[str, float]) -> pd.Da
         Potential frame (exporter, importer, [product,] untapped and any component columns).
     weights : dict
         Weights of ``untapped``, ``feasibility`` and ``attractiveness`` (summing to one).
+    components : ScoreComponents, optional
+        The columns to combine, when ``frame`` is part of a larger table (some exporters only):
+        those of the whole table; by default :func:`score_components` of ``frame``.
 
     Returns
     -------
@@ -67,7 +72,7 @@ def score_opportunities(frame: pd.DataFrame, weights: dict[str, float]) -> pd.Da
         A copy with the four columns added; :func:`score_components` names what entered each.
     """
     out = frame.copy()
-    components = score_components(out)
+    components = components or score_components(out)
     feas, attr = components.feasibility, components.attractiveness
     out["feasibility"] = (
         pd.concat([_pct_rank(out, c) for c in feas], axis=1).mean(axis=1) if feas else 0.5

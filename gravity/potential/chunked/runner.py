@@ -1,0 +1,333 @@
+"""The chunked potential from a panel: ease fit, pass 1 per chunk, pass 2, pass 3 per chunk.
+
+:func:`run_chunks` leaves every chunk's opportunity rows (before ranking) in the chunk folder
+and returns a :class:`ChunkedPotential` describing them; :mod:`gravity.potential.chunked.rank`
+ranks them into the opportunity table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gravity._version import __version__
+from gravity.estimation.results import FitResult
+from gravity.exceptions import ConfigError, DataError
+from gravity.panel.zeros import Axes, axes_of
+from gravity.potential.chunked.backends import Progress, task_runner
+from gravity.potential.chunked.engine import (
+    ChunkWorld,
+    GlobalTables,
+    demand_shift,
+    fit_chunk,
+    score_chunk,
+)
+from gravity.potential.chunked.options import AUTO_CHUNK_CELLS, ChunkOptions
+from gravity.potential.chunked.source import ChunkReader, ParquetRows, ProductIndex
+from gravity.potential.chunked.store import ChunkStore
+from gravity.potential.features import RelatednessFeatures
+from gravity.potential.grid import check_panel
+from gravity.potential.model import fit_ease, growth_rates, impute_supply, pooled_interval
+from gravity.potential.options import PotentialOptions
+
+__all__ = ["ChunkedPotential", "chunk_options_for", "run_chunks"]
+
+# options that change how chunks run, not what they compute: left out of the fingerprint
+_RUN_ONLY = ("backend", "workers", "scheduler", "resume", "csv_max_rows", "progress")
+
+
+@dataclass(frozen=True)
+class ChunkedPotential:
+    """The chunk rows of one potential run, and how they were made."""
+
+    store: ChunkStore
+    chunks: tuple[tuple[str, ...], ...]
+    base_year: int
+    options: PotentialOptions
+    ease_fit: FitResult | None
+    counts: dict[str, int]
+    present: dict[str, bool]
+    """Score columns (feasibility / attractiveness inputs) with any value in the table."""
+    exporters: tuple[str, ...]
+    """Exporters with rows, sorted."""
+    rows: int
+    """Opportunity rows over all chunks (before ``top``)."""
+    info: dict[str, Any] = field(default_factory=dict)
+    """Chunks, reused chunks, backend, timings and the largest chunk frame, for the manifest."""
+
+
+def chunk_options_for(panel: pd.DataFrame, options: PotentialOptions) -> ChunkOptions | None:
+    """The chunk options of a run: ``potential.chunks``, or chunks when the grid is large.
+
+    Without ``potential.chunks``, a product panel whose base-year grid would exceed
+    ``AUTO_CHUNK_CELLS`` cells is chunked (with the default chunk options) unless the model
+    needs the whole grid (``model: forecast`` or bootstrap intervals).
+    """
+    if options.chunks is not None:
+        return options.chunks
+    if "product" not in panel.columns or options.model == "forecast":
+        return None
+    if options.interval_method == "bootstrap":
+        return None
+    n_e, n_i = panel["exporter"].nunique(), panel["importer"].nunique()
+    cells = n_e * n_i * panel["product"].nunique()
+    return ChunkOptions() if cells > AUTO_CHUNK_CELLS else None
+
+
+def _check(panel: pd.DataFrame, options: PotentialOptions) -> None:
+    if not check_panel(panel):
+        raise DataError(
+            "potential.chunks needs a product dimension: the panel has no 'product' column "
+            "(remove potential.chunks)"
+        )
+    if options.model == "forecast":
+        raise ConfigError(
+            "potential.chunks: model: forecast is not chunked yet; remove potential.chunks or "
+            "use model: gravity"
+        )
+    if options.interval_method == "bootstrap":
+        raise ConfigError(
+            "potential.chunks: interval_method: bootstrap refits the whole model and is not "
+            "chunked; use interval_method: empirical or remove potential.chunks"
+        )
+
+
+def _fingerprint(
+    panel: pd.DataFrame,
+    options: PotentialOptions,
+    ease: pd.Series,
+    related: RelatednessFeatures | None,
+) -> str:
+    digest = hashlib.sha256(__version__.encode())
+    keys = ["exporter", "importer", "product", "year", "value"]
+    digest.update(pd.util.hash_pandas_object(panel[keys], index=False).to_numpy().tobytes())
+    digest.update(np.ascontiguousarray(ease.to_numpy(dtype=float)).tobytes())
+    chunks = options.chunks.model_dump(exclude=set(_RUN_ONLY)) if options.chunks else {}
+    opts = options.model_dump(mode="json", exclude={"chunks"})
+    digest.update(json.dumps([opts, chunks], sort_keys=True, default=str).encode())
+    if related is not None:
+        digest.update(pd.util.hash_pandas_object(related.frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+def _restrict_related(
+    related: RelatednessFeatures | None, products: tuple[str, ...]
+) -> RelatednessFeatures | None:
+    """The relatedness features of ``products`` only (what one chunk's rows look up)."""
+    if related is None:
+        return None
+    frame = related.frame[related.frame["product"].astype(str).isin(products)]
+    market = related.market
+    if market is not None:
+        cols = np.flatnonzero(pd.Index(market.products.astype(str)).isin(products))
+        market = replace(
+            market,
+            products=market.products[cols],
+            import_value=market.import_value[:, cols],
+            import_rca=market.import_rca[:, cols],
+            importer_density=market.importer_density[:, cols],
+            supplies=market.supplies[:, cols],
+        )
+    return RelatednessFeatures(frame.reset_index(drop=True), market)
+
+
+def _concat(store: ChunkStore, n: int, name: str) -> pd.DataFrame:
+    return pd.concat([store.read_fit(i, name) for i in range(n)], ignore_index=True)
+
+
+def _global_tables(
+    store: ChunkStore,
+    chunks: list[tuple[str, ...]],
+    axes: Axes,
+    options: PotentialOptions,
+    base_year: int,
+    related: RelatednessFeatures | None,
+) -> tuple[pd.Series, pd.Series, GlobalTables, dict[str, int]]:
+    """Pass 2: imputed supply, growth, pooled interval and ITC pair sums over every product."""
+    n = len(chunks)
+    observed = _concat(store, n, "supply")
+    shift = demand_shift(_concat(store, n, "demand"))
+    observed["observed"] += shift
+    full = pd.MultiIndex.from_product(
+        [pd.Index(axes.exporters), pd.Index(axes.products)], names=["exporter", "product"]
+    )
+    supply_frame = observed.set_index(["exporter", "product"]).reindex(full).reset_index()
+    supply, source, counts = impute_supply(
+        supply_frame, related.frame if related is not None else None, base_year
+    )
+    totals = _concat(store, n, "totals")
+    totals = totals.groupby(["exporter", "importer", "year"], as_index=False)["value"].sum()
+    g_supply, g_importer, _ = growth_rates(
+        totals, Axes(axes.exporters, axes.importers, axes.years), options, False
+    )
+    residuals = _concat(store, n, "residuals")["r"].to_numpy()
+    pairs = (
+        _concat(store, n, "pairs").groupby(["exporter", "importer"])[["predicted", "actual"]].sum()
+    )
+    tables = GlobalTables(
+        supply=pd.Series(dtype=float),
+        source=pd.Series(dtype=object),
+        supply_growth=g_supply,
+        importer_growth=g_importer,
+        pooled=pooled_interval(residuals, options.interval),
+        itc_pairs=pairs,
+        shift=shift,
+    )
+    return supply, source, tables, counts
+
+
+def _reader(
+    index: ProductIndex, products: tuple[str, ...], panel_path: Path | None, dask: bool
+) -> ChunkReader:
+    if dask:
+        assert panel_path is not None  # checked by run_chunks
+        return ParquetRows(str(panel_path), products)
+    return index.rows(products)
+
+
+def run_chunks(
+    panel: pd.DataFrame,
+    options: PotentialOptions,
+    folder: Path,
+    related: RelatednessFeatures | None = None,
+    panel_path: Path | None = None,
+) -> ChunkedPotential:
+    """Estimate and score export potential in product chunks; rows go to ``folder``.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        The panel (exporter, importer, product, year, value and the ease terms' columns);
+        absent flows may be missing rows (zeros are generated per chunk).
+    options : PotentialOptions
+        The potential model; ``options.chunks`` (or the defaults) says how to chunk and run.
+    folder : pathlib.Path
+        The chunk folder (``OUTPUT/potential/chunks``); kept chunks are reused on resume.
+    related : RelatednessFeatures, optional
+        The base year's relatedness features (computed once, by the caller).
+    panel_path : pathlib.Path, optional
+        The panel's Parquet file; needed by the ``dask`` backend, whose workers read their chunk
+        from it.
+
+    Returns
+    -------
+    ChunkedPotential
+    """
+    _check(panel, options)
+    chunk_opts = options.chunks or ChunkOptions()
+    dask = chunk_opts.backend == "dask"
+    if dask and (panel_path is None or not Path(panel_path).is_file()):
+        raise ConfigError(
+            "potential.chunks.backend: dask needs the panel as a Parquet file that the workers "
+            "read (OUTPUT/panel/panel.parquet): run 'gravity panel' first"
+        )
+    start = time.perf_counter()
+    panel = panel.assign(
+        exporter=panel["exporter"].astype(str),
+        importer=panel["importer"].astype(str),
+        product=panel["product"].astype(str),
+    )
+    years = sorted(int(y) for y in panel["year"].unique())
+    base_year = options.year if options.year is not None else years[-1]
+    if base_year not in years:
+        raise DataError(
+            f"potential.year {base_year} is not in the panel (years {years[0]}..{years[-1]})"
+        )
+    window = [y for y in years if base_year - options.window < y <= base_year]
+    axes = axes_of(panel, window)
+    counts: dict[str, int] = {
+        "domestic_rows_ignored": int((panel["exporter"] == panel["importer"]).sum())
+    }
+    ease, ease_fit, _, ease_counts = fit_ease(panel, axes, options, base_year)
+    counts.update(ease_counts)
+    ease_seconds = time.perf_counter() - start
+    size = chunk_opts.chunk_size(len(axes.exporters), len(axes.importers))
+    chunks = [axes.products[i : i + size] for i in range(0, len(axes.products), size)]
+    store = ChunkStore(folder)
+    reused = store.open(
+        _fingerprint(panel, options, ease, related), [list(c) for c in chunks], chunk_opts.resume
+    )
+    world = ChunkWorld(
+        Axes(axes.exporters, axes.importers, axes.years, axes.products),
+        base_year,
+        options,
+        ease,
+        store,
+    )
+    index = ProductIndex(panel)
+    timings = {"ease_seconds": round(ease_seconds, 3)}
+    with task_runner(chunk_opts) as run:
+        todo = [i for i in range(len(chunks)) if not store.fit_done(i)]
+        progress = Progress("pass 1 (fits)", len(todo), chunk_opts.progress)
+        t0 = time.perf_counter()
+        tasks = [(world, i, chunks[i], _reader(index, chunks[i], panel_path, dask)) for i in todo]
+        for _ in run(fit_chunk, tasks):
+            progress.step()
+        timings["fit_seconds"] = round(time.perf_counter() - t0, 3)
+        t0 = time.perf_counter()
+        supply, source, tables, supply_counts = _global_tables(
+            store, chunks, axes, options, base_year, related
+        )
+        counts.update(supply_counts)
+        timings["global_seconds"] = round(time.perf_counter() - t0, 3)
+        todo = [i for i in range(len(chunks)) if not store.rows_done(i)]
+        progress = Progress("pass 3 (scores)", len(todo), chunk_opts.progress)
+        t0 = time.perf_counter()
+        product_level = supply.index.get_level_values("product")
+        tasks = []
+        for i in todo:
+            keep = product_level.isin(chunks[i])
+            chunk_tables = replace(
+                tables,
+                supply=supply[keep],
+                source=source[keep],
+                related=_restrict_related(related, chunks[i]),
+            )
+            reader = _reader(index, chunks[i], panel_path, dask)
+            tasks.append((world, i, chunks[i], reader, chunk_tables))
+        for _ in run(score_chunk, tasks):
+            progress.step()
+        timings["score_seconds"] = round(time.perf_counter() - t0, 3)
+    fits = [store.fit_record(i) for i in range(len(chunks))]
+    scored = [store.rows_record(i) for i in range(len(chunks))]
+    for key in ("cells_without_ease", "cells_separated"):
+        counts[key] = sum(int(r[key]) for r in fits)
+    counts["cells_without_demand_or_supply"] = sum(
+        int(r["cells_without_demand_or_supply"]) for r in scored
+    )
+    present: dict[str, bool] = {}
+    for record in scored:
+        for column, value in record["present"].items():
+            present[column] = present.get(column, False) or bool(value)
+    exporters = sorted({e for r in scored for e in r["exporters"]})
+    info = {
+        "chunks": len(chunks),
+        "products_per_chunk": size,
+        "chunks_reused": reused,
+        "backend": chunk_opts.backend
+        + (f" at {chunk_opts.scheduler}" if chunk_opts.scheduler else "")
+        + ("" if chunk_opts.backend == "local" else f", {chunk_opts.workers} workers"),
+        "largest_chunk_cells": max((int(r["largest_frame_cells"]) for r in fits), default=0),
+        "chunk_fit_seconds": round(sum(float(r["seconds"]) for r in fits), 3),
+        "chunk_score_seconds": round(sum(float(r["seconds"]) for r in scored), 3),
+        **timings,
+    }
+    return ChunkedPotential(
+        store,
+        tuple(chunks),
+        base_year,
+        options,
+        ease_fit,
+        counts,
+        present,
+        tuple(exporters),
+        sum(int(r["rows"]) for r in scored),
+        info,
+    )

@@ -1,0 +1,91 @@
+"""Where a chunk reads its panel rows: rows handed over, or the panel's Parquet file.
+
+Both give the observed rows of the chunk's products only (``exporter, importer, product, year,
+value``, keys as text); zeros are generated per chunk from the universe
+(:func:`gravity.panel.zeros.dense_flows`), never for the whole panel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Protocol
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from gravity.exceptions import DataError
+
+__all__ = ["COLUMNS", "ChunkReader", "PanelRows", "ParquetRows", "ProductIndex", "as_text"]
+
+COLUMNS: Final = ("exporter", "importer", "product", "year", "value")
+
+
+def as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns a chunk reads, with the key columns as text (as the unchunked model has)."""
+    out = frame[list(COLUMNS)].copy()
+    for column in ("exporter", "importer", "product"):
+        out[column] = out[column].astype(str)
+    return out.reset_index(drop=True)
+
+
+class ChunkReader(Protocol):
+    """Reads the rows of one chunk's products."""
+
+    def read(self) -> pd.DataFrame:
+        """Observed rows of the chunk's products (``COLUMNS``)."""
+        ...
+
+
+@dataclass(frozen=True)
+class PanelRows:
+    """Rows already selected by the main process (local and joblib backends)."""
+
+    frame: pd.DataFrame
+
+    def read(self) -> pd.DataFrame:
+        """The rows given."""
+        return self.frame
+
+
+@dataclass(frozen=True)
+class ParquetRows:
+    """The chunk's products read from the panel's Parquet file by the worker itself (Dask)."""
+
+    path: str
+    products: tuple[str, ...]
+
+    def read(self) -> pd.DataFrame:
+        """Rows of ``products`` (filtered on read: other products are not loaded)."""
+        if not Path(self.path).is_file():
+            raise DataError(
+                f"{self.path}: the panel file is not visible from this Dask worker; run the "
+                "workers where the output folder is mounted at the same path"
+            )
+        dataset = ds.dataset(self.path, format="parquet")
+        wanted = pa.array(list(self.products), type=pa.string())
+        table = dataset.to_table(
+            columns=list(COLUMNS),
+            filter=pc.is_in(pc.field("product").cast(pa.string()), value_set=wanted),
+        )
+        return as_text(table.to_pandas())
+
+
+class ProductIndex:
+    """Row positions of each product in an in-memory panel, to cut chunks without copying it."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        codes, uniques = pd.factorize(frame["product"].astype(str))
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+        self._rows = {str(p): order[bounds[i] : bounds[i + 1]] for i, p in enumerate(uniques)}
+
+    def rows(self, products: tuple[str, ...]) -> PanelRows:
+        """The rows of ``products`` (in panel order)."""
+        parts = [self._rows[p] for p in products if p in self._rows]
+        positions = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        return PanelRows(as_text(self.frame.iloc[positions]))

@@ -115,6 +115,11 @@ class OutputLayout:
         return self.potential_dir / "opportunities.parquet"
 
     @property
+    def potential_chunks(self) -> Path:
+        """The chunk folder of a chunked potential run (plan, per-chunk results; resumable)."""
+        return self.potential_dir / "chunks"
+
+    @property
     def potential_summary(self) -> Path:
         """Base year, counts and ease coefficients of the potential model."""
         return self.potential_dir / "summary.json"

@@ -22,6 +22,10 @@ from gravity.config.schema import RunConfig
 from gravity.layout import OutputLayout
 from gravity.panel.dataset import Panel
 from gravity.potential.backtest import run_backtest
+from gravity.potential.chunked.options import ChunkOptions
+from gravity.potential.chunked.rank import rank_chunks
+from gravity.potential.chunked.runner import chunk_options_for, run_chunks
+from gravity.potential.features import RelatednessFeatures
 from gravity.potential.forecast.backtest import run_forecast_backtest
 from gravity.potential.forecast.report import verdicts
 from gravity.potential.model import describe
@@ -43,6 +47,9 @@ def stage_potential(
     related = None
     if relatedness is not None and has_product:
         related = relatedness(frame_in[frame_in["year"] <= base_year], base_year)
+    chunk_options = chunk_options_for(frame_in, options)
+    if chunk_options is not None:
+        return _stage_chunked(config, frame_in, options, chunk_options, related, start)
     # the features of the base year, computed once, serve the potential and the forecast
     ranked = rank_opportunities(
         frame_in, options, (lambda _p, _y: related) if related is not None else None
@@ -81,6 +88,79 @@ def stage_potential(
         "panel rows summarised into ranked cells",
         seconds=seconds,
         counts=counts,
+    )
+    return StageOutput(paths, (step,))
+
+
+def _stage_chunked(
+    config: RunConfig,
+    frame_in: pd.DataFrame,
+    options: PotentialOptions,
+    chunk_options: ChunkOptions,
+    related: RelatednessFeatures | None,
+    start: float,
+) -> StageOutput:
+    """The potential in product chunks (``potential.chunks``, or a large grid)."""
+    layout = OutputLayout(config.output)
+    layout.potential_dir.mkdir(parents=True, exist_ok=True)
+    options = options.model_copy(update={"chunks": chunk_options})
+    run = run_chunks(frame_in, options, layout.potential_chunks, related, layout.panel)
+    paths = {"parquet": layout.opportunities, "summary": layout.potential_summary}
+    csv = layout.opportunities.with_suffix(".csv")
+    ranked = rank_chunks(run, layout.opportunities, csv)
+    notes: tuple[str, ...] = ()
+    if ranked.csv_written:
+        paths["csv"] = csv
+    else:
+        csv.unlink(missing_ok=True)  # a stale one from an earlier run would mislead
+        notes = (
+            f"opportunities.csv skipped: {ranked.rows:,} rows > potential.chunks.csv_max_rows "
+            f"({chunk_options.csv_max_rows:,}); read opportunities.parquet",
+        )
+    chunks = {**run.info, "rank_batches": ranked.batches, "rows": ranked.rows}
+    summary = {
+        "base_year": run.base_year,
+        "counts": dict(run.counts),
+        "options": options.model_dump(mode="json"),
+        "rows": ranked.rows,
+        "components": ranked.components.to_dict(),
+        "chunks": chunks,
+    }
+    if run.ease_fit is not None:
+        summary["ease_coefficients"] = {k: float(v) for k, v in run.ease_fit.coef.items()}
+    paths["summary"].write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    seconds = time.perf_counter() - start
+    log.info(
+        "[potential] %s opportunities in %d chunks (%s, %d reused) in %.1f s",
+        f"{ranked.rows:,}",
+        run.info["chunks"],
+        run.info["backend"],
+        run.info["chunks_reused"],
+        seconds,
+    )
+    counts = {k: v for k, v in run.counts.items() if v}
+    counts.update(
+        {
+            "chunks": int(run.info["chunks"]),
+            "chunks_reused": int(run.info["chunks_reused"]),
+            "largest_chunk_cells": int(run.info["largest_chunk_cells"]),
+        }
+    )
+    notes = (
+        *notes,
+        f"chunked: {run.info['chunks']} chunks of {run.info['products_per_chunk']} products, "
+        f"backend {run.info['backend']}; ease {run.info['ease_seconds']} s, fits "
+        f"{run.info['fit_seconds']} s, global {run.info['global_seconds']} s, scores "
+        f"{run.info['score_seconds']} s",
+    )
+    step = Step.summarising(
+        "potential",
+        len(frame_in),
+        ranked.rows,
+        "panel rows summarised into ranked cells",
+        seconds=seconds,
+        counts=counts,
+        notes=notes,
     )
     return StageOutput(paths, (step,))
 

@@ -112,7 +112,6 @@ __all__ = [
 ]
 
 
-
 class SyntheticSource(SyntheticWorldOptions):
     """The synthetic demo world as a panel's trade source (generated with a seed, cached)."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,7 +18,7 @@ __all__ = ["Progress", "TaskRunner", "task_runner"]
 log = logging.getLogger("gravity")
 
 Task = tuple[Any, ...]
-TaskRunner = Callable[[Callable[..., dict[str, Any]], list[Task]], Iterator[dict[str, Any]]]
+TaskRunner = Callable[[Callable[..., dict[str, Any]], Iterable[Task]], Iterator[dict[str, Any]]]
 """``run(func, tasks)`` yields ``func(*task)`` for every task as it finishes (any order)."""
 
 
@@ -52,7 +52,7 @@ class Progress:
         )
 
 
-def _local(func: Callable[..., dict[str, Any]], tasks: list[Task]) -> Iterator[dict[str, Any]]:
+def _local(func: Callable[..., dict[str, Any]], tasks: Iterable[Task]) -> Iterator[dict[str, Any]]:
     for task in tasks:
         yield func(*task)
 
@@ -66,10 +66,8 @@ def task_runner(options: ChunkOptions) -> Iterator[TaskRunner]:
     if options.backend == "joblib":
 
         def run_joblib(
-            func: Callable[..., dict[str, Any]], tasks: list[Task]
+            func: Callable[..., dict[str, Any]], tasks: Iterable[Task]
         ) -> Iterator[dict[str, Any]]:
-            if not tasks:
-                return iter(())
             parallel = Parallel(
                 n_jobs=options.workers, backend="loky", return_as="generator_unordered"
             )
@@ -81,7 +79,7 @@ def task_runner(options: ChunkOptions) -> Iterator[TaskRunner]:
         from distributed import as_completed
 
         def run_dask(
-            func: Callable[..., dict[str, Any]], tasks: list[Task]
+            func: Callable[..., dict[str, Any]], tasks: Iterable[Task]
         ) -> Iterator[dict[str, Any]]:
             futures = [client.submit(func, *task, pure=False) for task in tasks]
             try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -267,7 +268,8 @@ def run_chunks(
         todo = [i for i in range(len(chunks)) if not store.fit_done(i)]
         progress = Progress("pass 1 (fits)", len(todo), chunk_opts.progress)
         t0 = time.perf_counter()
-        tasks = [(world, i, chunks[i], _reader(index, chunks[i], panel_path, dask)) for i in todo]
+        # tasks are generated as the backend takes them: one chunk's rows at a time in memory
+        tasks = ((world, i, chunks[i], _reader(index, chunks[i], panel_path, dask)) for i in todo)
         for _ in run(fit_chunk, tasks):
             progress.step()
         timings["fit_seconds"] = round(time.perf_counter() - t0, 3)
@@ -278,21 +280,24 @@ def run_chunks(
         counts.update(supply_counts)
         timings["global_seconds"] = round(time.perf_counter() - t0, 3)
         todo = [i for i in range(len(chunks)) if not store.rows_done(i)]
+        rows_reused = len(chunks) - len(todo)
         progress = Progress("pass 3 (scores)", len(todo), chunk_opts.progress)
         t0 = time.perf_counter()
         product_level = supply.index.get_level_values("product")
-        tasks = []
-        for i in todo:
-            keep = product_level.isin(chunks[i])
-            chunk_tables = replace(
-                tables,
-                supply=supply[keep],
-                source=source[keep],
-                related=_restrict_related(related, chunks[i]),
-            )
-            reader = _reader(index, chunks[i], panel_path, dask)
-            tasks.append((world, i, chunks[i], reader, chunk_tables))
-        for _ in run(score_chunk, tasks):
+
+        def score_tasks() -> Iterator[tuple[Any, ...]]:
+            for i in todo:
+                keep = product_level.isin(chunks[i])
+                chunk_tables = replace(
+                    tables,
+                    supply=supply[keep],
+                    source=source[keep],
+                    related=_restrict_related(related, chunks[i]),
+                )
+                reader = _reader(index, chunks[i], panel_path, dask)
+                yield (world, i, chunks[i], reader, chunk_tables)
+
+        for _ in run(score_chunk, score_tasks()):
             progress.step()
         timings["score_seconds"] = round(time.perf_counter() - t0, 3)
     fits = [store.fit_record(i) for i in range(len(chunks))]
@@ -311,6 +316,7 @@ def run_chunks(
         "chunks": len(chunks),
         "products_per_chunk": size,
         "chunks_reused": reused,
+        "rows_reused": rows_reused,
         "backend": chunk_opts.backend
         + (f" at {chunk_opts.scheduler}" if chunk_opts.scheduler else "")
         + ("" if chunk_opts.backend == "local" else f", {chunk_opts.workers} workers"),

@@ -121,7 +121,7 @@ def test_parallel_backends_equal_the_local_run(tmp_path: Path, backend: str) -> 
     local = chunked(tmp_path / "local", options(chunks=ChunkOptions(products=4)))
     parallel = chunked(
         tmp_path / backend,
-        options(chunks=ChunkOptions(products=4, backend=backend, workers=2)),  # type: ignore[arg-type]
+        options(chunks=ChunkOptions(products=4, backend=backend, workers=2)),
         panel_path,
     )
     # the same per-chunk computations, combined in chunk order: identical

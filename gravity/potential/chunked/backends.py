@@ -92,34 +92,47 @@ def task_runner(options: ChunkOptions) -> Iterator[TaskRunner]:
 
 
 @contextmanager
+def _quiet_dask() -> Iterator[None]:
+    # the cluster's own INFO lines (workers starting, comms closing) are not the user's business
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextmanager
 def _dask_client(options: ChunkOptions) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
-    cluster = None
-    try:
-        if options.scheduler is None:
-            cluster = LocalCluster(
-                n_workers=options.workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-                silence_logs=logging.ERROR,
+    with _quiet_dask():
+        cluster = None
+        try:
+            if options.scheduler is None:
+                cluster = LocalCluster(
+                    n_workers=options.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                    silence_logs=logging.ERROR,
+                )
+            client = Client(cluster or options.scheduler, timeout=30)
+        except Exception as exc:  # distributed raises OSError, TimeoutError or RuntimeError here
+            if cluster is not None:
+                cluster.close()
+            where = (
+                f"reach the Dask scheduler at {options.scheduler}"
+                if options.scheduler
+                else "start a local Dask cluster"
             )
-        client = Client(cluster or options.scheduler, timeout=30)
-    except Exception as exc:  # distributed raises OSError, TimeoutError or RuntimeError here
-        if cluster is not None:
-            cluster.close()
-        where = (
-            f"reach the Dask scheduler at {options.scheduler}"
-            if options.scheduler
-            else "start a local Dask cluster"
-        )
-        raise GravityError(
-            f"cannot {where}: {exc}; check potential.chunks.scheduler, or use backend: joblib"
-        ) from None
-    try:
-        yield client
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+            raise GravityError(
+                f"cannot {where}: {exc}; check potential.chunks.scheduler, or use backend: joblib"
+            ) from None
+        try:
+            yield client
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()

@@ -250,3 +250,17 @@ def test_chunk_options_are_checked(tmp_path: Path) -> None:
         run_chunks(world_panel(), options(model="forecast", chunks=ChunkOptions()), tmp_path)
     with pytest.raises(ConfigError, match="needs the panel as a Parquet file"):
         run_chunks(world_panel(), options(chunks=ChunkOptions(backend="dask")), tmp_path)
+
+
+def test_categorical_keys_give_the_same_rows(tmp_path: Path) -> None:
+    """A panel read from Parquet may hold its keys as categories: same opportunities."""
+    opts = options(chunks=ChunkOptions(products=5, progress=False))
+    plain = run_chunks(world_panel(), opts, tmp_path / "plain")
+    rank_chunks(plain, tmp_path / "plain.parquet", None)
+    panel = world_panel().astype({c: "category" for c in KEYS})
+    coded = run_chunks(panel, opts, tmp_path / "coded")
+    rank_chunks(coded, tmp_path / "coded.parquet", None)
+    assert coded.counts == plain.counts
+    assert_frame_equal(
+        pd.read_parquet(tmp_path / "coded.parquet"), pd.read_parquet(tmp_path / "plain.parquet")
+    )

@@ -100,6 +100,29 @@ def _check(panel: pd.DataFrame, options: PotentialOptions) -> None:
         )
 
 
+def _text(column: pd.Series) -> pd.Series:
+    """Key labels as text; categorical keys stay categorical.
+
+    Tens of millions of rows at HS6 would take gigabytes as Python strings.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.rename_categories([str(c) for c in column.cat.categories])
+    return column.astype(str)
+
+
+def _domestic(panel: pd.DataFrame) -> int:
+    """Rows with exporter == importer (compared by label, whatever the categories)."""
+    exporter, importer = panel["exporter"], panel["importer"]
+    if isinstance(exporter.dtype, pd.CategoricalDtype) and isinstance(
+        importer.dtype, pd.CategoricalDtype
+    ):
+        position = pd.Index(importer.cat.categories).get_indexer(exporter.cat.categories)
+        codes = exporter.cat.codes.to_numpy()
+        mapped = np.where(codes >= 0, position[codes], -1)
+        return int(((mapped >= 0) & (mapped == importer.cat.codes.to_numpy())).sum())
+    return int((exporter.astype(str) == importer.astype(str)).sum())
+
+
 def _fingerprint(
     panel: pd.DataFrame,
     options: PotentialOptions,
@@ -230,11 +253,7 @@ def run_chunks(
             "read (OUTPUT/panel/panel.parquet): run 'gravity panel' first"
         )
     start = time.perf_counter()
-    panel = panel.assign(
-        exporter=panel["exporter"].astype(str),
-        importer=panel["importer"].astype(str),
-        product=panel["product"].astype(str),
-    )
+    panel = panel.assign(**{c: _text(panel[c]) for c in ("exporter", "importer", "product")})
     years = sorted(int(y) for y in panel["year"].unique())
     base_year = options.year if options.year is not None else years[-1]
     if base_year not in years:
@@ -243,9 +262,7 @@ def run_chunks(
         )
     window = [y for y in years if base_year - options.window < y <= base_year]
     axes = axes_of(panel, window)
-    counts: dict[str, int] = {
-        "domestic_rows_ignored": int((panel["exporter"] == panel["importer"]).sum())
-    }
+    counts: dict[str, int] = {"domestic_rows_ignored": _domestic(panel)}
     ease, ease_fit, _, ease_counts = fit_ease(panel, axes, options, base_year)
     counts.update(ease_counts)
     ease_seconds = time.perf_counter() - start

@@ -79,7 +79,12 @@ class ProductIndex:
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
-        codes, uniques = pd.factorize(frame["product"].astype(str))
+        product = frame["product"]
+        if isinstance(product.dtype, pd.CategoricalDtype):  # no string per row
+            codes = product.cat.codes.to_numpy()
+            uniques = pd.Index(product.cat.categories.astype(str))
+        else:
+            codes, uniques = pd.factorize(product.astype(str))
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
         self._rows = {str(p): order[bounds[i] : bounds[i + 1]] for i, p in enumerate(uniques)}

@@ -131,17 +131,22 @@ def _task(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def _compare(a: Path, b: Path) -> str:
-    import numpy as np
+    """How far two opportunity tables are apart (cells of potential >= 1 USD, and ranks)."""
     import pandas as pd
 
+    keys = ["exporter", "importer", "product"]
     x, y = pd.read_parquet(a), pd.read_parquet(b)
-    same_rank = x[["exporter", "importer", "product", "rank"]].equals(
-        y[["exporter", "importer", "product", "rank"]]
+    both = x.merge(y, on=keys, suffixes=("_a", "_b"))
+    big = both["potential_a"] >= 1.0
+    rel = ((both["potential_a"] - both["potential_b"]).abs() / both["potential_a"])[big]
+    top_a = x[x["rank"] <= 20][keys]
+    top_b = y[y["rank"] <= 20][keys]
+    return (
+        f"cells {len(x):,} / {len(y):,}, matched {len(both):,}; potential >= 1 USD: max rel. "
+        f"diff {rel.max():.1e}, 99.9% {rel.quantile(0.999):.1e}, share > 1e-6 "
+        f"{(rel > 1e-6).mean():.4f}; same rank {(both['rank_a'] == both['rank_b']).mean():.4f}; "
+        f"top-20 per exporter shared {len(top_a.merge(top_b)) / max(len(top_a), 1):.4f}"
     )
-    rel = float(
-        np.max(np.abs(x["potential"] - y["potential"]) / np.abs(x["potential"]).clip(1e-300))
-    )
-    return f"max rel. diff of potential {rel:.1e}; identical cells and ranks: {same_rank}"
 
 
 def _row(label: str, result: dict[str, Any]) -> str:

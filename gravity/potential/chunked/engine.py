@@ -1,10 +1,11 @@
 """The per-chunk passes of the chunked potential; they run in worker processes.
 
-Pass 1 (:func:`fit_chunk`) fits, for each product of the chunk, the two-way PPML
-``value ~ 1 | exporter + importer`` on that product's base-year grid with the ease offset: the
-unchunked product-level fit with ``exporter^product + importer^product`` separates into exactly
-these fits (every effect is nested in a product), so its estimates are the same up to the
-IRLS tolerance. It also keeps the small sums the global pass needs (ITC pair sums, exporter and
+Pass 1 (:func:`fit_chunk`) fits the product-level PPML
+``value ~ 1 | exporter^product + importer^product`` with the ease offset on the chunk's
+base-year grid only: every effect is nested in a product, so the unchunked fit over all
+products separates into such blocks and the estimates are the same up to the IRLS tolerance
+(one fit per chunk, rather than per product, spreads the fixed cost of a fit). It also keeps
+the small sums the global pass needs (ITC pair sums, exporter and
 importer totals for growth, log residuals for the pooled interval).
 
 Pass 3 (:func:`score_chunk`) rebuilds the chunk's grid and assembles the opportunity rows with
@@ -88,22 +89,57 @@ class GlobalTables:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _fit_product(grid: pd.DataFrame) -> tuple[pd.Series, pd.Series, np.ndarray, int]:
-    """Supply and demand effects of one product, fitted values (NaN off-sample), separated."""
+def _split(labels: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    parts = labels.str.split("^", n=1, expand=True)
+    return (
+        np.asarray(parts.get_level_values(0), dtype=object),
+        np.asarray(parts.get_level_values(1), dtype=object),
+    )
+
+
+def _min_norm(supply: pd.DataFrame, demand: pd.DataFrame) -> pd.Series:
+    """Per product, the constant ``c`` of the minimum-norm split ``S + c, D - c``.
+
+    Only ``S + D`` is identified within a product; the least-squares recovery of the effects
+    picks the split with ``sum(S + c) = sum(D - c)``.
+    """
+    s = supply.groupby("product")["observed"].agg(["sum", "size"])
+    d = demand.groupby("product")["demand"].agg(["sum", "size"]).reindex(s.index, fill_value=0)
+    return (d["sum"] - s["sum"]) / (s["size"] + d["size"])
+
+
+def _fit_products(grid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, int]:
+    """Supply and demand by product (minimum-norm split), fitted values, separated cells.
+
+    One PPML ``value ~ 1 | exporter^product + importer^product`` over the chunk: the
+    unchunked model restricted to the chunk's products, whose effects separate by product.
+    """
     fitted = np.full(len(grid), np.nan)
+    empty = (
+        _empty("exporter", "observed"),
+        _empty("importer", "demand"),
+    )
     if not (grid["value"] > 0).any():  # nothing identified: every cell is separated
-        return pd.Series(dtype=float), pd.Series(dtype=float), fitted, len(grid)
+        return empty[0], empty[1], fitted, len(grid)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GravityWarning)
-        fit = Ppml("value ~ 1 | exporter + importer", grid, offset="ease").fit()
+        fit = Ppml("value ~ 1 | exporter^product + importer^product", grid, offset="ease").fit()
     fitted[fit.sample] = fit.fitted
     fe = fit.fixed_effects
-    supply, demand = fe["exporter"], fe["importer"]
-    # Only S + D is identified. The unchunked fit reports each product's minimum-norm split
-    # (its least-squares recovery of the effects, block by block) shifted by one constant
-    # for all products; keep the minimum-norm split here, pass 2 applies the constant.
-    c = (demand.sum() - supply.sum()) / (len(supply) + len(demand))
-    return supply + c, demand - c, fitted, int(fit.nobs_dropped.get("fe_zero", 0))
+    exporter, product = _split(fe["exporter^product"].index)
+    supply = pd.DataFrame(
+        {"exporter": exporter, "product": product, "observed": fe["exporter^product"].to_numpy()}
+    )
+    importer, product = _split(fe["importer^product"].index)
+    demand = pd.DataFrame(
+        {"importer": importer, "product": product, "demand": fe["importer^product"].to_numpy()}
+    )
+    # the chunk's normalisation (first level of its importer^product) differs from the
+    # unchunked one: keep each product's minimum-norm split, pass 2 applies the global constant
+    c = _min_norm(supply, demand)
+    supply["observed"] += supply["product"].map(c).to_numpy()
+    demand["demand"] -= demand["product"].map(c).to_numpy()
+    return supply, demand, fitted, int(fit.nobs_dropped.get("fe_zero", 0))
 
 
 def fit_chunk(
@@ -114,35 +150,10 @@ def fit_chunk(
     rows = reader.read()
     read_seconds = time.perf_counter() - start
     grid, without_ease = world.grid(rows, products)
-    supply, demand = [], []
-    fitted = np.full(len(grid), np.nan)
-    separated = 0
-    for product, block in grid.groupby("product", sort=True).indices.items():
-        part = grid.iloc[block].reset_index(drop=True)
-        try:
-            s, d, f, sep = _fit_product(part)
-        except GravityError as exc:
-            raise GravityError(f"potential: product {product!r}: {exc}") from None
-        separated += sep
-        fitted[block] = f
-        supply.append(
-            pd.DataFrame(
-                {
-                    "exporter": s.index.astype(str),
-                    "product": product,
-                    "observed": s.to_numpy(dtype=float),
-                }
-            )
-        )
-        demand.append(
-            pd.DataFrame(
-                {
-                    "importer": d.index.astype(str),
-                    "product": product,
-                    "demand": d.to_numpy(dtype=float),
-                }
-            )
-        )
+    try:
+        supply, demand, fitted, separated = _fit_products(grid)
+    except GravityError as exc:
+        raise GravityError(f"potential: products {products[0]}..{products[-1]}: {exc}") from None
     grid["fitted"] = fitted
     actual = grid["value"].where(grid["value"] > world.options.min_flow, 0.0)
     scored = grid.assign(actual=actual)
@@ -167,10 +178,8 @@ def fit_chunk(
         "seconds": round(time.perf_counter() - start, 3),
     }
     tables = {
-        "supply": pd.concat(supply, ignore_index=True)
-        if supply
-        else _empty("exporter", "observed"),
-        "demand": pd.concat(demand, ignore_index=True) if demand else _empty("importer", "demand"),
+        "supply": supply,
+        "demand": demand,
         "pairs": pairs,
         "totals": totals,
         "residuals": residuals,

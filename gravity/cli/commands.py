@@ -175,7 +175,9 @@ def _force(args: argparse.Namespace) -> bool:
 
 def cmd_panel(args: argparse.Namespace) -> int:
     """Only the panel."""
-    return run_stages(load_config(args.config), "panel", args.config, ["panel"], force=_force(args))
+    return run_stages(
+        load_config(args.config), "panel", args.config, ["panel"], force=_force(args)
+    )
 
 
 def cmd_fit(args: argparse.Namespace) -> int:

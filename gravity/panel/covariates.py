@@ -170,10 +170,8 @@ def load_covariate(spec: CovariateSource, base_dir: Path, panel_has_year: bool) 
         Product-level covariates, or several rows for one key.
     """
     if getattr(spec, "duplicates", "error") == "sum":
-        raise ConfigError(
-            "covariates cannot use duplicates: sum (values such as distances or GDP "
-            "do not add up); fix the duplicate rows in the table"
-        )
+        raise ConfigError("covariates cannot use duplicates: sum (values such as distances or GDP "
+                          "do not add up); fix the duplicate rows in the table")
     result = read_source(spec, base_dir)
     frame = result.frame
     name = spec.name or (Path(result.files[0]).stem if result.files else spec.kind)
@@ -196,10 +194,8 @@ def load_covariate(spec: CovariateSource, base_dir: Path, panel_has_year: bool) 
     has_year = "year" in frame.columns
     if spec.year is not None:
         if not has_year:
-            raise ConfigError(
-                f"covariate {name!r}: year: {spec.year} is set but the table has "
-                "no year column; remove it"
-            )
+            raise ConfigError(f"covariate {name!r}: year: {spec.year} is set but the table has "
+                              "no year column; remove it")
         frame = frame.loc[frame["year"].to_numpy() == spec.year].drop(columns="year")
         if frame.empty:
             raise DataError(f"covariate {name!r}: no row for year {spec.year}; pick another year")
@@ -274,7 +270,9 @@ def _examples(frame: pd.DataFrame, columns: Sequence[str], mask: np.ndarray) -> 
     return [" ".join(str(v) for v in row) for row in rows.itertuples(index=False)]
 
 
-def merge_covariate(frame: pd.DataFrame, table: CovariateTable) -> tuple[pd.DataFrame, MergeReport]:
+def merge_covariate(
+    frame: pd.DataFrame, table: CovariateTable
+) -> tuple[pd.DataFrame, MergeReport]:
     """Add the columns of ``table`` to the panel ``frame``.
 
     Returns

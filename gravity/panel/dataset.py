@@ -166,13 +166,8 @@ def write_panel(panel: Panel, path: Path) -> list[Path]:
             folder.mkdir(exist_ok=True)
             target = folder / f"{stem}.parquet"
             table.frame.to_parquet(target, index=False)
-            files.append(
-                {
-                    **table.describe(),
-                    "file": str(target.relative_to(path.parent)),
-                    "by_year": table.by_year,
-                }
-            )
+            files.append({**table.describe(), "file": str(target.relative_to(path.parent)),
+                          "by_year": table.by_year})
             written.append(target)
         metadata["covariate_tables"] = files
     metadata["steps"] = [s.to_dict() for s in panel.steps]
@@ -183,18 +178,11 @@ def write_panel(panel: Panel, path: Path) -> list[Path]:
     # statistics of text columns cost more than the rest of the write (min/max over millions of
     # strings) and are of little use: keep them for numbers only
     # and dictionaries of float columns (values, distances: nearly all distinct) are wasted work
-    numeric = [
-        f.name
-        for f in table.schema
-        if not pa.types.is_string(f.type) and not pa.types.is_large_string(f.type)
-    ]
+    numeric = [f.name for f in table.schema if not pa.types.is_string(f.type)
+               and not pa.types.is_large_string(f.type)]
     discrete = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
-    pq.write_table(
-        table.replace_schema_metadata(schema_meta),
-        path,
-        write_statistics=numeric,
-        use_dictionary=discrete,
-    )
+    pq.write_table(table.replace_schema_metadata(schema_meta), path, write_statistics=numeric,
+                   use_dictionary=discrete)
     sidecar = path.with_suffix(".json")
     sidecar.write_text(_dumps({"file": path.name, **metadata}, indent=2) + "\n", "utf-8")
     written.insert(1, sidecar)

@@ -95,9 +95,8 @@ def _rebase(url: str, base_url: str | None) -> str:
         return url
     base = urlsplit(base_url.rstrip("/"))
     if not base.scheme or not base.netloc:
-        raise ConfigError(
-            f"--base-url {base_url!r} is not an http(s) address like 'https://mirror.example.org'"
-        )
+        raise ConfigError(f"--base-url {base_url!r} is not an http(s) address like "
+                          "'https://mirror.example.org'")
     parts = urlsplit(url)
     path = base.path + parts.path
     return urlunsplit((base.scheme, base.netloc, path, parts.query, parts.fragment))
@@ -236,13 +235,8 @@ def download(
         digest = _sha256(target)
         outputs = [Path(p) for p in output] if isinstance(output, list) else [Path(output)]
         downloaded = not existed or refresh
-        log.info(
-            "%s %s (%s bytes, %.1f s)",
-            "downloaded" if downloaded else "cached",
-            target.name,
-            f"{target.stat().st_size:,}",
-            time.perf_counter() - start,
-        )
+        log.info("%s %s (%s bytes, %.1f s)", "downloaded" if downloaded else "cached",
+                 target.name, f"{target.stat().st_size:,}", time.perf_counter() - start)
         record[remote.fname] = {
             "url": remote.url,
             "sha256": digest,
@@ -250,16 +244,8 @@ def download(
             "files": [str(p.relative_to(dest)) for p in sorted(outputs)],
             "retrieved_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        results.append(
-            DownloadResult(
-                remote.url,
-                target,
-                digest,
-                target.stat().st_size,
-                downloaded,
-                tuple(sorted(outputs)),
-            )
-        )
+        results.append(DownloadResult(remote.url, target, digest, target.stat().st_size,
+                                      downloaded, tuple(sorted(outputs))))
     (dest / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", "utf-8")
     return results
 

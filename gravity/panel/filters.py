@@ -60,10 +60,8 @@ class SampleFilters:
         pair = "exporter" in frame.columns and "importer" in frame.columns
         if (opts.countries is not None or opts.exclude_domestic) and not pair:
             option = "countries" if opts.countries is not None else "exclude_domestic"
-            raise ConfigError(
-                f"sample.{option} needs exporter and importer columns; the panel "
-                f"has {', '.join(map(str, frame.columns))}"
-            )
+            raise ConfigError(f"sample.{option} needs exporter and importer columns; the panel "
+                              f"has {', '.join(map(str, frame.columns))}")
         if opts.countries is not None:
             wanted = [str(c) for c in opts.countries]
             keep = (
@@ -160,10 +158,8 @@ class SampleFilters:
             return frame, None
         absent = [c for c in ("exporter", "importer", "value") if c not in frame.columns]
         if absent:
-            raise ConfigError(
-                f"sample.min_population and min_exports need exporter, importer and "
-                f"value columns; the panel has no {', '.join(absent)}"
-            )
+            raise ConfigError(f"sample.min_population and min_exports need exporter, importer and "
+                              f"value columns; the panel has no {', '.join(absent)}")
         start = time.perf_counter()
         years = sorted(pd.unique(frame["year"])) if "year" in frame.columns else [None]
         failing: dict[str, set[str]] = {}
@@ -173,7 +169,9 @@ class SampleFilters:
             notes += note
         if opts.min_exports is not None:
             exports = frame.groupby("exporter", observed=True)["value"].sum() / len(years)
-            countries = set(frame["exporter"].astype("str")) | set(frame["importer"].astype("str"))
+            countries = set(frame["exporter"].astype("str")) | set(
+                frame["importer"].astype("str")
+            )
             means = {str(k): float(v) for k, v in exports.items()}
             failing["min_exports"] = {c for c in countries if means.get(c, 0.0) < opts.min_exports}
         sides = {
@@ -193,11 +191,9 @@ class SampleFilters:
             removed_value[reason] = _value(frame, gone)
             keep &= ~mask
             if countries:
-                notes.append(
-                    f"{reason}: {len(countries)} countries below the threshold "
-                    f"({_codes_text(sorted(countries))}), removed as "
-                    f"{' and '.join(sides)}"
-                )
+                notes.append(f"{reason}: {len(countries)} countries below the threshold "
+                             f"({_codes_text(sorted(countries))}), removed as "
+                             f"{' and '.join(sides)}")
         out = frame.loc[keep].reset_index(drop=True)
         if len(out) == 0:
             raise DataError(
@@ -238,8 +234,6 @@ class SampleFilters:
         small = {c for c in countries if c in known and known[c] < (opts.min_population or 0.0)}
         notes = []
         if unknown:
-            notes.append(
-                f"min_population: no {variable!r} data for {len(unknown)} countries "
-                f"({_codes_text(unknown)}); they fail the test"
-            )
+            notes.append(f"min_population: no {variable!r} data for {len(unknown)} countries "
+                         f"({_codes_text(unknown)}); they fail the test")
         return small | set(unknown), notes

@@ -72,10 +72,8 @@ def _decode(path: Path, head: bytes, encoding: str, complete: bool) -> str:
     except UnicodeDecodeError as exc:
         line = head[: exc.start].count(b"\n") + 1
         byte = head[exc.start : exc.start + 1].hex()
-        other = (
-            "latin-1"
-            if encoding.lower().replace("_", "-") not in ("latin-1", "latin1")
-            else ("utf-8")
+        other = "latin-1" if encoding.lower().replace("_", "-") not in ("latin-1", "latin1") else (
+            "utf-8"
         )
         raise DataError(
             f"{path.name}: line {line}: byte 0x{byte} is not valid {encoding}; set encoding to "
@@ -117,7 +115,9 @@ def check_text_file(
     """
     size = path.stat().st_size
     if size == 0:
-        raise DataError(f"{path.name}: the file is empty (0 bytes); download or export it again")
+        raise DataError(
+            f"{path.name}: the file is empty (0 bytes); download or export it again"
+        )
     with path.open("rb") as handle:
         head = handle.read(_SAMPLE)
     _compressed(path, head)
@@ -162,9 +162,8 @@ def check_source_files(source: Source, base_dir: Path) -> list[Path]:
         The files, resolved.
     """
     patterns: Iterable[str] = (
-        source.paths
-        if isinstance(source, BaciSource | ComtradeSource | WdiSource)
-        else [source.path]
+        source.paths if isinstance(source, BaciSource | ComtradeSource | WdiSource) else
+        [source.path]
     )
     paths = resolve_paths(patterns, base_dir)
     for path in paths:

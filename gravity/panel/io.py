@@ -21,7 +21,6 @@ from gravity.panel.zeros import Universe, ZeroReport
 
 __all__ = ["METADATA_KEY", "load_panel", "read_panel", "write_panel"]
 
-
 def read_panel(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read a panel file: the rows and the metadata stored in it.
 
@@ -44,11 +43,8 @@ def load_panel(path: Path) -> Panel:
     zeros = universe = None
     if zero_info.get("mode") in ("filled", "implicit"):
         zeros = ZeroReport(
-            zero_info["mode"],
-            zero_info.get("universe", "panel"),
-            zero_info.get("cells", 0),
-            zero_info.get("zero_rows", 0),
-            zero_info.get("observed_zero_rows", 0),
+            zero_info["mode"], zero_info.get("universe", "panel"), zero_info.get("cells", 0),
+            zero_info.get("zero_rows", 0), zero_info.get("observed_zero_rows", 0),
             tuple(zero_info.get("empty_columns", ())),
         )
         if "universe_axes" in zero_info:
@@ -56,32 +52,16 @@ def load_panel(path: Path) -> Panel:
     tables = []
     for entry in metadata.get("covariate_tables", []):
         table_frame = pd.read_parquet(path.parent / entry["file"])
-        tables.append(
-            CovariateTable(
-                name=entry["name"],
-                level=entry["level"],
-                by_year=entry["by_year"],
-                frame=table_frame,
-                variables=tuple(entry["variables"]),
-                on_missing=entry.get("on_missing", "keep"),
-                units=entry.get("units", {}),
-                files=tuple(entry.get("files", ())),
-            )
-        )
+        tables.append(CovariateTable(
+            name=entry["name"], level=entry["level"], by_year=entry["by_year"],
+            frame=table_frame, variables=tuple(entry["variables"]),
+            on_missing=entry.get("on_missing", "keep"), units=entry.get("units", {}),
+            files=tuple(entry.get("files", ())),
+        ))
     steps = tuple(
-        Step(
-            s["name"],
-            s["rows_in"],
-            s["rows_out"],
-            s["removed"],
-            s["added"],
-            s.get("seconds", 0.0),
-            tuple(s.get("notes", ())),
-            s.get("value_in"),
-            s.get("value_out"),
-            s.get("removed_value", {}),
-            s.get("added_value", {}),
-        )
+        Step(s["name"], s["rows_in"], s["rows_out"], s["removed"], s["added"],
+                  s.get("seconds", 0.0), tuple(s.get("notes", ())), s.get("value_in"),
+                  s.get("value_out"), s.get("removed_value", {}), s.get("added_value", {}))
         for s in metadata.get("steps", [])
     )
     inputs = tuple((Path(i["path"]), i["role"]) for i in metadata.get("inputs", []))

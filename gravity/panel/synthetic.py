@@ -112,6 +112,7 @@ __all__ = [
 ]
 
 
+
 class SyntheticSource(SyntheticWorldOptions):
     """The synthetic demo world as a panel's trade source (generated with a seed, cached)."""
 

@@ -132,7 +132,9 @@ def _first_line(mask: pa.Array | pa.ChunkedArray) -> int:
     return int(np.flatnonzero(np.asarray(mask, dtype=bool))[0]) + 2
 
 
-def _check_table(table: pa.Table, path: Path, log: dict[str, int]) -> tuple[pa.Table, np.ndarray]:
+def _check_table(
+    table: pa.Table, path: Path, log: dict[str, int]
+) -> tuple[pa.Table, np.ndarray]:
     """Validate one file's columns.
 
     Returns the table with ``k`` as int64 codes and missing ``v`` dropped, and the flow key of each

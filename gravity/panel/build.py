@@ -37,7 +37,7 @@ from gravity.panel.covariates import (
     load_covariate,
     merge_covariate,
 )
-from gravity.panel.dataset import Panel
+from gravity.panel.dataset import Panel, sort_by_product
 from gravity.panel.filters import SampleFilters
 from gravity.panel.inputs import check_source_files
 from gravity.panel.options import PanelOptions, SampleOptions
@@ -232,6 +232,8 @@ def _zeros(
             f"{len(frame) + zero_rows} rows > zeros.max_rows={opts.max_rows}); Panel.dense("
             "products) fills them for the products an estimation needs"
         )
+        # sorted as the file is written (product first): product chunks are contiguous
+        frame = sort_by_product(frame)
         step = Step(
             "zeros",
             len(frame),

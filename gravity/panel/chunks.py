@@ -70,7 +70,7 @@ def restrict_years(universe: Universe, years: Sequence[int] | None) -> Universe:
 
 def _statistics(meta: pq.FileMetaData, column: int) -> tuple[tuple[str | None, str | None], ...]:
     """(min, max) of ``column`` in each row group; ``(None, None)`` where none were written."""
-    out = []
+    out: list[tuple[str | None, str | None]] = []
     for group in range(meta.num_row_groups):
         stats = meta.row_group(group).column(column).statistics
         if stats is None or not stats.has_min_max:

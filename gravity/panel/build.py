@@ -330,6 +330,7 @@ def build_panel(
         frame, step, result = _read_trade(trade, base_dir, inputs)
         kind = trade.kind
         sources.append({"role": "trade", **result.to_manifest()})
+        del result  # the reader's frame: at BACI scale, gigabytes no later step needs
     elif synthetic is not None:
         years = filters.options.years if hasattr(filters, "options") else None
         frame, step, truth = _synthetic_panel(synthetic, years)
@@ -342,6 +343,7 @@ def build_panel(
         frame, step, result = _add_domestic(frame, options.domestic, base_dir, inputs)
         steps.append(step)
         sources.append({"role": "domestic", **result.to_manifest()})
+        del result
     tables: list[CovariateTable] = []
     for spec in options.covariates:
         check_source_files(spec, base_dir)

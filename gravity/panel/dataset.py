@@ -241,15 +241,22 @@ def sort_by_product(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _row_group_cuts(products: pd.Series, target: int) -> list[int]:
-    """Row positions where row groups start: at product boundaries, about ``target`` rows apart.
+    """Row positions where row groups start: at product boundaries, at most ``target`` rows each.
 
-    ``products`` is sorted. A product is never split; one larger than ``target`` is a group alone.
+    ``products`` is sorted. Products are packed greedily in order; a product is never split, so
+    one larger than ``target`` is a group alone.
     """
     codes = pd.factorize(products, sort=False)[0]
-    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.zeros(0)
-    marks = np.arange(target, len(codes), target)
-    cuts = starts[np.searchsorted(starts, marks, side="right") - 1]
-    return sorted({0, *(int(c) for c in cuts)})
+    if not len(codes):
+        return [0]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]).tolist()
+    cuts, filled = [0], 0
+    for start, stop in itertools.pairwise([*starts, len(codes)]):
+        if filled and filled + (stop - start) > target:
+            cuts.append(start)
+            filled = 0
+        filled += stop - start
+    return cuts
 
 
 def _write_by_product(

@@ -300,7 +300,10 @@ def _block(options: BaciWorldOptions, fixed: _Fixed, first: int, count: int) -> 
         log_mu = s_t[:, :, None] + d_t[:, None, :] + ease[None, :, :]  # count x n x n
         # chance of a positive flow: proportional to mu^gamma, scaled to the product's density
         # (relative to each product's largest cell: the same numbers whatever the block)
-        weight = np.exp(gamma * (log_mu - log_mu.max(axis=(1, 2), keepdims=True)))
+        with np.errstate(invalid="ignore"):  # gamma = 0 times -inf on the diagonal
+            weight = np.exp(gamma * (log_mu - log_mu.max(axis=(1, 2), keepdims=True)))
+        diagonal = np.arange(n)
+        weight[:, diagonal, diagonal] = 0.0  # no domestic flows
         target = fixed.density[first : first + count].astype(np.float64)
         cells = n * (n - 1)
         scale = target * cells / weight.sum(axis=(1, 2), dtype=np.float64)
@@ -375,7 +378,7 @@ def write_baci_world(folder: Path, options: BaciWorldOptions | None = None) -> B
     years = [options.first_year + t for t in range(options.years)]
     paths = [folder / f"BACI_{REVISION}_Y{y}_{RELEASE}.csv" for y in years]
     rows = dict.fromkeys(years, 0)
-    value = dict.fromkeys(years, 0.0)
+    value = dict.fromkeys(years, 0)
     schema = pa.schema([("t", pa.int32()), ("i", pa.int32()), ("j", pa.int32()),
                         ("k", pa.int32()), ("v", pa.float64()), ("q", pa.float64())])
     writers = [pacsv.CSVWriter(p, schema, write_options=pacsv.WriteOptions(
@@ -391,7 +394,8 @@ def write_baci_world(folder: Path, options: BaciWorldOptions | None = None) -> B
                 table = table.set_column(3, "k", codes_arr.take(table.column("k")))
                 writer.write_table(table)
                 rows[year] += table.num_rows
-                value[year] += float(np.sum(table.column("v").to_numpy()))
+                # in thousandths, as integers: the total does not depend on the blocks
+                value[year] += int(np.rint(table.column("v").to_numpy() * 1000).sum())
     finally:
         for writer in writers:
             writer.close()
@@ -409,7 +413,7 @@ def write_baci_world(folder: Path, options: BaciWorldOptions | None = None) -> B
         "cells_per_year": cells,
         "rows_per_year": {str(y): rows[y] for y in years},
         "positive_share": {str(y): rows[y] / cells for y in years},
-        "value_thousand_usd": {str(y): value[y] for y in years},
+        "value_thousand_usd": {str(y): value[y] / 1000 for y in years},
     }
     (folder / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
     config = folder / "panel.yaml"

@@ -403,8 +403,8 @@ def write_baci_world(folder: Path, options: BaciWorldOptions | None = None) -> B
     truth: dict[str, Any] = {
         "generator": "gravity.panel.synthetic_baci",
         "options": options.model_dump(exclude={"block"}),  # files do not depend on it
-        "parameters": {"log_dist": options.dist, "contig": options.contig,
-                       "comlang_off": options.comlang, "rta": options.rta},
+        "parameters": {"log(dist)": options.dist, "contig": options.contig,
+                       "comlang": options.comlang, "rta": options.rta},
         "model": "E[v] = exp(c_k + s_ikt + d_jkt + b . ease_ij) in thousand USD; fixed effects "
                  "exporter^product^year and importer^product^year",
         "countries": options.countries,
@@ -434,7 +434,5 @@ data:
   covariates:
     - kind: geodist
       path: dist_cepii.csv
-      variables: {{dist: dist, contig: contig, comlang_off: comlang_off, rta: rta}}
-  derived:
-    - {{name: log_dist, op: log, of: dist}}
+      variables: {{dist: dist, contig: contig, comlang: comlang_off, rta: rta}}
 """

@@ -18,7 +18,7 @@ stopped when its resident memory passes it, so one step cannot take the shared m
   zeros implicit at every size, ``zeros.max_rows: 0``, so that small worlds take the path of
   large ones; a product-sorted ``panel.parquet``);
 * **chunks**: every product's cells read back with zeros filled (``PanelChunks.read(...,
-  dense=True)``, 100 products a chunk): the input a product-chunked potential streams;
+  dense=True)``, about 2 million cells a chunk): the input a product-chunked potential streams;
 * **potential 1** and **potential all**: ``gravity potential`` for one exporter and for every
   exporter (its time includes rebuilding the panel; the potential steps' own seconds come from
   the manifest, and chunks/s when the manifest records chunks);
@@ -47,7 +47,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 GRAVITY = [sys.executable, "-m", "gravity.cli.main"]
-CHUNK_PRODUCTS = 100
+#: Cells (zeros included) per chunk of the ``chunks`` step, as the chunked potential's default.
+CHUNK_CELLS = 2_000_000
 
 
 def load_average() -> str:
@@ -108,7 +109,9 @@ def child_chunks(panel: str) -> None:
     chunks = PanelChunks.open(Path(panel))
     start = time.perf_counter()
     rows = largest = 0
-    blocks = chunks.batches(CHUNK_PRODUCTS)
+    cells = chunks.universe.cells() if chunks.universe is not None else CHUNK_CELLS
+    size = max(1, CHUNK_CELLS * len(chunks.products) // max(cells, 1))
+    blocks = chunks.batches(size)
     for block in blocks:
         frame = chunks.read(block, dense=True)
         rows += len(frame)
@@ -116,7 +119,7 @@ def child_chunks(panel: str) -> None:
         del frame
     seconds = time.perf_counter() - start
     print("RESULT " + json.dumps({"rows": rows, "chunks": len(blocks), "largest": largest,
-                                  "seconds": seconds}))
+                                  "seconds": seconds, "size": size}))
 
 
 def child_duckdb(folder: str) -> None:
@@ -231,7 +234,7 @@ def bench_world(args: argparse.Namespace, root: Path, products: int) -> list[dic
         return rows
     chunks = run_step([sys.executable, __file__, "--child", "chunks", str(parquet)], world, **limit)
     got = _result(chunks)
-    note = (f"{got.get('chunks')} chunks of {CHUNK_PRODUCTS} products, "
+    note = (f"{got.get('chunks')} chunks of {got.get('size')} products, "
             f"{got.get('chunks', 0) / max(got.get('seconds', 1e-9), 1e-9):.1f} chunks/s, "
             f"largest {got.get('largest', 0):,} rows") if got else ""
     record("chunks (dense)", chunks, got.get("rows"), note)

@@ -37,7 +37,7 @@ from gravity.panel.covariates import (
     load_covariate,
     merge_covariate,
 )
-from gravity.panel.dataset import Panel
+from gravity.panel.dataset import Panel, sort_by_product
 from gravity.panel.filters import SampleFilters
 from gravity.panel.inputs import check_source_files
 from gravity.panel.options import PanelOptions, SampleOptions
@@ -232,6 +232,8 @@ def _zeros(
             f"{len(frame) + zero_rows} rows > zeros.max_rows={opts.max_rows}); Panel.dense("
             "products) fills them for the products an estimation needs"
         )
+        # sorted as the file is written (product first): product chunks are contiguous
+        frame = sort_by_product(frame)
         step = Step(
             "zeros",
             len(frame),
@@ -328,6 +330,7 @@ def build_panel(
         frame, step, result = _read_trade(trade, base_dir, inputs)
         kind = trade.kind
         sources.append({"role": "trade", **result.to_manifest()})
+        del result  # the reader's frame: at BACI scale, gigabytes no later step needs
     elif synthetic is not None:
         years = filters.options.years if hasattr(filters, "options") else None
         frame, step, truth = _synthetic_panel(synthetic, years)
@@ -340,6 +343,7 @@ def build_panel(
         frame, step, result = _add_domestic(frame, options.domestic, base_dir, inputs)
         steps.append(step)
         sources.append({"role": "domestic", **result.to_manifest()})
+        del result
     tables: list[CovariateTable] = []
     for spec in options.covariates:
         check_source_files(spec, base_dir)

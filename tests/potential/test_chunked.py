@@ -22,6 +22,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from gravity.exceptions import ConfigError
+from gravity.panel.dataset import Panel
 from gravity.panel.synthetic import SyntheticWorldOptions, generate_world
 from gravity.potential.chunked import engine, rank
 from gravity.potential.chunked.options import ChunkOptions
@@ -117,7 +118,7 @@ def test_chunked_equals_unchunked(
 @pytest.mark.parametrize("backend", ["joblib", "dask"])
 def test_parallel_backends_equal_the_local_run(tmp_path: Path, backend: str) -> None:
     panel_path = tmp_path / "panel.parquet"
-    world_panel().to_parquet(panel_path, index=False)
+    Panel(world_panel(), (), ()).to_parquet(panel_path)  # as `gravity panel` writes it
     local = chunked(tmp_path / "local", options(chunks=ChunkOptions(products=4)))
     parallel = chunked(
         tmp_path / backend,

@@ -21,6 +21,7 @@ import pandas as pd
 from gravity._version import __version__
 from gravity.estimation.results import FitResult
 from gravity.exceptions import ConfigError, DataError
+from gravity.panel.chunks import PanelChunks
 from gravity.panel.zeros import Axes, axes_of
 from gravity.potential.chunked.backends import Progress, task_runner
 from gravity.potential.chunked.engine import (
@@ -208,11 +209,13 @@ def _global_tables(
 
 
 def _reader(
-    index: ProductIndex, products: tuple[str, ...], panel_path: Path | None, dask: bool
+    index: ProductIndex,
+    products: tuple[str, ...],
+    panel: PanelChunks | None,
+    years: tuple[int, ...],
 ) -> ChunkReader:
-    if dask:
-        assert panel_path is not None  # checked by run_chunks
-        return ParquetRows(str(panel_path), products)
+    if panel is not None:  # the worker reads its chunk from the file itself
+        return ParquetRows(panel, products, years)
     return index.rows(products)
 
 
@@ -279,6 +282,8 @@ def run_chunks(
         ease,
         store,
     )
+    # Dask workers read their chunk from the panel file; local and joblib ones get the rows
+    shared = PanelChunks.open(panel_path) if dask and panel_path is not None else None
     index = ProductIndex(panel)
     timings = {"ease_seconds": round(ease_seconds, 3)}
     with task_runner(chunk_opts) as run:
@@ -286,7 +291,7 @@ def run_chunks(
         progress = Progress("pass 1 (fits)", len(todo), chunk_opts.progress)
         t0 = time.perf_counter()
         # tasks are generated as the backend takes them: one chunk's rows at a time in memory
-        tasks = ((world, i, chunks[i], _reader(index, chunks[i], panel_path, dask)) for i in todo)
+        tasks = ((world, i, chunks[i], _reader(index, chunks[i], shared, axes.years)) for i in todo)
         for _ in run(fit_chunk, tasks):
             progress.step()
         timings["fit_seconds"] = round(time.perf_counter() - t0, 3)
@@ -311,7 +316,7 @@ def run_chunks(
                     source=source[keep],
                     related=_restrict_related(related, chunks[i]),
                 )
-                reader = _reader(index, chunks[i], panel_path, dask)
+                reader = _reader(index, chunks[i], shared, axes.years)
                 yield (world, i, chunks[i], reader, chunk_tables)
 
         for _ in run(score_chunk, score_tasks()):

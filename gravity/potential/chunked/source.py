@@ -8,16 +8,13 @@ value``, keys as text); zeros are generated per chunk from the universe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final, Protocol
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from gravity.exceptions import DataError
+from gravity.panel.chunks import PanelChunks
 
 __all__ = ["COLUMNS", "ChunkReader", "PanelRows", "ParquetRows", "ProductIndex", "as_text"]
 
@@ -53,25 +50,25 @@ class PanelRows:
 
 @dataclass(frozen=True)
 class ParquetRows:
-    """The chunk's products read from the panel's Parquet file by the worker itself (Dask)."""
+    """The chunk's products read from the panel's Parquet file by the worker itself (Dask).
 
-    path: str
+    Reads through :class:`gravity.panel.chunks.PanelChunks`: only the row groups holding the
+    chunk's products (the panel file is sorted by product), observed rows only.
+    """
+
+    panel: PanelChunks
     products: tuple[str, ...]
+    years: tuple[int, ...]
 
     def read(self) -> pd.DataFrame:
-        """Rows of ``products`` (filtered on read: other products are not loaded)."""
-        if not Path(self.path).is_file():
+        """Observed rows of ``products`` in ``years``."""
+        if not self.panel.path.is_file():
             raise DataError(
-                f"{self.path}: the panel file is not visible from this Dask worker; run the "
-                "workers where the output folder is mounted at the same path"
+                f"{self.panel.path}: the panel file is not visible from this Dask worker; run "
+                "the workers where the output folder is mounted at the same path"
             )
-        dataset = ds.dataset(self.path, format="parquet")
-        wanted = pa.array(list(self.products), type=pa.string())
-        table = dataset.to_table(
-            columns=list(COLUMNS),
-            filter=pc.is_in(pc.field("product").cast(pa.string()), value_set=wanted),
-        )
-        return as_text(table.to_pandas())
+        frame = self.panel.read(self.products, years=self.years, columns=["value"])
+        return as_text(frame)
 
 
 class ProductIndex:

@@ -257,7 +257,8 @@ def score_chunk(
         grid = add_relatedness_columns(grid, tables.related, world.base_year)
     frame = select_cells(grid, opts)
     present = {c: bool(frame[c].notna().any()) for c in SCORE_COLUMNS if c in frame.columns}
-    frame = frame.sort_values(["exporter", "importer", "product"], kind="stable")
+    # the grid is in cell order (exporter, importer, product; dense_flows) and merges and
+    # selections keep it: the rows files are sorted by exporter, as the ranking reads them
     record = {
         "chunk": index,
         "rows": len(frame),

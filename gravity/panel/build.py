@@ -43,7 +43,13 @@ from gravity.panel.inputs import check_source_files
 from gravity.panel.options import PanelOptions, SampleOptions
 from gravity.panel.readers import ReadResult, read_source
 from gravity.panel.readers.sources import BaciSource, ComtradeSource, GenericSource
-from gravity.panel.synthetic import SyntheticSource, SyntheticWorldOptions, load_or_generate_world
+from gravity.panel.synthetic import (
+    SyntheticSource,
+    SyntheticWorldOptions,
+    join_pair_covariates,
+    keys_as_str,
+    load_or_generate_world,
+)
 from gravity.panel.zeros import Universe, ZeroReport, fill_zeros, universe_of
 
 __all__ = ["KEY_COLUMNS", "Panel", "SampleFilters", "build_panel"]
@@ -497,7 +503,12 @@ def _synthetic_panel(
 ) -> tuple[pd.DataFrame, Step, dict[str, Any]]:
     start = time.perf_counter()
     options = SyntheticWorldOptions(**section.model_dump(exclude={"folder", "level"}))
-    world = load_or_generate_world(Path(section.folder), options)
+    first, last = section.first_year, section.first_year + section.n_years - 1
+    wanted = sorted({int(y) for y in years if first <= int(y) <= last}) if years else None
+    # product level reads only the sample's years from the cached world (Parquet pushdown)
+    world = load_or_generate_world(
+        Path(section.folder), options, wanted if section.level == "product" else None
+    )
     covariates = world.pairs
     removed: dict[str, int] = {}
     if section.level == "aggregate":
@@ -507,23 +518,17 @@ def _synthetic_panel(
         removed = {"merged_to_aggregate": len(world.trade) - positive}
     else:
         # only the sample's years are rectangularised: the full world is 15.6 million rows
-        first, last = section.first_year, section.first_year + section.n_years - 1
-        wanted = sorted({int(y) for y in years if first <= int(y) <= last}) if years else None
-        frame = world.dense_trade(years=wanted).merge(
-            covariates, on=["exporter", "importer", "year"]
-        )
+        frame = join_pair_covariates(world.dense_trade(years=wanted), covariates)
         observed = (
             len(world.trade) if wanted is None else int(world.trade["year"].isin(wanted).sum())
         )
         added = {"zero_flows_filled": int(len(frame) - observed)}
         if wanted is not None:
-            removed = {"years_outside_sample": len(world.trade) - observed}
-    for col in ("exporter", "importer", "product"):
-        if col in frame.columns:
-            frame[col] = frame[col].astype(str)
+            removed = {"years_outside_sample": world.n_positive - observed}
+    keys_as_str(frame, ("exporter", "importer", "product"))
     step = Step(
         f"synthetic world ({section.level})",
-        rows_in=len(world.trade),
+        rows_in=world.n_positive,
         rows_out=len(frame),
         removed=removed,
         added=added,

@@ -359,9 +359,8 @@ class SyntheticWorld:
         keep = (prod >= 0) & (year >= 0)
         pair = pair_pos[codes["exporter"][keep], codes["importer"][keep]]
         values = np.zeros(yrs.size * n_pair * n_prod)
-        values[(year[keep] * n_pair + pair) * n_prod + prod[keep]] = self.trade[
-            "value"
-        ].to_numpy()[keep]
+        observed = self.trade["value"].to_numpy()[keep]
+        values[(year[keep] * n_pair + pair) * n_prod + prod[keep]] = observed
         grid_pair = np.tile(np.repeat(np.arange(n_pair), n_prod), yrs.size)
         grid_codes = (exp_idx[grid_pair], imp_idx[grid_pair], np.tile(chosen, n_pair * yrs.size))
         dtypes = {c: self.trade[c].dtype for c in ("exporter", "importer", "product")}
@@ -398,9 +397,8 @@ def join_pair_covariates(frame: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFra
     """
     keys = ["exporter", "importer", "year"]
     dtype = frame["exporter"].dtype
-    if not isinstance(dtype, pd.CategoricalDtype) or frame["importer"].dtype != dtype or not len(
-        pairs
-    ):
+    categorical = isinstance(dtype, pd.CategoricalDtype) and frame["importer"].dtype == dtype
+    if not categorical or not len(pairs):
         return frame.merge(pairs, on=keys)
     n = len(dtype.categories)
     exp = pd.Categorical(pairs["exporter"], dtype=dtype).codes.astype(np.int64)

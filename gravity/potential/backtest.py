@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from gravity.exceptions import DataError, GravityWarning
 from gravity.panel.zeros import Axes, dense_flows
@@ -82,6 +81,38 @@ def _cell(value: float, count: bool) -> str:
     return f"{round(value):,}" if count else f"{value:.4f}"
 
 
+def ranking_areas(labels: np.ndarray, scores: np.ndarray, order: np.ndarray) -> tuple[float, float]:
+    """ROC-AUC and average precision (AUC-PR) of ``scores`` for binary ``labels``.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        0/1 labels, both present.
+    scores : numpy.ndarray
+        Finite scores, higher meaning more likely positive.
+    order : numpy.ndarray
+        Positions of ``scores`` in descending order.
+
+    Returns
+    -------
+    tuple of float
+        The area under the ROC curve (trapezoids, so tied scores count one half) and the average
+        precision ``sum_k (R_k - R_{k-1}) P_k`` over the distinct score thresholds: the
+        definitions of scikit-learn's ``roc_auc_score`` and ``average_precision_score``, from one
+        sort instead of their two.
+    """
+    ranked = scores[order]
+    # the last position of each run of tied scores: one threshold per distinct score
+    last = np.r_[np.flatnonzero(ranked[1:] != ranked[:-1]), ranked.size - 1]
+    tps = np.cumsum(labels[order], dtype=np.float64)[last]
+    fps = (last + 1) - tps
+    tpr = np.r_[0.0, tps] / tps[-1]
+    fpr = np.r_[0.0, fps] / fps[-1]
+    roc_auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2.0)
+    average_precision = float(np.sum(np.diff(tpr) * (tps / (tps + fps))))
+    return roc_auc, average_precision
+
+
 def classification_metrics(
     labels: np.ndarray, scores: np.ndarray, top_k: list[int]
 ) -> dict[str, float]:
@@ -91,9 +122,8 @@ def classification_metrics(
     out = {"n": float(labels.size), "prevalence": float(labels.mean()) if labels.size else np.nan}
     if labels.size == 0 or labels.min() == labels.max():
         return {**out, "roc_auc": np.nan, "auc_pr": np.nan}
-    out["roc_auc"] = float(roc_auc_score(labels, scores))
-    out["auc_pr"] = float(average_precision_score(labels, scores))
     order = np.argsort(-scores, kind="stable")
+    out["roc_auc"], out["auc_pr"] = ranking_areas(labels, scores, order)
     for k in top_k:
         if k <= labels.size:
             out[f"precision_at_{k}"] = float(labels[order[:k]].mean())
@@ -162,7 +192,12 @@ def run_backtest(
             )
         split = f"train<={t},predict={t + h}"
         splits.append((t, h))
-        train = panel[panel["year"] <= t]
+        keep = panel["year"] <= t
+        if potential.model == "gravity":
+            # the gravity potential reads only its window's years (and relatedness the last):
+            # earlier rows would be copied for nothing. The forecast reads the whole history.
+            keep &= panel["year"] > t - potential.window
+        train = panel[keep]
         # every exporter and destination is evaluated, whatever the ranking is restricted to
         opts = potential.model_copy(
             update={"year": t, "horizon": h, "top": None, "exporters": None, "importers": None}

@@ -22,6 +22,8 @@ from gravity.config.schema import RunConfig
 from gravity.layout import OutputLayout
 from gravity.panel.dataset import Panel
 from gravity.potential.backtest import run_backtest
+from gravity.potential.forecast.backtest import run_forecast_backtest
+from gravity.potential.forecast.report import verdicts
 from gravity.potential.model import describe
 from gravity.potential.options import BacktestOptions, PotentialOptions
 from gravity.potential.pipeline import RelatednessFn, rank_opportunities
@@ -40,9 +42,7 @@ def stage_potential(
     base_year = options.year if options.year is not None else int(frame_in["year"].max())
     related = None
     if relatedness is not None and has_product:
-        before = frame_in["year"] <= base_year
-        # (no copy of the panel when every row is in: the base year is the last, as usual)
-        related = relatedness(frame_in if before.all() else frame_in[before], base_year)
+        related = relatedness(frame_in[frame_in["year"] <= base_year], base_year)
     # the features of the base year, computed once, serve the potential and the forecast
     ranked = rank_opportunities(
         frame_in, options, (lambda _p, _y: related) if related is not None else None
@@ -130,10 +130,6 @@ def stage_forecast_backtest(
 
     Fitted models are cached in ``OUTPUT/backtest/cache/`` so that re-runs are fast.
     """
-    # imported here: the forecast's learners (scikit-learn) load only when a run uses them
-    from gravity.potential.forecast.backtest import run_forecast_backtest
-    from gravity.potential.forecast.report import verdicts
-
     start = time.perf_counter()
     layout = OutputLayout(config.output)
     layout.backtest_dir.mkdir(parents=True, exist_ok=True)

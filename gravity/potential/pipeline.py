@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from gravity.potential.features import RelatednessFeatures, RelatednessFn
+from gravity.potential.forecast.potential import forecast_potential
 from gravity.potential.itc import itc_potential
 from gravity.potential.model import PotentialResult, add_gap_columns, fit_potential
 from gravity.potential.options import PotentialOptions
@@ -62,9 +63,6 @@ def _with_forecast(
     relatedness: RelatednessFn | None,
 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Replace potential and its interval by the hurdle forecast; keep gravity's as a column."""
-    # imported here: the forecast's learners (scikit-learn) are not needed by model: gravity
-    from gravity.potential.forecast.potential import forecast_potential
-
     fc = forecast_potential(
         panel, base_year, options.horizon, options.forecast_options(), relatedness
     )

@@ -182,7 +182,9 @@ def market_relatedness(
         raise DataError(f"market-side relatedness needs the bilateral panel; it lacks {missing}")
     if result.proximity is None:
         raise DataError("market-side relatedness needs the proximity matrix (keep_proximity=True)")
-    rows = panel.loc[panel["year"].to_numpy() == result.year]
+    # only the columns read below are taken (a year of a large panel, not all its columns)
+    used_columns = ["exporter", "importer", "product", "value"]
+    rows = panel.loc[panel["year"].to_numpy() == result.year, used_columns]
     ji, importers = label_codes(rows["importer"])
     domestic = label_codes(rows["exporter"], importers)[0] == ji
     ei = label_codes(rows["exporter"], result.countries)[0]

@@ -243,3 +243,19 @@ def test_opportunities_read_only_the_window_so_the_backtest_may_drop_earlier_yea
     assert window["year"].nunique() < train["year"].nunique()
     full = opportunities(train, opts, related)
     pd.testing.assert_frame_equal(opportunities(window, opts, related), full, check_exact=True)
+
+
+def test_backtest_lookup_equals_a_left_merge_with_zeros() -> None:
+    from gravity.potential.backtest import _lookup
+
+    rng = np.random.default_rng(5)
+    keys = ["exporter", "importer", "product"]
+    cells = pd.MultiIndex.from_product([list("ABCD"), list("ABCDE"), ["01", "02", "03"]])
+    table = cells.to_frame(index=False, name=keys).sample(frac=0.7, random_state=1)
+    table["value"] = rng.random(len(table))
+    # frame rows in another order, with cells absent from the table and labels it never has
+    frame = cells.to_frame(index=False, name=keys).sample(frac=1.0, random_state=2)
+    frame.loc[frame.index[:3], "product"] = "99"
+    frame = frame.reset_index(drop=True)
+    merged = frame.merge(table, on=keys, how="left")["value"].fillna(0.0).to_numpy()
+    np.testing.assert_array_equal(_lookup(frame, table, keys), merged)

@@ -3,6 +3,7 @@
     python benchmarks/demo_pipeline.py                    # 3 timed runs of this checkout
     python benchmarks/demo_pipeline.py --runs 5
     python benchmarks/demo_pipeline.py --baseline main    # alternate with another commit's code
+    python benchmarks/demo_pipeline.py --candidate HEAD --baseline main   # two commits
     python benchmarks/demo_pipeline.py --cold             # also a first run with empty JIT caches
 
 Each run is ``gravity run configs/demo.yaml --force`` in its own process, the way a user runs
@@ -45,6 +46,7 @@ LAUNCH = (
 
 def archive(ref: str, into: Path) -> Path:
     """Extract the tree of commit ``ref`` into ``into``; return the folder."""
+    into.mkdir(parents=True, exist_ok=True)
     tar = into / "src.tar"
     with tar.open("wb") as handle:
         subprocess.run(["git", "archive", ref], cwd=REPO, stdout=handle, check=True)
@@ -119,13 +121,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="timed runs per side (default 3)")
     parser.add_argument("--baseline", help="a git ref whose code runs alternately with this one")
+    parser.add_argument(
+        "--candidate", help="measure this git ref instead of the working tree (free to edit)"
+    )
     parser.add_argument("--cold", action="store_true", help="add a run with empty JIT caches")
     args = parser.parse_args()
     print(f"1-minute load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="gravity-demo-bench-") as tmp:
         sides = {"this": REPO}
+        if args.candidate:
+            sides = {args.candidate: archive(args.candidate, Path(tmp) / "candidate")}
         if args.baseline:
-            sides[args.baseline] = archive(args.baseline, Path(tmp))
+            sides[args.baseline] = archive(args.baseline, Path(tmp) / "baseline")
         for name, source in sides.items():
             run_once(source)  # warm-up: generates the world once, compiles the JIT kernels
             print(f"warm-up of {name} done")

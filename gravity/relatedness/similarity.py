@@ -79,6 +79,12 @@ def _positions(levels: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.where(codes >= 0, found[codes] if len(found) else codes, -1)
 
 
+def _recode(codes: np.ndarray, labels: np.ndarray, into: np.ndarray) -> np.ndarray:
+    """Codes into ``labels`` turned into positions in ``into`` (-1: missing or absent)."""
+    remap = pd.Index(into).get_indexer(labels) if len(labels) else np.empty(0, np.int64)
+    return np.append(np.asarray(remap, dtype=np.int64), -1)[codes]
+
+
 @dataclass(frozen=True, eq=False)
 class MarketRelatedness:
     """Market-side relatedness of one year (arrays read-only)."""
@@ -197,8 +203,10 @@ def market_relatedness(
     used_columns = ["exporter", "importer", "product", "value"]
     rows = panel.loc[panel["year"].to_numpy() == result.year, used_columns]
     ji, importers = label_codes(rows["importer"])
-    domestic = label_codes(rows["exporter"], importers)[0] == ji
-    ei = label_codes(rows["exporter"], result.countries)[0]
+    # the exporter column is factorised once, its labels then placed among importers and countries
+    own, exporters = label_codes(rows["exporter"])
+    domestic = _recode(own, exporters, importers) == ji
+    ei = _recode(own, exporters, result.countries)
     pi = label_codes(rows["product"], result.products)[0]
     value = pd.to_numeric(rows["value"]).to_numpy(dtype=np.float64)
     keep = (pi >= 0) & ~domestic & (value > 0)

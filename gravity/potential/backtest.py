@@ -20,12 +20,14 @@ baseline) and ``persistence`` (the base-year value).
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 
 from gravity.exceptions import DataError, GravityWarning
 from gravity.panel.zeros import Axes, dense_flows
@@ -182,45 +184,75 @@ def run_backtest(
     has_product = check_panel(panel)
     years = sorted(int(y) for y in panel["year"].unique())
     cutoffs = options.cutoffs or _default_cutoffs(years, options, potential.window)
-    rows: list[dict[str, object]] = []
-    splits = []
+    h = options.horizon
     for t in cutoffs:
-        h = options.horizon
         if t + h not in years:
             raise DataError(
                 f"backtest: outcome year {t + h} (cutoff {t} + horizon {h}) is not in the panel"
             )
-        split = f"train<={t},predict={t + h}"
-        splits.append((t, h))
-        keep = panel["year"] <= t
-        if potential.model == "gravity":
-            # the gravity potential reads only its window's years (and relatedness the last):
-            # earlier rows would be copied for nothing. The forecast reads the whole history.
-            keep &= panel["year"] > t - potential.window
-        train = panel[keep]
-        # every exporter and destination is evaluated, whatever the ranking is restricted to
-        opts = potential.model_copy(
-            update={"year": t, "horizon": h, "top": None, "exporters": None, "importers": None}
+    # each split's rows are cut when it starts (a generator: not every split's copy at once)
+    parts = (_split_rows(panel, t, h, potential) for t in cutoffs)
+    args = (potential, options, relatedness, has_product)
+    n_jobs = min(options.n_jobs if options.n_jobs > 0 else os.cpu_count() or 1, len(cutoffs))
+    if n_jobs > 1:
+        # the splits are independent: the same computations in worker processes, the same numbers
+        done = Parallel(n_jobs=n_jobs)(
+            delayed(_evaluate_split)(part, t, *args) for part, t in zip(parts, cutoffs, strict=True)
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", GravityWarning)
-            frame = opportunities(train, opts, relatedness)
-        outcome_axes = Axes(
-            tuple(sorted(frame["exporter"].unique())),
-            tuple(sorted(frame["importer"].unique())),
-            products=tuple(sorted(frame["product"].unique())) if has_product else (),
-        )
-        future = dense_flows(panel, outcome_axes, t + h)
-        keys = ["exporter", "importer", *(["product"] if has_product else [])]
-        frame["future"] = _lookup(frame, future, keys)
-        rows += _new_flows(frame, options, split, has_product)
-        rows += _levels(frame, split)
-        if has_product:
-            rows += _entries(frame, options, split)
+    else:
+        done = (_evaluate_split(part, t, *args) for part, t in zip(parts, cutoffs, strict=True))
+    rows: list[dict[str, object]] = []
+    for t, (split_rows, cells) in zip(cutoffs, done, strict=True):
+        rows += split_rows
         if progress is not None:
-            progress(f"[backtest] {split}: {len(frame):,} cells")
+            progress(f"[backtest] train<={t},predict={t + h}: {cells:,} cells")
     metrics = pd.DataFrame(rows, columns=METRIC_COLUMNS)
-    return BacktestResult(metrics, tuple(splits))
+    return BacktestResult(metrics, tuple((t, h) for t in cutoffs))
+
+
+def _split_rows(panel: pd.DataFrame, t: int, h: int, potential: PotentialOptions) -> pd.DataFrame:
+    """The rows a split reads: training years up to ``t`` and the outcome year ``t + h``."""
+    year = panel["year"]
+    keep = year <= t
+    if potential.model == "gravity":
+        # the gravity potential reads only its window's years (and relatedness the last):
+        # earlier rows would be copied for nothing. The forecast reads the whole history.
+        keep &= year > t - potential.window
+    return panel[keep | (year == t + h)]
+
+
+def _evaluate_split(
+    panel: pd.DataFrame,
+    t: int,
+    potential: PotentialOptions,
+    options: BacktestOptions,
+    relatedness: RelatednessFn | None,
+    has_product: bool,
+) -> tuple[list[dict[str, object]], int]:
+    """One split's metric rows (train on years <= ``t``, predict ``t + horizon``) and cells."""
+    h = options.horizon
+    split = f"train<={t},predict={t + h}"
+    train = panel[panel["year"] <= t]
+    # every exporter and destination is evaluated, whatever the ranking is restricted to
+    opts = potential.model_copy(
+        update={"year": t, "horizon": h, "top": None, "exporters": None, "importers": None}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GravityWarning)
+        frame = opportunities(train, opts, relatedness)
+    outcome_axes = Axes(
+        tuple(sorted(frame["exporter"].unique())),
+        tuple(sorted(frame["importer"].unique())),
+        products=tuple(sorted(frame["product"].unique())) if has_product else (),
+    )
+    future = dense_flows(panel, outcome_axes, t + h)
+    keys = ["exporter", "importer", *(["product"] if has_product else [])]
+    frame["future"] = _lookup(frame, future, keys)
+    rows = _new_flows(frame, options, split, has_product)
+    rows += _levels(frame, split)
+    if has_product:
+        rows += _entries(frame, options, split)
+    return rows, len(frame)
 
 
 def _lookup(frame: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> np.ndarray:

@@ -259,3 +259,15 @@ def test_backtest_lookup_equals_a_left_merge_with_zeros() -> None:
     frame = frame.reset_index(drop=True)
     merged = frame.merge(table, on=keys, how="left")["value"].fillna(0.0).to_numpy()
     np.testing.assert_array_equal(_lookup(frame, table, keys), merged)
+
+
+def test_backtest_splits_in_parallel_give_the_same_metrics() -> None:
+    panel, _ = world_panel()
+    potential = PotentialOptions(window=3)
+    related = relatedness_features()
+    serial = run_backtest(panel, potential, BacktestOptions(horizon=2, max_splits=2), related)
+    parallel = run_backtest(
+        panel, potential, BacktestOptions(horizon=2, max_splits=2, n_jobs=2), related
+    )
+    assert len(serial.splits) == 2
+    pd.testing.assert_frame_equal(parallel.metrics, serial.metrics, check_exact=True)

@@ -8,12 +8,13 @@
 
 Each run is ``gravity run configs/demo.yaml --force`` in its own process, the way a user runs
 it: interpreter start-up and imports included, the synthetic world already cached in
-``data/demo`` (an untimed warm-up run generates it and compiles the JIT kernels). Wall time
+``data/demo`` (an untimed warm-up run generates it and compiles the JIT kernels). Each side
+runs its own ``configs/demo.yaml``, writing beside it. Wall time
 and peak resident memory come from the child's resource usage (what ``/usr/bin/time -v``
 reports), stage times from ``manifest.json`` (``stage_seconds``).
 
 With ``--baseline REF`` the code of commit ``REF`` (``git archive``, in a temporary folder
-first on ``sys.path``) runs on the same config, world and output folder, and the two take
+first on ``sys.path``) runs its demo config on its own copy of the same world, and the two take
 turns run by run, so that the drift of a shared machine hits both alike. ``--cold`` adds, for
 each side, one run with a fresh numba cache folder: the first run after an install, JIT
 compilation included. Printed: medians, each side's runs, and the 1-minute load average.
@@ -33,8 +34,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIG = REPO / "configs" / "demo.yaml"
-OUTPUT = REPO / "out" / "demo"
+# each side runs its own configs/demo.yaml (an older commit may not know newer keys); its
+# output and cached world are then beside that config: out/demo and data/demo of the side
+CONFIG = Path("configs") / "demo.yaml"
+OUTPUT = Path("out") / "demo"
 STAGES = ("panel", "fit", "relatedness", "potential", "backtest", "report")
 # runs the CLI from the source folder given first on sys.path (the checkout itself, or an
 # archived commit): the editable install would otherwise always resolve this checkout
@@ -60,9 +63,10 @@ def run_once(source: Path, numba_cache: Path | None = None) -> dict[str, float]:
     env = dict(os.environ)
     if numba_cache is not None:
         env["NUMBA_CACHE_DIR"] = str(numba_cache)
+    command = ["run", str(source / CONFIG), "--force", "--quiet"]
     start = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, "-c", LAUNCH, str(source), "run", str(CONFIG), "--force", "--quiet"],
+        [sys.executable, "-c", LAUNCH, str(source), *command],
         cwd=tempfile.gettempdir(),  # not the checkout: its folder would shadow `source`
         env=env,
         stdout=subprocess.DEVNULL,
@@ -73,7 +77,7 @@ def run_once(source: Path, numba_cache: Path | None = None) -> dict[str, float]:
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise SystemExit(f"gravity run failed ({child.returncode}) with the code of {source}")
-    manifest = json.loads((OUTPUT / "manifest.json").read_text())
+    manifest = json.loads((source / OUTPUT / "manifest.json").read_text())
     out = {
         "wall": wall,
         "cpu": usage.ru_utime + usage.ru_stime,

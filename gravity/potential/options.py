@@ -168,7 +168,9 @@ class BacktestOptions(ForecastOptions):
     """k of precision@k."""
     n_jobs: int = Field(1, ge=-1)
     """Splits evaluated in parallel (joblib processes; -1 = all cores). The splits are
-    independent, so the metrics are the same; each process holds its split's rows."""
+    independent, so the metrics are the same; each process holds its split's rows and starts
+    by importing gravity (seconds), so it pays only with idle cores and splits of several
+    seconds each."""
 
     @property
     def forecast(self) -> bool:

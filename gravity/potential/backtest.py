@@ -197,10 +197,14 @@ def run_backtest(
     if n_jobs > 1:
         # the splits are independent: the same computations in worker processes, the same numbers
         done = Parallel(n_jobs=n_jobs)(
-            delayed(_evaluate_split)(part, t, *args) for part, t in zip(parts, cutoffs, strict=True)
+            delayed(_evaluate_split)(train, outcome, t, *args)
+            for (train, outcome), t in zip(parts, cutoffs, strict=True)
         )
     else:
-        done = (_evaluate_split(part, t, *args) for part, t in zip(parts, cutoffs, strict=True))
+        done = (
+            _evaluate_split(train, outcome, t, *args)
+            for (train, outcome), t in zip(parts, cutoffs, strict=True)
+        )
     rows: list[dict[str, object]] = []
     for t, (split_rows, cells) in zip(cutoffs, done, strict=True):
         rows += split_rows
@@ -210,19 +214,23 @@ def run_backtest(
     return BacktestResult(metrics, tuple((t, h) for t in cutoffs))
 
 
-def _split_rows(panel: pd.DataFrame, t: int, h: int, potential: PotentialOptions) -> pd.DataFrame:
-    """The rows a split reads: training years up to ``t`` and the outcome year ``t + h``."""
-    year = panel["year"]
+def _split_rows(
+    panel: pd.DataFrame, t: int, h: int, potential: PotentialOptions
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows a split reads: its training rows (years <= ``t``) and the outcome year's flows."""
+    year = panel["year"].to_numpy()
     keep = year <= t
     if potential.model == "gravity":
         # the gravity potential reads only its window's years (and relatedness the last):
         # earlier rows would be copied for nothing. The forecast reads the whole history.
         keep &= year > t - potential.window
-    return panel[keep | (year == t + h)]
+    flows = [c for c in ("exporter", "importer", "product", "year", "value") if c in panel]
+    return panel[keep], panel.loc[year == t + h, flows]
 
 
 def _evaluate_split(
-    panel: pd.DataFrame,
+    train: pd.DataFrame,
+    outcome: pd.DataFrame,
     t: int,
     potential: PotentialOptions,
     options: BacktestOptions,
@@ -232,7 +240,6 @@ def _evaluate_split(
     """One split's metric rows (train on years <= ``t``, predict ``t + horizon``) and cells."""
     h = options.horizon
     split = f"train<={t},predict={t + h}"
-    train = panel[panel["year"] <= t]
     # every exporter and destination is evaluated, whatever the ranking is restricted to
     opts = potential.model_copy(
         update={"year": t, "horizon": h, "top": None, "exporters": None, "importers": None}
@@ -245,7 +252,7 @@ def _evaluate_split(
         tuple(sorted(frame["importer"].unique())),
         products=tuple(sorted(frame["product"].unique())) if has_product else (),
     )
-    future = dense_flows(panel, outcome_axes, t + h)
+    future = dense_flows(outcome, outcome_axes, t + h)
     keys = ["exporter", "importer", *(["product"] if has_product else [])]
     frame["future"] = _lookup(frame, future, keys)
     rows = _new_flows(frame, options, split, has_product)

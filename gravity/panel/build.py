@@ -37,7 +37,7 @@ from gravity.panel.covariates import (
     load_covariate,
     merge_covariate,
 )
-from gravity.panel.dataset import Panel, sort_by_product
+from gravity.panel.dataset import Panel, sort_owned_by_product
 from gravity.panel.filters import SampleFilters
 from gravity.panel.inputs import check_source_files
 from gravity.panel.options import PanelOptions, SampleOptions
@@ -232,8 +232,6 @@ def _zeros(
             f"{len(frame) + zero_rows} rows > zeros.max_rows={opts.max_rows}); Panel.dense("
             "products) fills them for the products an estimation needs"
         )
-        # sorted as the file is written (product first): product chunks are contiguous
-        frame = sort_by_product(frame)
         step = Step(
             "zeros",
             len(frame),
@@ -361,6 +359,12 @@ def build_panel(
             removed = {k: v for k, v in done.removed.items() if v}
             log.info("[panel] %s: %s", done.name, count_text(removed))
     frame, zero_step, zeros, universe = _zeros(frame, options, kind)
+    if zeros is not None and zeros.mode == "implicit" and "product" in frame.columns:
+        # sorted as the file is written (product first), so product chunks are contiguous;
+        # the frame is handed over so that the unsorted columns are freed one by one
+        owned = [frame]
+        del frame
+        frame = sort_owned_by_product(owned)
     if zero_step is not None:
         steps.append(zero_step)
         added = count_text(zero_step.added, "added") if zero_step.added else zero_step.notes[0]

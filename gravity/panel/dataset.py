@@ -253,8 +253,10 @@ def product_order(frame: pd.DataFrame) -> np.ndarray | None:
 def _steps(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Whether each row's value is greater than / equal to the previous row's."""
     if isinstance(column.dtype, pd.StringDtype) or column.dtype == object:
-        values = pa.chunked_array([pa.array(column.array)]) if column.dtype != object else (
-            pa.chunked_array([pa.array(column.to_numpy(), pa.string())]))
+        if isinstance(column.dtype, pd.StringDtype):  # Arrow-backed: no copy
+            values = pa.chunked_array([pa.array(column.array)])
+        else:
+            values = pa.chunked_array([pa.array(column.to_numpy(), pa.string())])
         after, before = values.slice(1), values.slice(0, len(values) - 1)
         greater = pc.greater(after, before).to_numpy(zero_copy_only=False)
         equal = pc.equal(after, before).to_numpy(zero_copy_only=False)

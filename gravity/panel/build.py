@@ -230,7 +230,8 @@ def _zeros(
         note = (
             f"{zero_rows} zero rows kept implicit (the filled panel would have "
             f"{len(frame) + zero_rows} rows > zeros.max_rows={opts.max_rows}); Panel.dense("
-            "products) fills them for the products an estimation needs"
+            "products) fills them for the products an estimation needs; rows sorted by "
+            "product, exporter, importer, year (as panel.parquet is written, for chunked reads)"
         )
         step = Step(
             "zeros",

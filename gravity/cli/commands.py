@@ -313,8 +313,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_stages(config, "demo", None, _run_stages_of(config), force=_force(args))
 
 
+def _synthetic_data(args: argparse.Namespace) -> int:
+    """``gravity data synthetic baci``: write the synthetic BACI world."""
+    from gravity.panel.synthetic_baci import BaciWorldOptions, write_baci_world
+
+    options = BaciWorldOptions(
+        countries=args.countries, products=args.products, years=args.years,
+        first_year=args.first_year, density=args.density, seed=args.seed, block=args.block,
+    )
+    world = write_baci_world(args.dest, options)
+    share = sum(world.truth["positive_share"].values()) / len(world.truth["positive_share"])
+    print(
+        f"{world.folder}: {world.rows:,} positive flows ({share:.2%} of cells) in "
+        f"{len(world.trade_files)} BACI files, {options.countries} countries x "
+        f"{options.products} products ({world.seconds:.1f} s); truth.json, panel.yaml"
+    )
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     """``gravity data download DATASET``: fetch public files into a cache folder."""
+    if args.action == "synthetic":
+        return _synthetic_data(args)
     from gravity.panel.download import default_cache, download, remote_files
 
     files = remote_files(

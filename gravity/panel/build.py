@@ -37,7 +37,7 @@ from gravity.panel.covariates import (
     load_covariate,
     merge_covariate,
 )
-from gravity.panel.dataset import Panel
+from gravity.panel.dataset import Panel, sort_owned_by_product
 from gravity.panel.filters import SampleFilters
 from gravity.panel.inputs import check_source_files
 from gravity.panel.options import PanelOptions, SampleOptions
@@ -236,7 +236,8 @@ def _zeros(
         note = (
             f"{zero_rows} zero rows kept implicit (the filled panel would have "
             f"{len(frame) + zero_rows} rows > zeros.max_rows={opts.max_rows}); Panel.dense("
-            "products) fills them for the products an estimation needs"
+            "products) fills them for the products an estimation needs; rows sorted by "
+            "product, exporter, importer, year (as panel.parquet is written, for chunked reads)"
         )
         step = Step(
             "zeros",
@@ -334,6 +335,7 @@ def build_panel(
         frame, step, result = _read_trade(trade, base_dir, inputs)
         kind = trade.kind
         sources.append({"role": "trade", **result.to_manifest()})
+        del result  # the reader's frame: at BACI scale, gigabytes no later step needs
     elif synthetic is not None:
         years = filters.options.years if hasattr(filters, "options") else None
         frame, step, truth = _synthetic_panel(synthetic, years)
@@ -346,6 +348,7 @@ def build_panel(
         frame, step, result = _add_domestic(frame, options.domestic, base_dir, inputs)
         steps.append(step)
         sources.append({"role": "domestic", **result.to_manifest()})
+        del result
     tables: list[CovariateTable] = []
     for spec in options.covariates:
         check_source_files(spec, base_dir)
@@ -363,6 +366,12 @@ def build_panel(
             removed = {k: v for k, v in done.removed.items() if v}
             log.info("[panel] %s: %s", done.name, count_text(removed))
     frame, zero_step, zeros, universe = _zeros(frame, options, kind)
+    if zeros is not None and zeros.mode == "implicit" and "product" in frame.columns:
+        # sorted as the file is written (product first), so product chunks are contiguous;
+        # the frame is handed over so that the unsorted columns are freed one by one
+        owned = [frame]
+        del frame
+        frame = sort_owned_by_product(owned)
     if zero_step is not None:
         steps.append(zero_step)
         added = count_text(zero_step.added, "added") if zero_step.added else zero_step.notes[0]

@@ -110,7 +110,7 @@ def child_chunks(panel: str) -> None:
     start = time.perf_counter()
     rows = largest = 0
     cells = chunks.universe.cells() if chunks.universe is not None else CHUNK_CELLS
-    size = max(1, CHUNK_CELLS * len(chunks.products) // max(cells, 1))
+    size = min(len(chunks.products), max(1, CHUNK_CELLS * len(chunks.products) // max(cells, 1)))
     blocks = chunks.batches(size)
     for block in blocks:
         frame = chunks.read(block, dense=True)
@@ -285,7 +285,7 @@ def main() -> None:
     parser.add_argument("--exporter", default=None, help="ISO3 of the one exporter")
     parser.add_argument("--skip-potential", action="store_true")
     parser.add_argument("--timeout", type=float, default=2400.0, help="seconds per step")
-    parser.add_argument("--max-gb", type=float, default=14.0, help="memory guard per step")
+    parser.add_argument("--max-gb", type=float, default=12.0, help="memory guard per step")
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
     parser.add_argument("--child", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()

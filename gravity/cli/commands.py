@@ -128,11 +128,15 @@ def run_stages(
     out = config.output
     log.info("gravity %s: stages %s", command, ", ".join(stages))
     try:
+        start = time.perf_counter()
         panel, built = stage_panel(config)
+        manifest.stage_seconds["panel"] = time.perf_counter() - start
         manifest.record(built, out, "panel: ")
         for name, (stage, prefix) in STAGE_RUNNERS.items():
             if name in stages:
+                start = time.perf_counter()
                 output = stage(config, panel)
+                manifest.stage_seconds[name] = time.perf_counter() - start
                 manifest.record(output, out, prefix)
                 if output.console:
                     print(output.console)
@@ -146,8 +150,10 @@ def run_stages(
         log.info("manifest: %s", path)
     if "report" in stages:
         # the report reads manifest.json, so it runs after it is written; its files are then added
+        start = time.perf_counter()
         for written in _stage_report(config).values():
             manifest.add_output(written, out)
+        manifest.stage_seconds["report"] = time.perf_counter() - start
         manifest.write(out)
     log.info("outputs in %s", out)
     return 0

@@ -81,7 +81,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "data": (
         "Download public source files (CEPII BACI and GeoDist, World Bank WDI) into a cache, "
-        "with checksums and progress bars.",
+        "with checksums and progress bars; or write a synthetic world in BACI's format.",
         "gravity data download baci --revision HS92 --release 202601 --dest data/baci",
     ),
 }

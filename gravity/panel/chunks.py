@@ -180,13 +180,14 @@ class PanelChunks:
     def row_groups(self, products: Sequence[str]) -> list[int]:
         """Row groups that may hold rows of ``products`` (by their min/max statistics)."""
         wanted = sorted({str(p) for p in products})
+        index = pd.Index(wanted)
         out = []
         for group, (low, high) in enumerate(self.group_products):
             if low is None or high is None:
                 out.append(group)
                 continue
             # first wanted product >= low; the group holds some product when that one <= high
-            position = pd.Index(wanted).searchsorted(low, side="left")
+            position = index.searchsorted(low, side="left")
             if position < len(wanted) and wanted[position] <= high:
                 out.append(group)
         return out

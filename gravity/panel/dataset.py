@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from gravity._base import Step
@@ -37,7 +38,15 @@ from gravity.panel.covariates import CovariateTable, apply_derived, merge_covari
 from gravity.panel.options import DerivedVariable
 from gravity.panel.zeros import Universe, ZeroReport, fill_zeros
 
-__all__ = ["METADATA_KEY", "PRODUCT_ROW_GROUP_ROWS", "Panel", "sort_by_product", "write_panel"]
+__all__ = [
+    "METADATA_KEY",
+    "PRODUCT_ROW_GROUP_ROWS",
+    "Panel",
+    "product_order",
+    "sort_by_product",
+    "sort_owned_by_product",
+    "write_panel",
+]
 
 #: Key of the panel metadata in the Parquet schema metadata.
 METADATA_KEY = b"gravity"
@@ -222,22 +231,79 @@ def _by_product(panel: Panel) -> bool:
     return implicit and "product" in panel.frame.columns and len(panel.frame) > 0
 
 
-def sort_by_product(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` sorted by product, exporter, importer and year (a no-op when it already is).
+def product_order(frame: pd.DataFrame) -> np.ndarray | None:
+    """Row order that sorts ``frame`` by product, exporter, importer and year (``None``: sorted).
 
     The order is built on one int64 key of the factorized columns (each sorted), which is much
     cheaper than a four-column sort of text; ties keep their order (stable).
     """
-    keys = [c for c in PRODUCT_ORDER if c in frame.columns]
+    if _is_product_sorted(frame):
+        return None
     key = np.zeros(len(frame), dtype=np.int64)
-    for column in keys:
+    for column in (c for c in PRODUCT_ORDER if c in frame.columns):
         codes, uniques = pd.factorize(frame[column], sort=True)
         key *= max(len(uniques), 1)
         key += codes
+        del codes
     if len(key) < 2 or bool((key[1:] >= key[:-1]).all()):
+        return None
+    return np.argsort(key, kind="stable")
+
+
+def _steps(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each row's value is greater than / equal to the previous row's."""
+    if isinstance(column.dtype, pd.StringDtype) or column.dtype == object:
+        if isinstance(column.dtype, pd.StringDtype):  # Arrow-backed: no copy
+            values = pa.chunked_array([pa.array(column.array)])
+        else:
+            values = pa.chunked_array([pa.array(column.to_numpy(), pa.string())])
+        after, before = values.slice(1), values.slice(0, len(values) - 1)
+        greater = pc.greater(after, before).to_numpy(zero_copy_only=False)
+        equal = pc.equal(after, before).to_numpy(zero_copy_only=False)
+        return np.asarray(greater, dtype=bool), np.asarray(equal, dtype=bool)
+    numbers = column.to_numpy()
+    return numbers[1:] > numbers[:-1], numbers[1:] == numbers[:-1]
+
+
+def _is_product_sorted(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` is sorted by product, exporter, importer, year (no sort key needed).
+
+    Comparing each row with the previous one costs a few boolean arrays, where factorizing
+    the text columns (to build a sort key) costs hash tables and int64 codes per row.
+    """
+    if len(frame) < 2:
+        return True
+    ordered: np.ndarray | None = None  # rows ordered on the keys after the current one
+    for column in reversed([c for c in PRODUCT_ORDER if c in frame.columns]):
+        greater, equal = _steps(frame[column])
+        ordered = greater | equal if ordered is None else greater | (equal & ordered)
+        del greater, equal
+    return ordered is None or bool(ordered.all())
+
+
+def sort_by_product(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` sorted by product, exporter, importer and year (itself when it already is)."""
+    order = product_order(frame)
+    return frame if order is None else frame.take(order).reset_index(drop=True)
+
+
+def sort_owned_by_product(owned: list[pd.DataFrame]) -> pd.DataFrame:
+    """The one frame in ``owned`` (which is emptied) sorted as :func:`sort_by_product` does.
+
+    The caller hands the frame over, so each column is freed as soon as its sorted copy exists:
+    at BACI scale (50 million rows) this keeps one column, not the whole frame, twice in memory.
+    """
+    frame = owned.pop()
+    order = product_order(frame)
+    if order is None:
         return frame
-    order = np.argsort(key, kind="stable")
-    return frame.take(order).reset_index(drop=True)
+    columns = list(frame.columns)
+    sorted_columns: dict[str, object] = {}
+    for column in columns:
+        sorted_columns[column] = frame[column].array.take(order)
+        frame = frame.drop(columns=column)
+    del frame, order
+    return pd.DataFrame(sorted_columns, columns=columns)
 
 
 def _row_group_cuts(products: pd.Series, target: int) -> list[int]:
@@ -246,12 +312,13 @@ def _row_group_cuts(products: pd.Series, target: int) -> list[int]:
     ``products`` is sorted. Products are packed greedily in order; a product is never split, so
     one larger than ``target`` is a group alone.
     """
-    codes = pd.factorize(products, sort=False)[0]
-    if not len(codes):
+    if len(products) < 2:
         return [0]
-    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]).tolist()
+    _, same = _steps(products)
+    starts = np.flatnonzero(np.r_[True, ~same]).tolist()
+    del same
     cuts, filled = [0], 0
-    for start, stop in itertools.pairwise([*starts, len(codes)]):
+    for start, stop in itertools.pairwise([*starts, len(products)]):
         if filled and filled + (stop - start) > target:
             cuts.append(start)
             filled = 0

@@ -132,9 +132,16 @@ class BaciWorld:
         return int(sum(self.truth["rows_per_year"].values()))
 
 
+#: Countries whose BACI (Comtrade) code is not their ISO numeric code (France includes Monaco,
+#: the USA Puerto Rico and the Virgin Islands, ...): BACI's own codes, as its files write them.
+_BACI_CODES = {"FRA": 251, "USA": 842, "IND": 699, "CHE": 757, "NOR": 579}
+
+
 def _country_pool() -> pd.DataFrame:
     table = country_table()
-    pool = table.loc[(table["status"] == "iso") & table["numeric"].notna()]
+    pool = table.loc[(table["status"] == "iso") & table["numeric"].notna()].copy()
+    pool["numeric"] = [_BACI_CODES.get(str(i), int(n))
+                       for i, n in zip(pool["iso3"], pool["numeric"], strict=True)]
     return pool.sort_values("numeric").reset_index(drop=True)
 
 

@@ -465,9 +465,10 @@ def add_intervals(
     if pooled is not None:
         lo, hi = pooled
     if key is not None and len(by_key):
-        pairs = grid["product"].map(by_key)
-        lo_arr = np.array([p[0] if isinstance(p, tuple) else lo for p in pairs])
-        hi_arr = np.array([p[1] if isinstance(p, tuple) else hi for p in pairs])
+        # products without their own quantiles (fewer than MIN_RESIDUALS) take the pooled ones
+        at = by_key.index.get_indexer(grid["product"])
+        lo_arr = np.where(at >= 0, np.array([p[0] for p in by_key])[at], lo)
+        hi_arr = np.where(at >= 0, np.array([p[1] for p in by_key])[at], hi)
     else:
         lo_arr = np.full(len(grid), lo)
         hi_arr = np.full(len(grid), hi)

@@ -166,3 +166,32 @@ def test_bad_requests_are_one_line_errors(written: Path, tmp_path: Path) -> None
     text.write_text("not parquet")
     with pytest.raises(DataError, match=r"not a Parquet panel file"):
         PanelChunks.open(text)
+
+
+def test_sort_by_product_matches_pandas(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    n = 500
+    frame = pd.DataFrame({
+        "exporter": pd.array(rng.choice(["AGO", "BRA", "CHN"], n), dtype="str"),
+        "importer": pd.array(rng.choice(["DEU", "ESP"], n), dtype="str"),
+        "product": pd.array(rng.choice(["010121", "010129", "847130", "9"], n), dtype="str"),
+        "year": rng.choice([2020, 2021], n).astype(np.int64),
+        "value": rng.uniform(size=n),
+    })
+    keys = ["product", "exporter", "importer", "year"]
+    want = frame.sort_values(keys, kind="stable", ignore_index=True)
+    pd.testing.assert_frame_equal(dataset.sort_by_product(frame), want)
+    assert dataset.product_order(want) is None  # already sorted: no sort key built
+    pd.testing.assert_frame_equal(dataset.sort_owned_by_product([frame.copy()]), want)
+    # only the last key out of order: still found
+    late = pd.DataFrame({"exporter": ["A", "A"], "importer": ["B", "B"], "product": ["1", "1"],
+                         "year": [2021, 2020]}).astype({"exporter": "str", "importer": "str",
+                                                        "product": "str"})
+    assert dataset.product_order(late) is not None
+    assert dataset.product_order(late.iloc[::-1].reset_index(drop=True)) is None
+
+
+def test_built_panel_is_the_file(tmp_path: Path) -> None:
+    panel = world_panel(tmp_path / "world")
+    path = panel.to_parquet(tmp_path / "out" / "panel.parquet")[0]
+    pd.testing.assert_frame_equal(load_panel(path).frame, panel.frame)  # sorted in memory too

@@ -146,3 +146,16 @@ def test_cli_writes_the_world(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "positive flows" in out and "2 BACI files" in out
     truth = json.loads((tmp_path / "truth.json").read_text())
     assert truth["options"]["seed"] == 3 and truth["products"] == 12
+
+
+def test_baci_codes_of_france_and_the_usa(tmp_path: Path) -> None:
+    world = write_baci_world(tmp_path, BaciWorldOptions(countries=240, products=3, years=1))
+    codes = pd.read_csv(world.country_codes, dtype=str, encoding="latin-1")
+    by_iso = dict(zip(codes["country_iso3"], codes["country_code"], strict=True))
+    assert by_iso["FRA"] == "251" and by_iso["USA"] == "842"  # BACI's codes, not ISO's 250, 840
+    source = BaciSource(paths=[world.trade_files[0].name],
+                        country_codes=world.country_codes.name)
+    panel = build_panel(source, None, SampleOptions(), tmp_path,
+                        PanelOptions(zeros="none"))  # type: ignore[arg-type]
+    assert {"FRA", "USA"} <= set(panel.frame["exporter"]) | set(panel.frame["importer"])
+    assert len(panel.frame) == world.rows

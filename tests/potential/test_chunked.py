@@ -267,3 +267,14 @@ def test_categorical_keys_give_the_same_rows(tmp_path: Path) -> None:
     assert_frame_equal(
         pd.read_parquet(tmp_path / "coded.parquet"), pd.read_parquet(tmp_path / "plain.parquet")
     )
+
+
+def test_missing_distributed_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    panel_path = tmp_path / "panel.parquet"
+    Panel(world_panel(), (), ()).to_parquet(panel_path)
+    monkeypatch.setitem(sys.modules, "distributed", None)  # makes `import distributed` fail
+    opts = options(chunks=ChunkOptions(backend="dask", progress=False))
+    with pytest.raises(ConfigError, match=r"pip install 'gravity\[dask\]'"):
+        run_chunks(world_panel(), opts, tmp_path / "chunks", None, panel_path)

@@ -10,7 +10,7 @@ from typing import Any
 
 from joblib import Parallel, delayed
 
-from gravity.exceptions import GravityError
+from gravity.exceptions import ConfigError, GravityError
 from gravity.potential.chunked.options import ChunkOptions
 
 __all__ = ["Progress", "TaskRunner", "task_runner"]
@@ -105,8 +105,13 @@ def _quiet_dask() -> Iterator[None]:
 
 @contextmanager
 def _dask_client(options: ChunkOptions) -> Iterator[Any]:
-    from distributed import Client, LocalCluster
-
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ConfigError(
+            "potential.chunks.backend: dask needs Dask's distributed package, an optional "
+            "extra: pip install 'gravity[dask]' (or use backend: joblib on one machine)"
+        ) from None
     with _quiet_dask():
         cluster = None
         try:

@@ -42,21 +42,25 @@ class Examples:
         return np.asarray(self.actual > 0, dtype=int)
 
 
-def log_anchor(cube: Cube, a: int, cells: np.ndarray, feats: pd.DataFrame) -> np.ndarray:
+def log_anchor(
+    builder: FeatureBuilder, a: int, cells: np.ndarray, feats: pd.DataFrame
+) -> np.ndarray:
     """Log of the naive prediction that the regressor corrects.
 
     The value at ``t0`` where positive, else the structural gravity fit, else the year's smallest
-    positive flow. Learning the change from it rather than the level keeps the trees' job small.
-    It is not grown with trailing world growth: one period's growth extrapolated over ``h``
-    years amplifies that period's noise; trailing growth is a feature instead.
+    positive flow (in the whole panel, so a product chunk gets the same anchor). Learning the
+    change from it rather than the level keeps the trees' job small. It is not grown with
+    trailing world growth: one period's growth extrapolated over ``h`` years amplifies that
+    period's noise; trailing growth is a feature instead.
     """
+    cube = builder.cube
     v0 = cube.values[a, cells]
     gravity = (
         feats["gravity_log_fitted_product"]
         if cube.products is not None
         else feats["gravity_log_fitted"]
     ).to_numpy(dtype=float)
-    floor = np.log(cube.values[a][cube.values[a] > 0].min())
+    floor = np.log(builder.min_positive(a))
     base = np.where(
         v0 > 0,
         np.log(np.where(v0 > 0, v0, 1.0)),
@@ -154,7 +158,7 @@ class TaskHarness:
             actual_origin = cube.values[a, cells]
             actual = cube.values[b, cells]
             label_value = actual
-            anchor = log_anchor(cube, a, cells, feats)
+            anchor = log_anchor(self.builder, a, cells, feats)
         ex = Examples(
             origin=int(years[a]),
             target=int(years[b]),

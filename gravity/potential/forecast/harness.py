@@ -80,7 +80,9 @@ class TaskHarness:
     panel: pd.DataFrame
     values: bool = False
     """Also fit the regressor of the value given a positive outcome (levels, potential)."""
-    _examples: dict[tuple[int, int, int | None, int], Examples] = field(default_factory=dict)
+    _examples: dict[tuple[int, int, int | None, int, float | None], Examples] = field(
+        default_factory=dict
+    )
     _models: dict[int, FittedHurdle | None] = field(default_factory=dict)
     _rca: dict[int, np.ndarray] = field(default_factory=dict)
     _year_hash: dict[int, str] = field(default_factory=dict)
@@ -134,16 +136,36 @@ class TaskHarness:
             return np.flatnonzero(active & (v <= 0))
         return np.flatnonzero(active & (v > 0))
 
-    def examples(self, a: int, b: int, sample: int | None, salt: int) -> Examples:
-        """Candidates at ``a`` with features as of ``a`` and the outcome at ``b``."""
-        key = (a, b, sample, salt)
+    def _positive(self, b: int, cells: np.ndarray) -> np.ndarray:
+        """Whether each cell's outcome at year index ``b`` is positive (RCA >= 1 for entry)."""
+        if self.task == "new_product":
+            return self._entry_rca(b)[cells] >= 1
+        return self.cube.values[b, cells] > 0
+
+    def examples(
+        self,
+        a: int,
+        b: int,
+        sample: int | None,
+        salt: int,
+        negative_rate: float | None = None,
+    ) -> Examples:
+        """Candidates at ``a`` with features as of ``a`` and the outcome at ``b``.
+
+        ``sample`` caps the cells (seeded, uniform); ``negative_rate`` (training only) first
+        keeps that share of the cells with a negative outcome (and every positive one).
+        """
+        key = (a, b, sample, salt, negative_rate)
         if key in self._examples:
             return self._examples[key]
         cube, years = self.cube, self.cube.years
         cells = self.candidates(a)
         n_all = cells.size
+        rng = np.random.default_rng([self.options.seed, salt, int(years[a]), int(years[b])])
+        if negative_rate is not None and negative_rate < 1:
+            negative = ~self._positive(b, cells)
+            cells = cells[~negative | (rng.uniform(size=cells.size) < negative_rate)]
         if sample is not None and cells.size > sample:
-            rng = np.random.default_rng([self.options.seed, salt, int(years[a]), int(years[b])])
             cells = np.sort(rng.choice(cells, sample, replace=False))
         horizon = float(years[b] - years[a])
         if self.task == "new_product":
@@ -187,7 +209,8 @@ class TaskHarness:
         per_pair = max(learner.max_train_rows // 2, 1000)
 
         def fit() -> FittedHurdle:
-            blocks = [self.examples(t, b, per_pair, salt=1) for t, b in pairs]
+            rate = learner.negative_rate
+            blocks = [self.examples(t, b, per_pair, salt=1, negative_rate=rate) for t, b in pairs]
             frame = pd.concat([x.features for x in blocks], ignore_index=True)
             ratio = None
             if self.task == "new_product":
@@ -202,7 +225,7 @@ class TaskHarness:
                             for x in blocks
                         ]
                     )
-            return fit_hurdle(frame, label, ratio, learner, self.options.seed + a)
+            return fit_hurdle(frame, label, ratio, learner, self.options.seed + a, rate)
 
         year = int(self.cube.years[a])
         spec = {

@@ -52,7 +52,7 @@ class ForecastOptions(StrictModel):
     """Years ahead; ``next`` is the next observed year (panels with irregular years)."""
     interval: float = Field(0.8, gt=0, lt=1)
     """Nominal coverage of the split-conformal level intervals."""
-    interval_bands: int = Field(1, ge=1, le=10)
+    interval_bands: int = Field(3, ge=1, le=10)
     """Size bands of the value at the origin for the conformal intervals: equal-count bands of
     the calibration cells, each with its own quantile (one with fewer than 200 residuals uses the
     pooled one); 1: one pooled quantile."""

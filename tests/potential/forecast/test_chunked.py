@@ -89,3 +89,17 @@ def test_a_chunk_with_products_the_fit_never_saw_is_one_clear_error(
     rows["product"] = "9999"
     with pytest.raises(DataError, match=r"product \['9999'\] of the chunk were not in the panel"):
         model.score(rows)
+
+
+def test_the_base_years_relatedness_passed_in_gives_the_same_forecast(
+    demo_world: pd.DataFrame, fitted: tuple[ForecastModel, pd.DataFrame]
+) -> None:
+    # the opportunity table computes the base year's relatedness from the rows up to it and
+    # hands it over, so the forecast does not compute it a second time
+    rel = relatedness_features()
+    shared = {BASE: rel(demo_world[demo_world["year"] <= BASE], BASE)}
+    opts = ForecastOptions(learner=FAST, ease_terms=EASE, interval_bands=3)
+    _, frame = fit_and_score(demo_world, BASE, 2, opts, rel, shared)
+    pd.testing.assert_frame_equal(frame, fitted[1], check_exact=True)
+    # and the other years it trained on were computed and added, each from its own rows
+    assert sorted(shared) == list(range(2000, 2006)) + [BASE]

@@ -102,4 +102,4 @@ def test_the_base_years_relatedness_passed_in_gives_the_same_forecast(
     _, frame = fit_and_score(demo_world, BASE, 2, opts, rel, shared)
     pd.testing.assert_frame_equal(frame, fitted[1], check_exact=True)
     # and the other years it trained on were computed and added, each from its own rows
-    assert sorted(shared) == list(range(2000, 2006)) + [BASE]
+    assert sorted(shared) == [*range(2000, 2006), BASE]

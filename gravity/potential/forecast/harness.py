@@ -231,7 +231,12 @@ class TaskHarness:
         spec = {
             "values": self.values,
             "pairs": [(int(self.cube.years[t]), int(self.cube.years[b])) for t, b in pairs],
-            "options": self.options.model_dump(mode="json", exclude={"cache_dir", "origins"}),
+            # what only scores or bounds the predictions (interval level and bands, k of
+            # precision@k) does not change the model, so it does not change the key
+            "options": self.options.model_dump(
+                mode="json",
+                exclude={"cache_dir", "origins", "interval", "interval_bands", "top_k"},
+            ),
         }
         key = cache_key(self._history_hash(a), self.task, year, spec)
         model = load_or_fit(self.options.cache_dir, key, fit)

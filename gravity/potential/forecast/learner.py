@@ -69,7 +69,7 @@ class FittedHurdle:
         negatives left the probabilities a third too high (leaves that by chance hold few of
         the up-weighted negatives overshoot).
         """
-        if self.classifier is None:
+        if self.classifier is None or not len(frame):
             return undersampling_correction(np.full(len(frame), self.base_rate), self.negative_rate)
         x = frame[list(self.features)].to_numpy(dtype=float)
         with threadpool_limits(self.threads, user_api="openmp"):
@@ -78,7 +78,7 @@ class FittedHurdle:
 
     def log_ratio(self, frame: pd.DataFrame) -> np.ndarray:
         """Predicted log(outcome / anchor) given a positive outcome."""
-        if self.regressor is None:
+        if self.regressor is None or not len(frame):
             return np.zeros(len(frame))
         x = frame[list(self.features)].to_numpy(dtype=float)
         with threadpool_limits(self.threads, user_api="openmp"):

@@ -85,6 +85,7 @@ class TaskHarness:
     )
     _models: dict[int, FittedHurdle | None] = field(default_factory=dict)
     _rca: dict[int, np.ndarray] = field(default_factory=dict)
+    _feature_frames: dict[tuple[int, str], pd.DataFrame] = field(default_factory=dict)
     _year_hash: dict[int, str] = field(default_factory=dict)
 
     # -- years -------------------------------------------------------------------------------
@@ -168,15 +169,14 @@ class TaskHarness:
         if sample is not None and cells.size > sample:
             cells = np.sort(rng.choice(cells, sample, replace=False))
         horizon = float(years[b] - years[a])
+        feats = self._features(a, cells, horizon)
         if self.task == "new_product":
-            feats = self.builder.entry(a, cells, horizon)
             actual_origin = self._entry_rca(a)[cells]
             actual = self._entry_rca(b)[cells]
             # a new comparative advantage is RCA >= 1; the label is read from ``actual``
             label_value = np.where(actual >= 1, actual, 0.0)
             anchor = np.zeros(cells.size)
         else:
-            feats = self.builder.bilateral(a, cells, horizon)
             actual_origin = cube.values[a, cells]
             actual = cube.values[b, cells]
             label_value = actual
@@ -195,6 +195,24 @@ class TaskHarness:
         )
         self._examples[key] = ex
         return ex
+
+    def _features(self, a: int, cells: np.ndarray, horizon: float) -> pd.DataFrame:
+        """Features of ``cells`` at year index ``a``, computed once for every horizon.
+
+        Only the ``horizon`` column depends on the horizon: the same cells at the same origin
+        (every candidate, or the same sample) reuse the frame with that column replaced.
+        """
+        key = (a, hashlib.sha256(np.ascontiguousarray(cells).tobytes()).hexdigest())
+        frame = self._feature_frames.get(key)
+        if frame is None:
+            frame = (
+                self.builder.entry(a, cells, horizon)
+                if self.task == "new_product"
+                else self.builder.bilateral(a, cells, horizon)
+            )
+            self._feature_frames[key] = frame
+            return frame
+        return frame.assign(horizon=np.full(cells.size, horizon))
 
     # -- models ------------------------------------------------------------------------------
     def model(self, a: int) -> FittedHurdle | None:

@@ -89,16 +89,15 @@ class ForecastModel:
     ) -> pd.DataFrame:
         cube, data = builder.cube, builder.panel
         a = cube.index_of(self.base_year)
-        e, i, _ = cube.codes(np.arange(cube.n_cells))
         keep = np.ones(cube.n_cells, dtype=bool)
-        for codes, labels in ((e, exporters), (i, importers)):
+        for codes, labels in ((builder._e, exporters), (builder._i, importers)):
             if labels is not None:
                 wanted = cube.countries.get_indexer(pd.Index([str(x) for x in labels]))
                 keep &= np.isin(codes, wanted[wanted >= 0])
         frames = []
         for task in POTENTIAL_TASKS:
             harness = TaskHarness(task, cube, builder, self.options, data, values=True)
-            cells = harness.candidates(cube.index_of(self.base_year), active_only=False)
+            cells = harness.candidates(a, active_only=False)
             cells = cells[keep[cells]]
             feats = builder.bilateral(a, cells, float(self.horizon))
             anchor = log_anchor(builder, a, cells, feats)

@@ -100,9 +100,13 @@ def _report_names(config: RunConfig) -> ReportNames | None:
 
 def _stage_report(config: RunConfig) -> dict[str, Path]:
     from gravity.cli.stage_report import stage_report
+    from gravity.report.country_facts import read_country_facts
 
     start = time.perf_counter()
-    paths = stage_report(config.report or ReportOptions(), config.output, _report_names(config))
+    facts = read_country_facts(config.data.covariates, config.base_dir)
+    paths = stage_report(
+        config.report or ReportOptions(), config.output, _report_names(config), facts
+    )
     log.info("[report] %s (%.1f s)", paths.get("html", ""), time.perf_counter() - start)
     return paths
 
@@ -175,9 +179,7 @@ def _force(args: argparse.Namespace) -> bool:
 
 def cmd_panel(args: argparse.Namespace) -> int:
     """Only the panel."""
-    return run_stages(
-        load_config(args.config), "panel", args.config, ["panel"], force=_force(args)
-    )
+    return run_stages(load_config(args.config), "panel", args.config, ["panel"], force=_force(args))
 
 
 def cmd_fit(args: argparse.Namespace) -> int:

@@ -211,7 +211,7 @@ JS = r"""
                  get("importer", i)].join(" ").toLowerCase();
     }
     var ctl = {};
-    ["year", "list", "group", "dest", "region", "search"].forEach(function (k) {
+    ["year", "list", "group", "dest", "region", "bloc", "income", "search"].forEach(function (k) {
       ctl[k] = document.getElementById("f-" + k);
     });
     var count = document.getElementById("opportunity-count");
@@ -224,6 +224,8 @@ JS = r"""
         (!ctl.group.value || get("group", r) === ctl.group.value) &&
         (!ctl.dest.value || get("importer", r) === ctl.dest.value) &&
         (!ctl.region.value || get("region", r) === ctl.region.value) &&
+        (!ctl.bloc.value || (get("bloc", r) || "").split("; ").indexOf(ctl.bloc.value) !== -1) &&
+        (!ctl.income.value || get("income", r) === ctl.income.value) &&
         (!q || text[r].indexOf(q) !== -1);
     }
     function spacer(height) {
@@ -391,13 +393,13 @@ JS = r"""
       updateScatter();
     }
 
-    ["year", "list", "group", "dest", "region"].forEach(function (k) {
+    ["year", "list", "group", "dest", "region", "bloc", "income"].forEach(function (k) {
       ctl[k].addEventListener("change", apply);
     });
     ctl.search.addEventListener("input", apply);
     wrap.addEventListener("scroll", function () { render(false); }, { passive: true });
     document.getElementById("f-reset").addEventListener("click", function () {
-      ["year", "list", "group", "dest", "region", "search"].forEach(function (k) {
+      ["year", "list", "group", "dest", "region", "bloc", "income", "search"].forEach(function (k) {
         ctl[k].value = "";
       });
       apply();

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from gravity.report.charts import Chart, forecast_chart
+from gravity.report.country_facts import CountryFacts
 from gravity.report.data import ReportNames
 from gravity.report.formatting import money_label
 from gravity.report.profile_more import (
@@ -14,6 +15,7 @@ from gravity.report.profile_more import (
     comparative_advantage,
     forecast_path,
     gdp_per_capita,
+    neighbours,
     similar_economies,
     third_markets,
 )
@@ -51,8 +53,13 @@ def profile_sections(
     top_n: int,
     names: ReportNames,
     currency: str | None,
+    facts: CountryFacts | None = None,
 ) -> ProfileSections:
-    """Compute and lay out the extra sections of the profile of ``exporter`` and ``partner``."""
+    """Compute and lay out the extra sections of the profile of ``exporter`` and ``partner``.
+
+    ``facts`` (contiguity and WDI GDP per capita read from the config's covariate files) is
+    used where the panel lacks them.
+    """
     a, b = names.country(exporter), names.country(partner)
     tables: dict[str, ReportTable] = {}
     charts: dict[str, Chart] = {}
@@ -78,7 +85,18 @@ def profile_sections(
             frame,
         )
 
-    markets = third_markets(panel, exporter, partner, year, top_n)
+    border = neighbours(panel, partner, facts)
+    markets = third_markets(
+        panel, exporter, partner, year, top_n, border[0] if border is not None else None
+    )
+    if border is not None:
+        where, basis = f"{b}'s neighbours", f"Neighbours from {border[1]}."
+    else:
+        where = f"{b}'s largest markets"
+        basis = (
+            "No contiguity data (a contig column, or CEPII GeoDist in data.covariates): the "
+            f"markets are {b}'s largest."
+        )
     if isinstance(markets, str):
         lines.append(markets)
     else:
@@ -89,7 +107,7 @@ def profile_sections(
         )
         tables["third_markets"] = ReportTable(
             "third_markets",
-            f"Competition in {b}'s largest markets, {year}: who sells more there?",
+            f"Competition in {where}, {year}: who sells more there?",
             (
                 Column("market_name", "Market"),
                 Column("market", "Market code"),
@@ -98,6 +116,7 @@ def profile_sections(
                 Column("leader_name", "Sells more"),
             ),
             frame,
+            basis,
             currency=currency,
         )
 
@@ -130,18 +149,25 @@ def profile_sections(
         else:
             lines.append(f"The economies most similar to {a} export nothing it does not.")
 
-    gdp = gdp_per_capita(panel, (exporter, partner), year)
+    wdi = facts.gdp_per_capita if facts is not None else None
+    gdp = gdp_per_capita(panel, (exporter, partner), year, wdi)
     if isinstance(gdp, str):
         lines.append(gdp)
     else:
+        if wdi is not None and facts is not None:
+            # WDI's GDP is in current US dollars whatever the trade data's currency
+            gdp_label, gdp_note = "GDP per capita (current USD)", f"Source: {facts.gdp_source}."
+        else:
+            gdp_label, gdp_note = "GDP per capita (unit of the covariate)", ""
         tables["gdp_per_capita"] = ReportTable(
             "gdp_per_capita",
             f"GDP per capita, {year}",
             (
                 Column("country_name", "Economy"),
-                Column("gdp_per_capita", "GDP per capita (unit of the covariate)", "int"),
+                Column("gdp_per_capita", gdp_label, "int"),
             ),
             gdp.assign(country_name=[names.country(c) for c in gdp["country"]]),
+            gdp_note,
         )
 
     path = forecast_path(panel, opportunities, exporter, partner)

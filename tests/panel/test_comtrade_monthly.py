@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gravity.exceptions import ConfigError, DataError, OptionsError
-from gravity.panel.build import build_panel
-from gravity.panel.options import SampleOptions
+from gravity.exceptions import DataError, OptionsError
 from gravity.panel.readers import ComtradeSource, read_comtrade
 from gravity.report.profile import bilateral_profile
 
@@ -151,13 +149,6 @@ def test_monthly_from_ref_year_and_month(tmp_path: Path) -> None:
     source = ComtradeSource(paths=["r.csv"], frequency="monthly")
     with pytest.raises(DataError, match=r"r\.csv: line 3: column 'refMonth' has '13'"):
         read_comtrade(source, tmp_path)
-
-
-def test_panel_build_refuses_monthly_source(monthly_file: Path) -> None:
-    # zero filling works on annual cells: a monthly table must not reach it
-    source = ComtradeSource(paths=["monthly.csv"], frequency="monthly")
-    with pytest.raises(ConfigError, match=r"^data\.trade\.frequency: 'monthly'"):
-        build_panel(source, None, SampleOptions(), monthly_file)
 
 
 def test_monthly_option_in_config_schema() -> None:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from gravity.cli.stage_report import stage_report
+from gravity.report.country_groups import INCOME_MISSING
 from gravity.report.formatting import format_money
 from gravity.report.options import ReportOptions
 from tests.report.conftest import EU_EXPORTER, EU_NAMES, XSS_COUNTRY, XSS_PRODUCT, RunFolder
@@ -98,6 +99,9 @@ def test_page_loads_offline_without_console_errors(
         == f"Showing {expected} of {expected} opportunities"
     )
     assert tab.locator("#synthetic-banner").is_visible()
+    # no income table given: the filter is disabled and the page says so in one line
+    assert INCOME_MISSING in tab.evaluate("document.body.innerText")
+    assert tab.locator("#f-income").is_disabled()
     for name in ("products", "markets", "scatter", "destinations", "history"):
         assert tab.locator(f"#chart-{name} svg.main-svg").count() >= 1, name
         assert tab.locator(f"#chart-{name} .gtitle").text_content()  # every chart has a title
@@ -216,8 +220,19 @@ def test_real_filters_change_rows_and_charts(eu_page: tuple, eu_run: Path) -> No
     tab.click("#f-reset")
     assert visible_rows(tab) == len(rows)
     assert _ticks(tab, "markets") == before
-    tab.select_option("#f-region", "EU")
+    tab.select_option("#f-bloc", "EU")
     assert visible_rows(tab) == int((rows["importer"] != "GB").sum())  # the UK is not in the EU
+    tab.click("#f-reset")
+    tab.select_option("#f-region", "Southern Europe")  # UN M49: Spain, Greece, Italy
+    southern = rows["importer"].isin(["ES", "EL", "GR", "IT"])
+    assert visible_rows(tab) == int(southern.sum()) > 0
+    tab.click("#f-reset")
+    assert tab.locator("#f-income option").all_inner_texts() == [
+        "All income groups",
+        "High income",
+    ]
+    tab.select_option("#f-income", "High income")
+    assert visible_rows(tab) == len(rows)
     assert problems == []
 
 

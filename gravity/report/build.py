@@ -76,6 +76,8 @@ class Report:
     profile: BilateralProfile | None = None
     scoring: dict[str, Any] | None = None
     """``preset``, ``weights``, ``horizon``, ``base_year`` of the opportunity scores."""
+    forecast: dict[str, Any] | None = None
+    """The pair's exports by year and product, for the forecast chart to follow the filters."""
     profile_lines: tuple[str, ...] = ()
     """The pair's agreements in force, and one line per profile section without data."""
     accuracy: tuple[str, ...] = ()
@@ -381,6 +383,7 @@ def build_report(
     scoring = _scoring(inputs, parts.rows) if parts.rows is not None else None
     profile = None
     profile_lines: list[str] = []
+    forecast: dict[str, Any] | None = None
     partner = options.partner
     if panel is None:
         notes["profile"].append("No bilateral profile: " + inputs.notes.get("panel", "") + ".")
@@ -414,6 +417,7 @@ def build_report(
             tables.update(more.tables)
             charts.update(more.charts)
             profile_lines = more.lines
+            forecast = more.forecast
             charts["history"] = history_chart(
                 profile.history,
                 names.country(exporter),
@@ -520,6 +524,7 @@ def build_report(
         tables=tables,
         charts=charts,
         profile=profile,
+        forecast=forecast,
         scoring=scoring,
         accuracy=sentences,
         profile_lines=tuple(profile_lines),

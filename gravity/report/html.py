@@ -478,6 +478,7 @@ def render_html(report: Report, inline_plotly: bool = True) -> str:
             + safe_json(
                 {
                     "charts": report.charts,
+                    "forecast": report.forecast,
                     "table": table_payload(
                         report.opportunities, report.currency, _country_filters(report)
                     )

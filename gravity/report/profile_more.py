@@ -17,7 +17,11 @@ shown, so the report says so instead of leaving the section out:
   ``gdp_per_capita`` with ``_o``/``_d`` suffixes), or GDP over population;
 - agreements in force: the pair's agreement column (``rta``, ``fta``, ``agreement``) in the year;
 - forecast path: the exporter's exports to the partner by year, then the potential at the
-  horizon with its interval (from the opportunity table).
+  horizon (the sum over products) with a band that combines the products' intervals as
+  independent errors: each side's half-widths added in quadrature,
+  ``low = P - sqrt(sum((p_i - low_i)^2))`` and ``high = P + sqrt(sum((high_i - p_i)^2))``
+  (exact for independent normal errors; summing the interval ends, the widest case of fully
+  dependent errors, would overstate the interval of the sum).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from gravity.report.country_facts import CountryFacts
 
 __all__ = [
     "agreements",
+    "combined_band",
     "comparative_advantage",
     "forecast_path",
     "gdp_per_capita",
@@ -266,6 +271,24 @@ def agreements(panel: pd.DataFrame, exporter: str, partner: str, year: int) -> s
     return f"No trade agreement between the two in {year} ({column} = 0)."
 
 
+def combined_band(rows: pd.DataFrame) -> tuple[float, float]:
+    """The band of the sum of ``potential`` over ``rows``, products' errors independent.
+
+    Each side's half-widths (``potential - potential_low``, ``potential_high - potential``,
+    zero where the interval does not straddle the potential) are added in quadrature; NaN
+    when the rows have no interval columns.
+    """
+    if not {"potential_low", "potential_high"} <= set(rows.columns):
+        return float("nan"), float("nan")
+    value = rows["potential"].to_numpy(dtype=float)
+    below = np.clip(value - rows["potential_low"].to_numpy(dtype=float), 0.0, None)
+    above = np.clip(rows["potential_high"].to_numpy(dtype=float) - value, 0.0, None)
+    total = float(value.sum())
+    return total - float(np.sqrt(np.nansum(below**2))), total + float(
+        np.sqrt(np.nansum(above**2))
+    )
+
+
 def forecast_path(
     panel: pd.DataFrame, opportunities: pd.DataFrame | None, exporter: str, partner: str
 ) -> pd.DataFrame | str:
@@ -296,16 +319,13 @@ def forecast_path(
         }
     )
 
-    def total(column: str) -> float:
-        return float(rows[column].sum()) if column in rows.columns else float("nan")
-
+    low, high = combined_band(rows)
     last = pd.DataFrame(
         {
             "year": [int(rows["year"].iloc[0])],
-            "value": [total("potential")],
-            # summing interval ends is conservative: the sum's interval is narrower
-            "low": [total("potential_low")],
-            "high": [total("potential_high")],
+            "value": [float(rows["potential"].sum())],
+            "low": [low],
+            "high": [high],
             "kind": ["potential"],
         }
     )

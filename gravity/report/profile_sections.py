@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -10,6 +11,7 @@ from gravity.report.charts import Chart, forecast_chart
 from gravity.report.country_facts import CountryFacts
 from gravity.report.data import ReportNames
 from gravity.report.formatting import money_label
+from gravity.report.interactive import SIGNIFICANT
 from gravity.report.profile_more import (
     agreements,
     comparative_advantage,
@@ -21,7 +23,7 @@ from gravity.report.profile_more import (
 )
 from gravity.report.tables import Column, ReportTable
 
-__all__ = ["MORE_TABLES", "ProfileSections", "profile_sections"]
+__all__ = ["MORE_TABLES", "ProfileSections", "forecast_payload", "profile_sections"]
 
 MORE_TABLES = (
     "rca_sides",
@@ -42,6 +44,9 @@ class ProfileSections:
     charts: dict[str, Chart] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
     """Agreements in force (a sentence), then one line per section that cannot be shown."""
+    forecast: dict[str, Any] | None = None
+    """What the page's script needs to redraw the forecast chart when the filters change (see
+    :func:`forecast_payload`)."""
 
 
 def profile_sections(
@@ -64,6 +69,7 @@ def profile_sections(
     tables: dict[str, ReportTable] = {}
     charts: dict[str, Chart] = {}
     lines = [agreements(panel, exporter, partner, year)]
+    forecast: dict[str, Any] | None = None
 
     rca = comparative_advantage(panel, (exporter, partner), year, top_n)
     if isinstance(rca, str):
@@ -185,9 +191,48 @@ def profile_sections(
                 Column("high", money_label("High", currency), "money"),
             ),
             path,
-            "The potential is the sum over products; its band sums the products' interval "
-            "ends, wider than the interval of the sum.",
+            "The potential is the sum over products. Its band combines the products' "
+            "intervals as independent errors (each side's half-widths added in quadrature); "
+            "adding up the interval ends instead would overstate the interval of the sum.",
             currency,
         )
         charts["forecast"] = forecast_chart(path, a, b, currency)
-    return ProfileSections(tables, charts, lines)
+        forecast = forecast_payload(panel, opportunities, exporter, partner)
+    return ProfileSections(tables, charts, lines, forecast)
+
+
+def forecast_payload(
+    panel: pd.DataFrame, opportunities: pd.DataFrame | None, exporter: str, partner: str
+) -> dict[str, Any]:
+    """The pair's exports by year, in all and by product, for the page's filters.
+
+    Returns ``partner``, ``years``, ``total`` (exports to the partner by year) and, for a
+    product panel, ``products`` (those of the partner's opportunity rows) with ``values``
+    (one list per product, aligned with ``years``): the script sums the products the filters
+    leave and recomputes the potential and its band from the filtered rows.
+    """
+    pair = panel[(panel["exporter"] == exporter) & (panel["importer"] == partner)]
+    years = sorted(int(y) for y in panel["year"].unique())
+    total = pair.groupby("year")["value"].sum().reindex(years, fill_value=0.0)
+    out: dict[str, Any] = {
+        "partner": partner,
+        "years": years,
+        "total": [float(f"{v:.{SIGNIFICANT}g}") for v in total.to_numpy(dtype=float)],
+    }
+    if "product" in panel.columns and opportunities is not None:
+        wanted = set(
+            opportunities.loc[
+                (opportunities["exporter"] == exporter) & (opportunities["importer"] == partner),
+                "product",
+            ].astype(str)
+        )
+        rows = pair[pair["product"].astype(str).isin(wanted)]
+        table = rows.pivot_table(
+            index="product", columns="year", values="value", aggfunc="sum", fill_value=0.0
+        ).reindex(columns=years, fill_value=0.0)
+        table = table[table.to_numpy().sum(axis=1) > 0]  # products never exported add nothing
+        out["products"] = [str(p) for p in table.index]
+        out["values"] = [
+            [float(f"{v:.{SIGNIFICANT}g}") for v in row] for row in table.to_numpy(dtype=float)
+        ]
+    return out

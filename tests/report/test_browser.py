@@ -255,3 +255,35 @@ def test_real_report_is_usable_at_420_px(browser: object, eu_run: Path) -> None:
     )
     assert rights and max(rights) <= 420
     context.close()
+
+
+SIGNIFICANT_RTOL = 1e-6
+"""The page embeds numbers to 7 significant digits (gravity.report.interactive.SIGNIFICANT)."""
+
+
+def test_real_forecast_chart_follows_the_filters(eu_page: tuple, eu_run: Path) -> None:
+    tab, problems = eu_page
+    rows = _eu_rows(eu_run)
+    panel = pd.read_parquet(eu_run / "panel" / "panel.parquet")
+    partner = tab.evaluate(
+        "JSON.parse(document.getElementById('report-data').textContent).forecast.partner"
+    )
+    mine = rows[(rows["importer"] == partner) & (rows["year"] == rows["year"].max())]
+
+    def trace(index: int) -> list[float]:
+        return tab.evaluate(f"document.getElementById('chart-forecast').data[{index}].y")  # type: ignore[no-any-return]
+
+    before = trace(1)[0]
+    assert before == pytest.approx(mine["potential"].sum(), rel=SIGNIFICANT_RTOL)
+    tab.select_option("#f-list", "new")
+    new = mine[mine["supply_source"] != "observed"]
+    assert trace(1)[0] == pytest.approx(new["potential"].sum(), rel=SIGNIFICANT_RTOL)
+    assert trace(1)[0] != pytest.approx(before, rel=1e-3)
+    # the exports line: the same products' exports to the partner, by year
+    pair = panel[(panel["exporter"] == EU_EXPORTER) & (panel["importer"] == partner)]
+    chosen = pair[pair["product"].astype(str).isin(set(new["product"].astype(str)))]
+    by_year = chosen.groupby("year")["value"].sum().reindex(sorted(panel["year"].unique()))
+    assert trace(0) == pytest.approx(by_year.fillna(0.0).tolist(), rel=SIGNIFICANT_RTOL)
+    tab.click("#f-reset")
+    assert trace(1)[0] == pytest.approx(before, rel=SIGNIFICANT_RTOL)
+    assert problems == []

@@ -393,7 +393,8 @@ JS = r"""
       if (!div || !div.data || !F) { return; }
       var latest = -Infinity, rows = [], r, k;
       order.forEach(function (r) {
-        if (get("importer", r) === F.partner && get("year", r) > latest) { latest = get("year", r); }
+        var y = get("year", r);
+        if (get("importer", r) === F.partner && y > latest) { latest = y; }
       });
       order.forEach(function (r) {
         if (get("importer", r) === F.partner && get("year", r) === latest) { rows.push(r); }

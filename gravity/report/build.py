@@ -465,9 +465,10 @@ def build_report(
         list(inputs.opportunities["importer"].unique()) if inputs.opportunities is not None else []
     )
     income: dict[str, str] = {}
+    regions = un_regions(destinations)
     if options.country_groups is not None:
         income = read_country_groups(options.country_groups, destinations)
-    elif destinations:
+    elif regions:  # real countries (an income table cannot name synthetic ones)
         notes["opportunities"].append(INCOME_MISSING)
     sentences: tuple[str, ...] = ()
     if inputs.metrics is not None:
@@ -515,7 +516,7 @@ def build_report(
         currency=currency,
         level=level,
         period=period_label(parts.base_year, parts.year) if parts.year is not None else "",
-        regions=un_regions(destinations),
+        regions=regions,
         blocs=blocs(destinations, parts.year),
         income=income,
         names=names,

@@ -21,7 +21,9 @@ from gravity.cli.main import main
 from gravity.panel.build import build_panel
 from gravity.panel.options import PanelOptions, SampleOptions
 from gravity.panel.readers import ComtradeSource
+from tests.conftest import shared_file
 from tests.panel.test_comtrade_monthly import MONTHS, monthly_csv
+from tests.report.test_country_sources import _wdi_value
 
 
 @pytest.fixture
@@ -102,3 +104,49 @@ def test_monthly_panel_never_reaches_an_annual_stage(
     assert "data.trade.frequency: 'monthly' builds a monthly panel for the report, but " in err
     assert "these stages need annual data: relatedness;" in err
     assert not (monthly_folder / "out" / "panel").exists()  # refused before any work
+
+
+def test_monthly_run_with_wdi_and_geodist_covariates(monthly_folder: Path) -> None:
+    """GDP per capita from the config's WDI files and third markets over the partner's neighbours.
+
+    References: the WDI values read from the two CSV files with the csv module and divided here;
+    CEPII GeoDist has South Africa and Namibia contiguous. Germany's exports to South Africa's
+    neighbour Namibia are zero; South Africa's in January-November 2023 are
+    sum over m = 1..11 of (7m + 7m + 1) = 14 * 66 + 11 = 935.
+    """
+    gdp = shared_file("wdi/gdp_current_usd_1960_2023.csv")
+    pop = shared_file("wdi/population_1960_2024.csv")
+    dist = shared_file("cepii_geodist/dist_cepii.csv")
+    config = monthly_folder / "covariates.yaml"
+    config.write_text(
+        f"""
+output: out
+data:
+  trade: {{kind: comtrade, paths: [monthly.csv], frequency: monthly}}
+  covariates:
+    - {{kind: wdi, paths: ["{gdp}"], indicator: gdp}}
+    - {{kind: wdi, paths: ["{pop}"], indicator: pop}}
+    - {{kind: geodist, path: "{dist}", variables: {{contig: contig}}}}
+report: {{exporter: DEU, partner: ZAF, year: 2023, formats: [csv]}}
+""",
+        encoding="utf-8",
+    )
+    assert main(["run", str(config), "--quiet"]) == 0
+    folder = monthly_folder / "out" / "report" / "csv"
+    with (folder / "gdp_per_capita.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["Economy"] for r in rows] == ["Germany", "South Africa"]
+    for row, code in zip(rows, ("DEU", "ZAF"), strict=True):
+        expected = _wdi_value(gdp, code, 2023) / _wdi_value(pop, code, 2023)
+        assert row["GDP per capita (current USD)"] == f"{expected:.10g}"
+    with (folder / "third_markets.csv").open(encoding="utf-8") as handle:
+        markets = list(csv.DictReader(handle))
+    assert markets == [
+        {
+            "Market": "Namibia",
+            "Market code": "NAM",
+            "Imports from Germany (USD)": "0",
+            "Imports from South Africa (USD)": "935",
+            "Sells more": "South Africa",
+        }
+    ]

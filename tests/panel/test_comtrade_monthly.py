@@ -101,6 +101,11 @@ def test_monthly_profile_november_on_november(monthly_file: Path) -> None:
     assert figures["imports_month_yoy"].value == 650 / 550 - 1
     assert figures["total_month_yoy"].value == 3860 / 2760 - 1
     assert figures["exports_month_yoy"].period == "2022-11 to 2023-11"
+    # 2023 stops in November: the annual change compares 11 months with 12, and says so
+    assert profile.notes == (
+        "the data hold 11 months of 2023 and 12 of 2022: changes on a year earlier compare "
+        "different numbers of months; the month-on-month figures compare like with like",
+    )
 
 
 def test_monthly_duplicates_include_month(monthly_file: Path) -> None:

@@ -92,6 +92,7 @@ def test_gravity_run_monthly_to_the_profiles_month_on_month(monthly_folder: Path
     assert exports["Year(s)"] == "2022-11 to 2023-11"
     page = (out / "report" / "index.html").read_text(encoding="utf-8")
     assert "month on the same month a year earlier" in page
+    assert "The data hold 11 months of 2023 and 12 of 2022" in page
 
 
 def test_monthly_panel_never_reaches_an_annual_stage(

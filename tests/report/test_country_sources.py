@@ -192,3 +192,23 @@ def test_gdp_per_capita_from_the_configs_wdi_files() -> None:
     assert 15_000 < expected[0] < 30_000  # a sanity bound: Portugal, 2019, current USD
     missing = gdp_per_capita(panel, ("PT", "ES"), 1950, facts.gdp_per_capita)
     assert missing == "GDP per capita not available: the WDI files have no value for 1950."
+
+
+def test_income_groups_from_a_databank_excel_export(tmp_path: Path) -> None:
+    # DataBank's Excel export: the data first, the country metadata in its own sheet
+    path = tmp_path / "P_Data_Extract_From_World_Development_Indicators.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame({"Country Name": ["Chile"], "Country Code": ["CHL"], "2020": [1.0]}).to_excel(
+            writer, sheet_name="Data", index=False
+        )
+        pd.DataFrame(
+            {
+                "Code": ["CHL", "IND"],
+                "Long Name": ["Republic of Chile", "Republic of India"],
+                "Income Group": ["High income", "Lower middle income"],
+            }
+        ).to_excel(writer, sheet_name="Metadata - Countries", index=False)
+    assert read_country_groups(path, ["CL", "IN", "BR"]) == {
+        "CL": "High income",
+        "IN": "Lower middle income",
+    }

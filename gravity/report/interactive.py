@@ -126,7 +126,10 @@ def table_payload(
     if "importer" in frame.columns:
         for key, _, _ in COUNTRY_FILTERS:
             lookup = (country_filters or {}).get(key) or {}
-            data[key] = _text_column(frame["importer"].map(lambda c, m=lookup: m.get(str(c), "")))
+            if lookup:  # without values the filter is disabled: nothing to embed
+                data[key] = _text_column(
+                    frame["importer"].map(lambda c, m=lookup: m.get(str(c), ""))
+                )
     return {
         "columns": columns,
         "data": data,

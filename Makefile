@@ -3,18 +3,24 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+DEV    := $(VENV)/.installed-dev-stamp
 
 .PHONY: demo test lint bench env browser clean fuzz
 
 # Create the virtual environment and install the project with its dependencies (once per change
-# of pyproject.toml).
+# of pyproject.toml), from wheels where there are any. The demo needs only the core; tests, lint
+# and benchmarks add the dev extra (test references, linters, browser and notebook drivers).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --prefer-binary -e .
 	touch $(STAMP)
 
-env: $(STAMP)
+$(DEV): $(STAMP)
+	$(BIN)/python -m pip install --quiet --prefer-binary -e '.[dev]'
+	touch $(DEV)
+
+env: $(DEV)
 
 demo: $(STAMP)
 	$(BIN)/gravity run configs/demo.yaml
@@ -34,20 +40,20 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not found and cannot be installed here: browser tests will skip"; fi; }
 
-test: $(STAMP) browser
+test: $(DEV) browser
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check gravity tests benchmarks
 	$(BIN)/mypy
 
 # Hostile and sloppy inputs through the CLI: prints the count of each outcome (all bad ones 0)
-fuzz: $(STAMP)
+fuzz: $(DEV)
 	GRAVITY_FUZZ_COMMANDS=validate,panel,fit,fit,relatedness,potential,backtest \
 	  nice $(BIN)/python -m tests.fuzz.run --cases 2000
 
-bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+bench: $(DEV)
+	$(BIN)/python -m pip install --quiet --prefer-binary -e '.[bench]'
 	$(BIN)/python benchmarks/run.py
 
 clean:

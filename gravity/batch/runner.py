@@ -20,9 +20,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-from distributed import Client, Future, LocalCluster, as_completed
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
@@ -31,7 +31,10 @@ from gravity.batch.jobs import Job, JobFunction, job_function
 from gravity.batch.options import BatchOptions
 from gravity.batch.store import BatchStore, JobIndex, batch_lock
 from gravity.batch.worker import JobOutcome, PanelRef, execute_job, one_line_error
-from gravity.exceptions import DataError, GravityError
+from gravity.exceptions import ConfigError, DataError, GravityError
+
+if TYPE_CHECKING:
+    from distributed import Future, LocalCluster
 
 __all__ = ["BatchSummary", "JobFailure", "iter_outcomes", "run_batch"]
 
@@ -142,20 +145,39 @@ def _joblib(
         ) from exc
 
 
+def distributed_module() -> ModuleType:
+    """Dask's ``distributed``, an optional dependency (the ``dask`` extra) of the dask backend.
+
+    Raises
+    ------
+    ConfigError
+        If it is not installed, naming the extra to install.
+    """
+    try:
+        import distributed
+    except ImportError:
+        raise ConfigError(
+            "batch.backend: dask needs Dask's distributed package, an optional extra: "
+            "pip install 'gravity[dask]' (or use backend: joblib on one machine)"
+        ) from None
+    return distributed
+
+
 def _dask(
     jobs: list[Job], func: JobFunction, panel: PanelRef, options: BatchOptions
 ) -> Iterator[JobOutcome]:
+    dd = distributed_module()
     cluster: LocalCluster | None = None
     try:
         if options.scheduler is None:
-            cluster = LocalCluster(
+            cluster = dd.LocalCluster(
                 n_workers=options.n_workers,
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=":0",
                 silence_logs=logging.ERROR,
             )
-        client = Client(cluster or options.scheduler, timeout=options.connect_timeout_s)
+        client = dd.Client(cluster or options.scheduler, timeout=options.connect_timeout_s)
     except Exception as exc:  # distributed raises OSError, TimeoutError or RuntimeError here
         if cluster is not None:
             cluster.close()
@@ -171,7 +193,7 @@ def _dask(
         for job in jobs:
             future = client.submit(execute_job, func, panel, job, pure=False)
             futures[future] = job
-        for future in as_completed(futures):
+        for future in dd.as_completed(futures):
             job = futures.pop(future)
             try:
                 outcome = future.result()

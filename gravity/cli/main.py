@@ -81,7 +81,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "data": (
         "Download public source files (CEPII BACI and GeoDist, World Bank WDI) into a cache, "
-        "with checksums and progress bars.",
+        "with checksums and progress bars; or write a synthetic world in BACI's format.",
         "gravity data download baci --revision HS92 --release 202601 --dest data/baci",
     ),
 }
@@ -181,6 +181,41 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     dl.add_argument("--no-progress", action="store_true", help="no progress bars")
     dl.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     dl.add_argument("--quiet", action="store_true", help="only print errors and the result")
+    _add_synthetic_arguments(actions)
+
+
+SYNTHETIC_EXAMPLES = """\
+Examples:
+  gravity data synthetic baci --dest world                  # 200 countries x 5,000 HS6 x 5 years
+  gravity data synthetic baci --dest small --countries 30 --products 200 --years 3 --seed 7
+  cd world && gravity panel panel.yaml                      # the panel, zeros implicit
+"""
+
+
+def _add_synthetic_arguments(actions: argparse._SubParsersAction) -> None:
+    """``gravity data synthetic baci --dest DIR [options]``."""
+    from gravity.panel.synthetic_baci import BaciWorldOptions
+
+    fields = BaciWorldOptions.model_fields
+    syn = actions.add_parser(
+        "synthetic",
+        help="write a synthetic world in a public data set's format (seeded, with its truth)",
+        description="Write a synthetic world in BACI's format (yearly t,i,j,k,v,q files, country "
+        "and product codes, a GeoDist-style pair file, truth.json and a panel config), at "
+        "realistic sparsity and with a known gravity structure; the same seed writes the same "
+        "bytes.",
+        epilog=SYNTHETIC_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    syn.add_argument("dataset", choices=["baci"], help="which format")
+    syn.add_argument("--dest", type=Path, required=True, help="folder to write into")
+    for name in ("countries", "products", "years", "first_year", "density", "seed", "block"):
+        info = fields[name]
+        kind = float if info.annotation is float else int
+        syn.add_argument(f"--{name.replace('_', '-')}", type=kind, default=info.default,
+                         help=f"{info.description} (default {info.default})")
+    syn.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    syn.add_argument("--quiet", action="store_true", help="only print errors and the result")
 
 
 def _one_line_warnings(command: str, *, quiet: bool) -> Callable[..., None]:

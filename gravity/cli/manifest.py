@@ -78,6 +78,8 @@ class RunManifest:
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     steps: list[dict[str, Any]] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    """Wall-clock seconds of each stage (panel, fit, ..., report), in the order they ran."""
     started: float = field(default_factory=time.time)
     status: str = "running"
     error: str | None = None
@@ -126,6 +128,7 @@ class RunManifest:
             "versions": package_versions(),
             "inputs": self.inputs,
             "steps": list(self.steps),
+            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "outputs": self.outputs,
         }
 

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from gravity._base import Step
 from gravity.cli.manifest import StageOutput
 from gravity.config.schema import RunConfig
@@ -67,6 +69,7 @@ def stage_fit(config: RunConfig, panel: Panel) -> StageOutput:
     models = [config.model, *config.compare]
     results = []
     steps = []
+    aggregates: dict[tuple[str, ...], pd.DataFrame] = {}  # shared by models reading the same
     for i, model in enumerate(models):
         start = time.perf_counter()
         label = model.title(i + 1)
@@ -74,7 +77,7 @@ def stage_fit(config: RunConfig, panel: Panel) -> StageOutput:
         data = frame
         if model.aggregate_products and "product" in frame.columns:
             # its own step: the rows merged by summing over products are accounted for
-            data = aggregate_over_products(model, frame)
+            data = aggregate_over_products(model, frame, aggregates)
             steps.append(
                 Step.summarising(
                     f"fit: {label}: aggregate_products",

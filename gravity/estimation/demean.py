@@ -41,6 +41,9 @@ SOLVERS = {"ap": SOLVER_AP, "cg": SOLVER_CG, "auto": SOLVER_AUTO}
 # their stopping rule (one sweep's change) then also understates the error. CG is at most ~1.4x
 # slower than projections on the well-connected panels, so an early hand-over costs little.
 AUTO_SWITCH_SWEEPS = 30
+# columns are solved in parallel from this many observations on; below it a column takes a few
+# milliseconds, so threads gain nothing while the parallel kernel's first compile takes ~3 s
+PARALLEL_MIN_OBS = 100_000
 
 
 @dataclass(frozen=True)
@@ -224,7 +227,9 @@ def _project_column(
         change, num, den = _sweep_into(r1, r2, r0, codes, weights, inv_wsum, offsets, acc, True)
         it += 2
         if change <= threshold:
-            r0[:] = r2
+            # an element loop: a slice copy compiles numba's shape-mismatch error path (~1.4 s)
+            for i in range(n):
+                r0[i] = r2[i]
             return it, True, False
         # Irons–Tuck extrapolation from r0 -> r1 -> r2, then one more sweep from there
         coef = num / den if den > 0.0 else 0.0
@@ -282,6 +287,32 @@ def _project_rows(
     return int(steps.max()) if k else 0, bool(ok.all()), bool(cg.any())
 
 
+@numba.njit(cache=True, nogil=True)
+def _project_rows_serial(
+    rows: np.ndarray,
+    codes: np.ndarray,
+    weights: np.ndarray,
+    inv_wsum: np.ndarray,
+    offsets: np.ndarray,
+    tol: float,
+    maxiter: int,
+    solver: int,
+    switch_after: int,
+) -> tuple[int, bool, bool]:  # pragma: no cover - compiled
+    """:func:`_project_rows` on one thread (same arithmetic per column, so the same result)."""
+    steps = 0
+    ok = True
+    cg = False
+    for j in range(rows.shape[0]):
+        s, c, used = _project_column(
+            rows[j], codes, weights, inv_wsum, offsets, tol, maxiter, solver, switch_after
+        )
+        steps = max(steps, s)
+        ok = ok and c
+        cg = cg or used
+    return steps, ok, cg
+
+
 def solver_code(solver: str) -> int:
     """Kernel code of a solver name (``"ap"``, ``"cg"`` or ``"auto"``)."""
     try:
@@ -310,7 +341,11 @@ def project_rows(
     codes = fe.kernel_codes
     offsets = fe.kernel_offsets
     inv = _inverse_weight_sums(codes, weights, offsets)
-    steps, ok, cg = _project_rows(
+    # small problems stay on one thread: a column takes milliseconds there, and the parallel
+    # kernel costs seconds to compile on a fresh install (the demo never needs it)
+    parallel = rows.shape[0] > 1 and rows.shape[1] >= PARALLEL_MIN_OBS
+    kernel = _project_rows if parallel and numba.get_num_threads() > 1 else _project_rows_serial
+    steps, ok, cg = kernel(
         rows,
         codes,
         weights,

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse, special
 from scipy.sparse.linalg import lsqr
 
 from gravity.estimation.design import Design
@@ -91,16 +91,18 @@ class FitResult:
     def pvalues(self) -> pd.Series:
         """Two-sided p-values (see :attr:`df_t` for the distribution)."""
         stat = np.abs(self.statistic.to_numpy())
+        # scipy.special's distribution functions are what scipy.stats' norm.sf / t.sf (and
+        # ppf below) evaluate, to the bit, without importing scipy.stats (~0.5 s, ~30 MB)
         if np.isinf(self.df_t):
-            p = 2 * stats.norm.sf(stat)
+            p = 2 * special.ndtr(-stat)
         else:
-            p = 2 * stats.t.sf(stat, self.df_t)
+            p = 2 * special.stdtr(self.df_t, -stat)
         return pd.Series(p, index=self.coef.index, name="p_value")
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
         """Confidence intervals at ``level``."""
         q = 1 - (1 - level) / 2
-        crit = stats.norm.ppf(q) if np.isinf(self.df_t) else stats.t.ppf(q, self.df_t)
+        crit = special.ndtri(q) if np.isinf(self.df_t) else special.stdtrit(self.df_t, q)
         return pd.DataFrame(
             {"conf_low": self.coef - crit * self.se, "conf_high": self.coef + crit * self.se}
         )
@@ -217,7 +219,10 @@ class FitResult:
             missing = [c for c in cols if c not in data.columns]
             if missing:
                 raise EstimationError(f"predict: fixed-effect column(s) {missing} not in the data")
-            key = data[list(cols)].astype(str).agg("^".join, axis=1)
+            # column-wise concatenation: a row-wise join is ~100x slower on large frames
+            key = data[cols[0]].astype(str)
+            for col in cols[1:]:
+                key = key + "^" + data[col].astype(str)
             values = key.map(self.fixed_effects[name]).to_numpy(dtype=float)
             if unseen == "error" and np.isnan(values).any():
                 first = key[np.isnan(values)].iloc[0]

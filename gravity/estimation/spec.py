@@ -86,12 +86,19 @@ class ModelSpec(StrictModel):
         return self.name or f"({position}) {self.estimator.upper()}"
 
 
-def aggregate_over_products(spec: ModelSpec, panel: pd.DataFrame) -> pd.DataFrame:
+def aggregate_over_products(
+    spec: ModelSpec,
+    panel: pd.DataFrame,
+    cache: dict[tuple[str, ...], pd.DataFrame] | None = None,
+) -> pd.DataFrame:
     """Sum ``value`` over products within exporter, importer and year.
 
     The other columns the model reads (regressors, fixed effects, clusters, weights, offset)
     are carried along and must be constant within those groups: a column that varies across
     products cannot enter an aggregate model, and that is an error, not a silent choice.
+
+    ``cache`` (a dict the caller keeps for one panel) holds the aggregates already built, keyed
+    by the columns carried: models that read the same columns share one (a copy each).
 
     Raises
     ------
@@ -110,6 +117,8 @@ def aggregate_over_products(spec: ModelSpec, panel: pd.DataFrame) -> pd.DataFram
             "model.aggregate_products sums over products, but the model uses 'product'; "
             "drop it from the formula or set aggregate_products: false"
         )
+    if cache is not None and tuple(carried) in cache:
+        return cache[tuple(carried)].copy()
     grouped = panel.groupby(keys, observed=True, sort=True)
     out = grouped["value"].sum().reset_index()
     if carried:
@@ -122,6 +131,8 @@ def aggregate_over_products(spec: ModelSpec, panel: pd.DataFrame) -> pd.DataFram
                 "exporter, importer and year, so they cannot enter the aggregate model"
             )
         out = out.merge(low.reset_index(), on=keys, how="left")
+    if cache is not None:
+        cache[tuple(carried)] = out.copy()
     return out
 
 

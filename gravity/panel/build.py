@@ -39,13 +39,19 @@ from gravity.panel.covariates import (
     load_covariate,
     merge_covariate,
 )
-from gravity.panel.dataset import Panel
+from gravity.panel.dataset import Panel, sort_owned_by_product
 from gravity.panel.filters import SampleFilters
 from gravity.panel.inputs import check_source_files
 from gravity.panel.options import PanelOptions, SampleOptions
 from gravity.panel.readers import ReadResult, read_source
 from gravity.panel.readers.sources import BaciSource, ComtradeSource, GenericSource
-from gravity.panel.synthetic import SyntheticSource, SyntheticWorldOptions, load_or_generate_world
+from gravity.panel.synthetic import (
+    SyntheticSource,
+    SyntheticWorldOptions,
+    join_pair_covariates,
+    keys_as_str,
+    load_or_generate_world,
+)
 from gravity.panel.zeros import Universe, ZeroReport, fill_zeros, universe_of
 
 __all__ = ["KEY_COLUMNS", "MONTH_COLUMNS", "Panel", "SampleFilters", "build_panel"]
@@ -239,7 +245,8 @@ def _zeros(
         note = (
             f"{zero_rows} zero rows kept implicit (the filled panel would have "
             f"{len(frame) + zero_rows} rows > zeros.max_rows={opts.max_rows}); Panel.dense("
-            "products) fills them for the products an estimation needs"
+            "products) fills them for the products an estimation needs; rows sorted by "
+            "product, exporter, importer, year (as panel.parquet is written, for chunked reads)"
         )
         step = Step(
             "zeros",
@@ -364,6 +371,7 @@ def build_panel(
         frame, step, result = _read_trade(trade, base_dir, inputs)
         kind = trade.kind
         sources.append({"role": "trade", **result.to_manifest()})
+        del result  # the reader's frame: at BACI scale, gigabytes no later step needs
     elif synthetic is not None:
         years = filters.options.years if hasattr(filters, "options") else None
         frame, step, truth = _synthetic_panel(synthetic, years)
@@ -376,6 +384,7 @@ def build_panel(
         frame, step, result = _add_domestic(frame, options.domestic, base_dir, inputs)
         steps.append(step)
         sources.append({"role": "domestic", **result.to_manifest()})
+        del result
     tables: list[CovariateTable] = []
     for spec in options.covariates:
         check_source_files(spec, base_dir)
@@ -393,6 +402,12 @@ def build_panel(
             removed = {k: v for k, v in done.removed.items() if v}
             log.info("[panel] %s: %s", done.name, count_text(removed))
     frame, zero_step, zeros, universe = _zeros(frame, options, kind)
+    if zeros is not None and zeros.mode == "implicit" and "product" in frame.columns:
+        # sorted as the file is written (product first), so product chunks are contiguous;
+        # the frame is handed over so that the unsorted columns are freed one by one
+        owned = [frame]
+        del frame
+        frame = sort_owned_by_product(owned)
     if zero_step is not None:
         steps.append(zero_step)
         added = count_text(zero_step.added, "added") if zero_step.added else zero_step.notes[0]
@@ -534,7 +549,12 @@ def _synthetic_panel(
 ) -> tuple[pd.DataFrame, Step, dict[str, Any]]:
     start = time.perf_counter()
     options = SyntheticWorldOptions(**section.model_dump(exclude={"folder", "level"}))
-    world = load_or_generate_world(Path(section.folder), options)
+    first, last = section.first_year, section.first_year + section.n_years - 1
+    wanted = sorted({int(y) for y in years if first <= int(y) <= last}) if years else None
+    # product level reads only the sample's years from the cached world (Parquet pushdown)
+    world = load_or_generate_world(
+        Path(section.folder), options, wanted if section.level == "product" else None
+    )
     covariates = world.pairs
     removed: dict[str, int] = {}
     if section.level == "aggregate":
@@ -544,23 +564,17 @@ def _synthetic_panel(
         removed = {"merged_to_aggregate": len(world.trade) - positive}
     else:
         # only the sample's years are rectangularised: the full world is 15.6 million rows
-        first, last = section.first_year, section.first_year + section.n_years - 1
-        wanted = sorted({int(y) for y in years if first <= int(y) <= last}) if years else None
-        frame = world.dense_trade(years=wanted).merge(
-            covariates, on=["exporter", "importer", "year"]
-        )
+        frame = join_pair_covariates(world.dense_trade(years=wanted), covariates)
         observed = (
             len(world.trade) if wanted is None else int(world.trade["year"].isin(wanted).sum())
         )
         added = {"zero_flows_filled": int(len(frame) - observed)}
         if wanted is not None:
-            removed = {"years_outside_sample": len(world.trade) - observed}
-    for col in ("exporter", "importer", "product"):
-        if col in frame.columns:
-            frame[col] = frame[col].astype(str)
+            removed = {"years_outside_sample": world.n_positive - observed}
+    keys_as_str(frame, ("exporter", "importer", "product"))
     step = Step(
         f"synthetic world ({section.level})",
-        rows_in=len(world.trade),
+        rows_in=world.n_positive,
         rows_out=len(frame),
         removed=removed,
         added=added,

@@ -372,7 +372,8 @@ def harmonize_countries(
             f"(max_unmatched_share={max_unmatched_share:g}): {_format_codes(listed)}; map them "
             "with overrides, fix the codes, use codes='keep', or raise max_unmatched_share"
         )
-    out = frame.loc[~bad].copy() if n_bad else frame.copy()
+    # copy-on-write: the country columns are replaced below, the others stay shared
+    out = frame.loc[~bad].copy() if n_bad else frame.copy(deep=False)
     for col, (codes_, resolved) in converted.items():
         kept = codes_[~bad] if n_bad else codes_
         # build the text column in Arrow: much faster than from 10 million Python strings

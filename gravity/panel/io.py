@@ -19,7 +19,14 @@ from gravity.panel.dataset import METADATA_KEY, Panel, write_panel
 from gravity.panel.options import DerivedVariable
 from gravity.panel.zeros import Universe, ZeroReport
 
-__all__ = ["METADATA_KEY", "load_panel", "read_panel", "write_panel"]
+__all__ = [
+    "METADATA_KEY",
+    "covariate_tables_of",
+    "load_panel",
+    "read_panel",
+    "write_panel",
+    "zeros_of",
+]
 
 def read_panel(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read a panel file: the rows and the metadata stored in it.
@@ -36,9 +43,8 @@ def read_panel(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     return table.to_pandas(), json.loads(raw)
 
 
-def load_panel(path: Path) -> Panel:
-    """Rebuild a :class:`Panel` from :func:`write_panel`'s files (``dense`` works on it)."""
-    frame, metadata = read_panel(path)
+def zeros_of(metadata: dict[str, Any]) -> tuple[ZeroReport | None, Universe | None]:
+    """The zero report and universe recorded in a panel's metadata (``None`` when absent)."""
     zero_info = metadata.get("zeros", {})
     zeros = universe = None
     if zero_info.get("mode") in ("filled", "implicit"):
@@ -49,6 +55,11 @@ def load_panel(path: Path) -> Panel:
         )
         if "universe_axes" in zero_info:
             universe = Universe.from_dict(zero_info["universe_axes"])
+    return zeros, universe
+
+
+def covariate_tables_of(path: Path, metadata: dict[str, Any]) -> tuple[CovariateTable, ...]:
+    """The covariate tables written beside the panel file ``path`` (implicit zeros)."""
     tables = []
     for entry in metadata.get("covariate_tables", []):
         table_frame = pd.read_parquet(path.parent / entry["file"])
@@ -58,6 +69,14 @@ def load_panel(path: Path) -> Panel:
             on_missing=entry.get("on_missing", "keep"), units=entry.get("units", {}),
             files=tuple(entry.get("files", ())),
         ))
+    return tuple(tables)
+
+
+def load_panel(path: Path) -> Panel:
+    """Rebuild a :class:`Panel` from :func:`write_panel`'s files (``dense`` works on it)."""
+    frame, metadata = read_panel(path)
+    zeros, universe = zeros_of(metadata)
+    tables = covariate_tables_of(path, metadata)
     steps = tuple(
         Step(s["name"], s["rows_in"], s["rows_out"], s["removed"], s["added"],
                   s.get("seconds", 0.0), tuple(s.get("notes", ())), s.get("value_in"),

@@ -253,6 +253,11 @@ class SyntheticWorld:
         ``ubiquity`` (share of country-years that hold every required capability).
     truth : dict
         JSON-serialisable true parameters and how they enter (see the module docstring).
+    trade_years : tuple of int, optional
+        The years ``trade`` holds when the world was read for some years only
+        (:func:`load_or_generate_world` with ``years``); None when it holds every year.
+    trade_rows : int, optional
+        Positive flows of the whole world when ``trade`` holds some years only.
     """
 
     options: SyntheticWorldOptions
@@ -262,6 +267,13 @@ class SyntheticWorld:
     pairs: pd.DataFrame
     products: pd.DataFrame
     truth: dict[str, Any]
+    trade_years: tuple[int, ...] | None = None
+    trade_rows: int | None = None
+
+    @property
+    def n_positive(self) -> int:
+        """Positive flows of the whole world (every year, whatever ``trade`` holds)."""
+        return len(self.trade) if self.trade_rows is None else self.trade_rows
 
     @property
     def n_cells(self) -> int:
@@ -272,7 +284,7 @@ class SyntheticWorld:
     @property
     def zero_share(self) -> float:
         """Share of zero flows in the rectangular product-level panel."""
-        return 1.0 - len(self.trade) / self.n_cells
+        return 1.0 - self.n_positive / self.n_cells
 
     def _years(self) -> np.ndarray:
         return np.arange(self.options.first_year, self.options.first_year + self.options.n_years)
@@ -284,7 +296,17 @@ class SyntheticWorld:
         -------
         pandas.DataFrame
             ``exporter``, ``importer``, ``year``, ``value``; rows in the order of :attr:`pairs`.
+
+        Raises
+        ------
+        DataError
+            If the world was read for some years only.
         """
+        if self.trade_years is not None:
+            raise DataError(
+                f"aggregate_trade: the world was read for the years {list(self.trade_years)} "
+                "only; load it without years to sum every year"
+            )
         n, n_t = self.options.n_countries, self.options.n_years
         key = (
             self.trade["exporter"].cat.codes.to_numpy(np.int64) * n
@@ -337,7 +359,8 @@ class SyntheticWorld:
         keep = (prod >= 0) & (year >= 0)
         pair = pair_pos[codes["exporter"][keep], codes["importer"][keep]]
         values = np.zeros(yrs.size * n_pair * n_prod)
-        values[(year[keep] * n_pair + pair) * n_prod + prod[keep]] = self.trade["value"][keep]
+        observed = self.trade["value"].to_numpy()[keep]
+        values[(year[keep] * n_pair + pair) * n_prod + prod[keep]] = observed
         grid_pair = np.tile(np.repeat(np.arange(n_pair), n_prod), yrs.size)
         grid_codes = (exp_idx[grid_pair], imp_idx[grid_pair], np.tile(chosen, n_pair * yrs.size))
         dtypes = {c: self.trade[c].dtype for c in ("exporter", "importer", "product")}
@@ -352,14 +375,70 @@ class SyntheticWorld:
         prods = all_products if products is None else list(products)
         yrs = self._years() if years is None else np.asarray(years, dtype=np.int64)
         unknown = [p for p in prods if p not in position]
-        bad_years = sorted(set(yrs.tolist()) - set(self._years().tolist()))
+        held = self._years().tolist() if self.trade_years is None else list(self.trade_years)
+        bad_years = sorted(set(yrs.tolist()) - set(held))
         if unknown or bad_years or len(set(prods)) < len(prods) or np.unique(yrs).size < yrs.size:
             raise DataError(
                 f"dense_trade: unknown product(s) {unknown[:5]} or year(s) {bad_years[:5]}, or "
                 f"duplicates; give distinct products among {all_products[0]}..{all_products[-1]} "
-                f"and years among {self.options.first_year}..{self._years()[-1]}"
+                f"and years among {held[0] if held else '-'}..{held[-1] if held else '-'}"
             )
         return np.asarray([position[p] for p in prods], dtype=np.int64), yrs
+
+
+def join_pair_covariates(frame: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """``frame.merge(pairs, on=["exporter", "importer", "year"])``, by position.
+
+    The same rows, order and columns as the inner merge, from integer arithmetic on the
+    categorical codes of ``frame`` (a merge of millions of rows on three keys takes seconds);
+    the key columns keep ``frame``'s categorical dtype (the merge makes them strings).
+    Falls back to the merge when ``frame``'s keys are not categorical or ``pairs`` has codes
+    outside the categories or duplicate keys.
+    """
+    keys = ["exporter", "importer", "year"]
+    dtype = frame["exporter"].dtype
+    categorical = isinstance(dtype, pd.CategoricalDtype) and frame["importer"].dtype == dtype
+    if not categorical or not len(pairs):
+        return frame.merge(pairs, on=keys)
+    n = len(dtype.categories)
+    exp = pd.Categorical(pairs["exporter"], dtype=dtype).codes.astype(np.int64)
+    imp = pd.Categorical(pairs["importer"], dtype=dtype).codes.astype(np.int64)
+    year = pairs["year"].to_numpy(np.int64)
+    first, n_years = int(year.min()), int(year.max() - year.min() + 1)
+    key = (exp * n + imp) * n_years + (year - first)
+    if (exp < 0).any() or (imp < 0).any() or np.unique(key).size < key.size:
+        return frame.merge(pairs, on=keys)
+    position = np.full(n * n * n_years, -1, dtype=np.int64)
+    position[key] = np.arange(key.size)
+    f_year = frame["year"].to_numpy(np.int64) - first
+    inside = (f_year >= 0) & (f_year < n_years)
+    f_key = (
+        frame["exporter"].cat.codes.to_numpy(np.int64) * n
+        + frame["importer"].cat.codes.to_numpy(np.int64)
+    ) * n_years + np.where(inside, f_year, 0)
+    at = np.where(inside, position[f_key], -1)
+    matched = at >= 0
+    out = frame.copy() if matched.all() else frame[matched].reset_index(drop=True)
+    at = at[matched]
+    for col in pairs.columns:
+        if col not in keys:
+            out[col] = pairs[col].to_numpy()[at]
+    return out
+
+
+def keys_as_str(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
+    """Turn categorical key columns into strings in place (a take of the categories' strings)."""
+    for col in columns:
+        if col not in frame.columns:
+            continue
+        values = frame[col]
+        if isinstance(values.dtype, pd.CategoricalDtype) and not values.isna().any():
+            labels = values.cat.categories.astype(str)
+            frame[col] = pd.Series(
+                labels.take(values.cat.codes.to_numpy()).array, index=frame.index
+            )
+        else:
+            frame[col] = values.astype(str)
 
 
 def _tables(
@@ -500,30 +579,42 @@ def write_world(world: SyntheticWorld, folder: Path) -> dict[str, Path]:
 
 
 def _read_world(
-    paths: dict[str, Path], options: SyntheticWorldOptions, truth: dict[str, Any]
+    paths: dict[str, Path],
+    options: SyntheticWorldOptions,
+    truth: dict[str, Any],
+    years: tuple[int, ...] | None = None,
 ) -> SyntheticWorld:
-    """Read a written world back, with the same dtypes as :func:`generate_world` gives."""
+    """Read a written world back, with the same dtypes as :func:`generate_world` gives.
+
+    With ``years``, only those years' trade rows are read (Parquet predicate pushdown: the file
+    is sorted by year, so whole row groups are skipped).
+    """
     tables: dict[str, pd.DataFrame] = {}
     try:
         for name, schema in SCHEMAS.items():
             raw = pd.read_csv(paths[name], dtype=schema, **CSV_READ_OPTIONS)
             tables[name] = _conform(raw, name)
         raw_trade = pq.read_table(
-            paths["trade"], read_dictionary=["exporter", "importer", "product"]
+            paths["trade"],
+            read_dictionary=["exporter", "importer", "product"],
+            filters=None if years is None else [("year", "in", list(years))],
         ).to_pandas()
         trade = _conform_trade(
             raw_trade, list(tables["countries"]["country"]), list(tables["products"]["product"])
         )
+        total = None if years is None else pq.ParquetFile(paths["trade"]).metadata.num_rows
     except (OSError, ValueError, KeyError, pa.ArrowException) as exc:
         raise DataError(
             f"cannot read the synthetic world in {paths['trade'].parent}: {exc}; "
             "delete the folder to regenerate it"
         ) from exc
-    return SyntheticWorld(options=options, trade=trade, truth=truth, **tables)
+    return SyntheticWorld(
+        options=options, trade=trade, truth=truth, trade_years=years, trade_rows=total, **tables
+    )
 
 
 def load_or_generate_world(
-    folder: Path, options: SyntheticWorldOptions | None = None
+    folder: Path, options: SyntheticWorldOptions | None = None, years: list[int] | None = None
 ) -> SyntheticWorld:
     """Load the world written in ``folder`` if it matches ``options``; else generate and write it.
 
@@ -534,6 +625,10 @@ def load_or_generate_world(
     options : SyntheticWorldOptions, optional
         Wanted options (defaults when omitted). The cache is reused only when every file exists
         and ``truth.json`` records the same options and format version.
+    years : list of int, optional
+        Read only these years' trade rows from the cache (a freshly generated world holds every
+        year); :attr:`SyntheticWorld.trade_years` then names them. The cache files are the same
+        whatever is read.
 
     Returns
     -------
@@ -558,7 +653,8 @@ def load_or_generate_world(
         and truth.get("format_version") == FORMAT_VERSION
         and truth.get("options") == options.model_dump(mode="json")
     ):
-        return _read_world(paths, options, truth)
+        wanted = None if years is None else tuple(sorted({int(y) for y in years}))
+        return _read_world(paths, options, truth, wanted)
     world = generate_world(options)
     write_world(world, folder)
     return world

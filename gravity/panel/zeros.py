@@ -153,7 +153,9 @@ def axes_of(frame: pd.DataFrame, years: Sequence[int] | None = None) -> Axes:
     """
     has_year = "year" in frame.columns
     if years is not None:
-        frame = frame.loc[frame["year"].isin(list(years)).to_numpy()]
+        # only the key columns are taken: the other columns of a large panel would be copied
+        keys = [c for c in ("exporter", "importer", "product") if c in frame.columns]
+        frame = frame.loc[frame["year"].isin(list(years)).to_numpy(), keys]
         year_axis = tuple(sorted(int(y) for y in years))
     else:
         year_axis = tuple(sorted(int(y) for y in pd.unique(frame["year"]))) if has_year else ()
@@ -316,7 +318,9 @@ def dense_flows(frame: pd.DataFrame, axes: Axes, year: int | None = None) -> pd.
         cell; key columns as text (``str``), ``value`` as float.
     """
     if year is not None:
-        frame = frame.loc[frame["year"].to_numpy() == year]
+        # only the columns read below are taken (a year of a large panel, not all its columns)
+        used = [c for c in ("exporter", "importer", "product", "value") if c in frame.columns]
+        frame = frame.loc[frame["year"].to_numpy() == year, used]
         axes = Axes(axes.exporters, axes.importers, (), axes.products)
     codes, sizes = _codes(frame, axes)
     inside = np.all([c >= 0 for c in codes], axis=0) if len(frame) else np.zeros(0, bool)

@@ -20,13 +20,14 @@ baseline) and ``persistence`` (the base-year value).
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, roc_auc_score
+from joblib import Parallel, delayed
 
 from gravity.exceptions import DataError, GravityWarning
 from gravity.panel.zeros import Axes, dense_flows
@@ -82,6 +83,38 @@ def _cell(value: float, count: bool) -> str:
     return f"{round(value):,}" if count else f"{value:.4f}"
 
 
+def ranking_areas(labels: np.ndarray, scores: np.ndarray, order: np.ndarray) -> tuple[float, float]:
+    """ROC-AUC and average precision (AUC-PR) of ``scores`` for binary ``labels``.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        0/1 labels, both present.
+    scores : numpy.ndarray
+        Finite scores, higher meaning more likely positive.
+    order : numpy.ndarray
+        Positions of ``scores`` in descending order.
+
+    Returns
+    -------
+    tuple of float
+        The area under the ROC curve (trapezoids, so tied scores count one half) and the average
+        precision ``sum_k (R_k - R_{k-1}) P_k`` over the distinct score thresholds: the
+        definitions of scikit-learn's ``roc_auc_score`` and ``average_precision_score``, from one
+        sort instead of their two.
+    """
+    ranked = scores[order]
+    # the last position of each run of tied scores: one threshold per distinct score
+    last = np.r_[np.flatnonzero(ranked[1:] != ranked[:-1]), ranked.size - 1]
+    tps = np.cumsum(labels[order], dtype=np.float64)[last]
+    fps = (last + 1) - tps
+    tpr = np.r_[0.0, tps] / tps[-1]
+    fpr = np.r_[0.0, fps] / fps[-1]
+    roc_auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2.0)
+    average_precision = float(np.sum(np.diff(tpr) * (tps / (tps + fps))))
+    return roc_auc, average_precision
+
+
 def classification_metrics(
     labels: np.ndarray, scores: np.ndarray, top_k: list[int]
 ) -> dict[str, float]:
@@ -91,9 +124,8 @@ def classification_metrics(
     out = {"n": float(labels.size), "prevalence": float(labels.mean()) if labels.size else np.nan}
     if labels.size == 0 or labels.min() == labels.max():
         return {**out, "roc_auc": np.nan, "auc_pr": np.nan}
-    out["roc_auc"] = float(roc_auc_score(labels, scores))
-    out["auc_pr"] = float(average_precision_score(labels, scores))
     order = np.argsort(-scores, kind="stable")
+    out["roc_auc"], out["auc_pr"] = ranking_areas(labels, scores, order)
     for k in top_k:
         if k <= labels.size:
             out[f"precision_at_{k}"] = float(labels[order[:k]].mean())
@@ -152,41 +184,102 @@ def run_backtest(
     has_product = check_panel(panel)
     years = sorted(int(y) for y in panel["year"].unique())
     cutoffs = options.cutoffs or _default_cutoffs(years, options, potential.window)
-    rows: list[dict[str, object]] = []
-    splits = []
+    h = options.horizon
     for t in cutoffs:
-        h = options.horizon
         if t + h not in years:
             raise DataError(
                 f"backtest: outcome year {t + h} (cutoff {t} + horizon {h}) is not in the panel"
             )
-        split = f"train<={t},predict={t + h}"
-        splits.append((t, h))
-        train = panel[panel["year"] <= t]
-        # every exporter and destination is evaluated, whatever the ranking is restricted to
-        opts = potential.model_copy(
-            update={"year": t, "horizon": h, "top": None, "exporters": None, "importers": None}
+    # each split's rows are cut when it starts (a generator: not every split's copy at once)
+    parts = (_split_rows(panel, t, h, potential) for t in cutoffs)
+    args = (potential, options, relatedness, has_product)
+    n_jobs = min(options.n_jobs if options.n_jobs > 0 else os.cpu_count() or 1, len(cutoffs))
+    if n_jobs > 1:
+        # the splits are independent: the same computations in worker processes, the same numbers
+        done = Parallel(n_jobs=n_jobs)(
+            delayed(_evaluate_split)(train, outcome, t, *args)
+            for (train, outcome), t in zip(parts, cutoffs, strict=True)
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", GravityWarning)
-            frame = opportunities(train, opts, relatedness)
-        outcome_axes = Axes(
-            tuple(sorted(frame["exporter"].unique())),
-            tuple(sorted(frame["importer"].unique())),
-            products=tuple(sorted(frame["product"].unique())) if has_product else (),
+    else:
+        done = (
+            _evaluate_split(train, outcome, t, *args)
+            for (train, outcome), t in zip(parts, cutoffs, strict=True)
         )
-        future = dense_flows(panel, outcome_axes, t + h)
-        keys = ["exporter", "importer", *(["product"] if has_product else [])]
-        frame = frame.merge(future.rename(columns={"value": "future"}), on=keys, how="left")
-        frame["future"] = frame["future"].fillna(0.0)
-        rows += _new_flows(frame, options, split, has_product)
-        rows += _levels(frame, split)
-        if has_product:
-            rows += _entries(frame, options, split)
+    rows: list[dict[str, object]] = []
+    for t, (split_rows, cells) in zip(cutoffs, done, strict=True):
+        rows += split_rows
         if progress is not None:
-            progress(f"[backtest] {split}: {len(frame):,} cells")
+            progress(f"[backtest] train<={t},predict={t + h}: {cells:,} cells")
     metrics = pd.DataFrame(rows, columns=METRIC_COLUMNS)
-    return BacktestResult(metrics, tuple(splits))
+    return BacktestResult(metrics, tuple((t, h) for t in cutoffs))
+
+
+def _split_rows(
+    panel: pd.DataFrame, t: int, h: int, potential: PotentialOptions
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows a split reads: its training rows (years <= ``t``) and the outcome year's flows."""
+    year = panel["year"].to_numpy()
+    keep = year <= t
+    if potential.model == "gravity":
+        # the gravity potential reads only its window's years (and relatedness the last):
+        # earlier rows would be copied for nothing. The forecast reads the whole history.
+        keep &= year > t - potential.window
+    flows = [c for c in ("exporter", "importer", "product", "year", "value") if c in panel]
+    return panel[keep], panel.loc[year == t + h, flows]
+
+
+def _evaluate_split(
+    train: pd.DataFrame,
+    outcome: pd.DataFrame,
+    t: int,
+    potential: PotentialOptions,
+    options: BacktestOptions,
+    relatedness: RelatednessFn | None,
+    has_product: bool,
+) -> tuple[list[dict[str, object]], int]:
+    """One split's metric rows (train on years <= ``t``, predict ``t + horizon``) and cells."""
+    h = options.horizon
+    split = f"train<={t},predict={t + h}"
+    # every exporter and destination is evaluated, whatever the ranking is restricted to
+    opts = potential.model_copy(
+        update={"year": t, "horizon": h, "top": None, "exporters": None, "importers": None}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GravityWarning)
+        frame = opportunities(train, opts, relatedness)
+    outcome_axes = Axes(
+        tuple(sorted(frame["exporter"].unique())),
+        tuple(sorted(frame["importer"].unique())),
+        products=tuple(sorted(frame["product"].unique())) if has_product else (),
+    )
+    future = dense_flows(outcome, outcome_axes, t + h)
+    keys = ["exporter", "importer", *(["product"] if has_product else [])]
+    frame["future"] = _lookup(frame, future, keys)
+    rows = _new_flows(frame, options, split, has_product)
+    rows += _levels(frame, split)
+    if has_product:
+        rows += _entries(frame, options, split)
+    return rows, len(frame)
+
+
+def _lookup(frame: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """``table["value"]`` at each row of ``frame`` by ``keys`` (0 where absent).
+
+    A left merge of ``frame`` with ``table`` (unique keys) followed by ``fillna(0)``, by
+    integer codes from one factorisation of both sides' labels per key (missing labels match
+    each other, as in the merge).
+    """
+    n = len(frame)
+    ids = np.zeros(n + len(table), dtype=np.int64)
+    size = 1
+    for key in keys:
+        both = pd.concat([frame[key], table[key]], ignore_index=True)
+        codes, uniques = pd.factorize(both, use_na_sentinel=False)
+        ids = ids * len(uniques) + codes
+        size *= len(uniques)
+    out = np.zeros(size, dtype=np.float64)
+    out[ids[n:]] = table["value"].to_numpy(dtype=np.float64)
+    return out[ids[:n]]
 
 
 def _scores(frame: pd.DataFrame, has_product: bool) -> dict[str, np.ndarray]:

@@ -417,9 +417,10 @@ def _add_intervals(grid: pd.DataFrame, opts: PotentialOptions, has_product: bool
         key = "product"
     by_key, lo, hi = _quantiles(residuals, key, opts.interval)
     if key is not None and len(by_key):
-        pairs = grid["product"].map(by_key)
-        lo_arr = np.array([p[0] if isinstance(p, tuple) else lo for p in pairs])
-        hi_arr = np.array([p[1] if isinstance(p, tuple) else hi for p in pairs])
+        # products without their own quantiles (fewer than MIN_RESIDUALS) take the pooled ones
+        at = by_key.index.get_indexer(grid["product"])
+        lo_arr = np.where(at >= 0, np.array([p[0] for p in by_key])[at], lo)
+        hi_arr = np.where(at >= 0, np.array([p[1] for p in by_key])[at], hi)
     else:
         lo_arr = np.full(len(grid), lo)
         hi_arr = np.full(len(grid), hi)

@@ -166,6 +166,11 @@ class BacktestOptions(ForecastOptions):
     """A new flow is 'material' when it reaches this share of the exporter's total exports."""
     top_k: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [100, 1000])
     """k of precision@k."""
+    n_jobs: int = Field(1, ge=-1)
+    """Splits evaluated in parallel (joblib processes; -1 = all cores). The splits are
+    independent, so the metrics are the same; each process holds its split's rows and starts
+    by importing gravity (seconds), so it pays only with idle cores and splits of several
+    seconds each."""
 
     @property
     def forecast(self) -> bool:

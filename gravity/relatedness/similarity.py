@@ -68,6 +68,23 @@ def country_similarity(
     return pd.DataFrame(values, index=idx, columns=idx.rename("country_b"))
 
 
+def _positions(levels: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Position of each label in ``levels`` (-1 when absent or missing).
+
+    ``Index.get_indexer`` on the distinct labels only: hashing hundreds of thousands of labels
+    against the index directly is several times slower than factorising them first.
+    """
+    codes, uniques = pd.factorize(np.asarray(labels, dtype=object))
+    found = pd.Index(levels).get_indexer(uniques)
+    return np.where(codes >= 0, found[codes] if len(found) else codes, -1)
+
+
+def _recode(codes: np.ndarray, labels: np.ndarray, into: np.ndarray) -> np.ndarray:
+    """Codes into ``labels`` turned into positions in ``into`` (-1: missing or absent)."""
+    remap = pd.Index(into).get_indexer(labels) if len(labels) else np.empty(0, np.int64)
+    return np.append(np.asarray(remap, dtype=np.int64), -1)[codes]
+
+
 @dataclass(frozen=True, eq=False)
 class MarketRelatedness:
     """Market-side relatedness of one year (arrays read-only)."""
@@ -131,9 +148,9 @@ class MarketRelatedness:
             ``j``; NaN when ``i``, ``j`` or ``p`` is unknown this year or ``i`` has no similar
             economy.
         """
-        ei = pd.Index(self.exporters).get_indexer(np.asarray(exporter, dtype=object))
-        ji = pd.Index(self.importers).get_indexer(np.asarray(importer, dtype=object))
-        pi = pd.Index(self.products).get_indexer(np.asarray(product, dtype=object))
+        ei = _positions(self.exporters, exporter)
+        ji = _positions(self.importers, importer)
+        pi = _positions(self.products, product)
         out = np.full(len(ei), np.nan)
         ok = (ei >= 0) & (ji >= 0) & (pi >= 0)
         weight = self.similarity.sum(axis=1)
@@ -182,10 +199,14 @@ def market_relatedness(
         raise DataError(f"market-side relatedness needs the bilateral panel; it lacks {missing}")
     if result.proximity is None:
         raise DataError("market-side relatedness needs the proximity matrix (keep_proximity=True)")
-    rows = panel.loc[panel["year"].to_numpy() == result.year]
+    # only the columns read below are taken (a year of a large panel, not all its columns)
+    used_columns = ["exporter", "importer", "product", "value"]
+    rows = panel.loc[panel["year"].to_numpy() == result.year, used_columns]
     ji, importers = label_codes(rows["importer"])
-    domestic = label_codes(rows["exporter"], importers)[0] == ji
-    ei = label_codes(rows["exporter"], result.countries)[0]
+    # the exporter column is factorised once, its labels then placed among importers and countries
+    own, exporters = label_codes(rows["exporter"])
+    domestic = _recode(own, exporters, importers) == ji
+    ei = _recode(own, exporters, result.countries)
     pi = label_codes(rows["product"], result.products)[0]
     value = pd.to_numeric(rows["value"]).to_numpy(dtype=np.float64)
     keep = (pi >= 0) & ~domestic & (value > 0)

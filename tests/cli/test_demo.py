@@ -56,3 +56,7 @@ def test_demo_pipeline_end_to_end(tmp_path: Path) -> None:
     page = (out / "report" / "index.html").read_text()
     assert "synthetic" in page.lower()
     assert "report/index.html" in manifest["outputs"]
+    # per-stage wall-clock seconds (the demo benchmark reads them)
+    stages = ["panel", "fit", "relatedness", "potential", "backtest", "report"]
+    assert list(manifest["stage_seconds"]) == stages
+    assert all(seconds > 0 for seconds in manifest["stage_seconds"].values())

@@ -75,3 +75,24 @@ def test_clustering_on_a_column_not_in_the_data_names_what_is_there() -> None:
     res = Ppml("trade ~ log(dist) | exporter", small_panel()).fit()
     with pytest.raises(EstimationError, match=r"column\(s\) \['continent'\] not in the estimation"):
         res.with_vcov({"type": "cluster", "by": ["continent"]})
+
+
+def test_p_values_and_intervals_equal_scipy_stats_to_the_bit() -> None:
+    # results.py evaluates the normal and Student t tails with scipy.special (scipy.stats is slow
+    # to import): the same functions scipy.stats calls, so the numbers must be identical
+    from scipy import stats
+
+    df = panel_with_region()
+    ppml = Ppml("trade ~ log(dist) + rta | exporter + importer", df).fit()
+    ols = Ols("log(trade) ~ log(dist) + rta | exporter + importer", df[df["trade"] > 0]).fit()
+    clustered = ols.with_vcov({"type": "cluster", "by": ["exporter"]})
+    for res in (ppml, ols, clustered):
+        z = np.abs(res.statistic.to_numpy())
+        if np.isinf(res.df_t):
+            p, crit = 2 * stats.norm.sf(z), stats.norm.ppf(0.975)
+        else:
+            assert res.df_t < 1e6  # the Student t branch is exercised
+            p, crit = 2 * stats.t.sf(z, res.df_t), stats.t.ppf(0.975, res.df_t)
+        np.testing.assert_array_equal(res.pvalues.to_numpy(), p)
+        ci = res.conf_int(0.95)
+        np.testing.assert_array_equal(ci["conf_low"].to_numpy(), (res.coef - crit * res.se))

@@ -79,3 +79,29 @@ def test_invalid_options_from_python_name_the_argument_and_key() -> None:
         Ols(FORMULA, df, options={"max_iterations": 3})
     with pytest.raises(ConfigError, match=r"vcov: .*'hetero' takes no 'by'; use type: cluster"):
         Ppml("trade ~ log(dist) | exporter", df, vcov={"type": "hetero", "by": ["exporter"]})
+
+
+def test_aggregate_cache_is_shared_by_models_reading_the_same_columns() -> None:
+    from gravity.estimation.spec import aggregate_over_products
+
+    rng = np.random.default_rng(4)
+    cells = pd.MultiIndex.from_product(
+        [["A", "B", "C"], ["A", "B", "C"], ["01", "02"], [2000, 2001]],
+        names=["exporter", "importer", "product", "year"],
+    ).to_frame(index=False)
+    cells = cells[cells["exporter"] != cells["importer"]].reset_index(drop=True)
+    cells["value"] = rng.integers(0, 50, len(cells)).astype(float)
+    cells["dist"] = cells["exporter"].map({"A": 1.0, "B": 2.0, "C": 3.0}) + cells["importer"].map(
+        {"A": 10.0, "B": 20.0, "C": 30.0}
+    )
+    ppml = ModelSpec(formula="value ~ log(dist) | exporter^year + importer^year")
+    ols = ModelSpec(formula="log(value) ~ log(dist) | exporter^year + importer^year")
+    cache: dict[tuple[str, ...], pd.DataFrame] = {}
+    first = aggregate_over_products(ppml, cells, cache)
+    second = aggregate_over_products(ols, cells, cache)
+    assert list(cache) == [("dist",)]
+    pd.testing.assert_frame_equal(first, aggregate_over_products(ppml, cells))
+    pd.testing.assert_frame_equal(second, first)
+    assert second is not first  # each model gets its own copy
+    other = aggregate_over_products(ModelSpec(formula="value ~ 1 | exporter"), cells, cache)
+    assert len(cache) == 2 and "dist" not in other.columns

@@ -19,6 +19,8 @@ from gravity.panel.synthetic import (
     SyntheticWorld,
     SyntheticWorldOptions,
     generate_world,
+    join_pair_covariates,
+    keys_as_str,
     load_or_generate_world,
     write_world,
 )
@@ -153,6 +155,44 @@ def test_load_or_generate_regenerates_on_mismatch(tmp_path: Path) -> None:
     (tmp_path / "pairs.csv").unlink()
     assert_same_world(load_or_generate_world(tmp_path, other), world)
     assert (tmp_path / "pairs.csv").is_file()
+
+
+def test_load_for_some_years_reads_only_those_and_leaves_the_cache_alone(tmp_path: Path) -> None:
+    full = load_or_generate_world(tmp_path, SMALL)
+    stamps = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    years = [SMALL.first_year + 3, SMALL.first_year + 1]
+    part = load_or_generate_world(tmp_path, SMALL, years)
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == stamps
+    assert part.trade_years == tuple(sorted(years))
+    assert part.n_positive == len(full.trade)  # the whole world's count, for the manifest
+    expected = full.trade[full.trade["year"].isin(years)].reset_index(drop=True)
+    assert_same_frame(part.trade, expected)
+    assert_same_frame(part.dense_trade(years=years), full.dense_trade(years=years))
+    with pytest.raises(DataError, match="year"):
+        part.dense_trade(years=[SMALL.first_year])
+    with pytest.raises(DataError, match="load it without years"):
+        part.aggregate_trade()
+
+
+@pytest.mark.parametrize("share", [1.0, 0.6])
+def test_join_pair_covariates_equals_the_merge(share: float) -> None:
+    world = generate_world(SMALL)
+    dense = world.dense_trade()
+    pairs = world.pairs.sample(frac=share, random_state=3)  # some cells without covariates
+    merged = dense.merge(pairs, on=["exporter", "importer", "year"])
+    joined = join_pair_covariates(dense, pairs)
+    for frame in (merged, joined):
+        keys_as_str(frame, ("exporter", "importer", "product"))
+    pd.testing.assert_frame_equal(joined, merged, check_exact=True)
+    assert len(joined) == round(share * len(world.pairs)) * SMALL.n_products
+
+
+def test_keys_as_str_equals_astype_str() -> None:
+    trade = generate_world(SMALL).trade
+    frame = trade.copy()
+    keys_as_str(frame, ("exporter", "product", "absent"))
+    expected = trade.astype({"exporter": str, "product": str})
+    pd.testing.assert_frame_equal(frame, expected, check_exact=True)
 
 
 def test_load_reports_unreadable_cache(tmp_path: Path) -> None:

@@ -173,6 +173,26 @@ def test_classification_metrics_against_hand_computed_values() -> None:
     assert out["precision_at_2"] == pytest.approx(0.5)
 
 
+# ranking_areas sums the same terms as scikit-learn in another order: agreement to rounding
+AREA_RTOL = 1e-12
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ranking_areas_match_scikit_learn_with_ties(seed: int) -> None:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    rng = np.random.default_rng(seed)
+    n = 5_000
+    labels = (rng.random(n) < 0.1).astype(int)
+    # rounded scores: many ties, within and across the two classes
+    scores = np.round(rng.normal(size=n) + labels, 1 + seed)
+    out = classification_metrics(labels, scores, [10])
+    np.testing.assert_allclose(out["roc_auc"], roc_auc_score(labels, scores), rtol=AREA_RTOL)
+    np.testing.assert_allclose(
+        out["auc_pr"], average_precision_score(labels, scores), rtol=AREA_RTOL
+    )
+
+
 def test_backtest_runs_and_beats_persistence_on_new_flows() -> None:
     panel, _ = world_panel()
     result = run_backtest(
@@ -209,3 +229,45 @@ def test_bootstrap_intervals_are_seeded_and_bracket_the_estimate() -> None:
         positive
     ].median()
     assert 0 < width_boot < width_emp
+
+
+def test_opportunities_read_only_the_window_so_the_backtest_may_drop_earlier_years() -> None:
+    # run_backtest hands the gravity potential only the window's years (a speed-up): that is
+    # exact only if nothing before the window enters the opportunity table
+    panel, _ = world_panel()
+    opts = PotentialOptions(window=3, horizon=2, year=int(panel["year"].max()) - 1)
+    related = relatedness_features()
+    t = opts.year
+    train = panel[panel["year"] <= t]
+    window = train[train["year"] > t - opts.window]
+    assert window["year"].nunique() < train["year"].nunique()
+    full = opportunities(train, opts, related)
+    pd.testing.assert_frame_equal(opportunities(window, opts, related), full, check_exact=True)
+
+
+def test_backtest_lookup_equals_a_left_merge_with_zeros() -> None:
+    from gravity.potential.backtest import _lookup
+
+    rng = np.random.default_rng(5)
+    keys = ["exporter", "importer", "product"]
+    cells = pd.MultiIndex.from_product([list("ABCD"), list("ABCDE"), ["01", "02", "03"]])
+    table = cells.to_frame(index=False, name=keys).sample(frac=0.7, random_state=1)
+    table["value"] = rng.random(len(table))
+    # frame rows in another order, with cells absent from the table and labels it never has
+    frame = cells.to_frame(index=False, name=keys).sample(frac=1.0, random_state=2)
+    frame.loc[frame.index[:3], "product"] = "99"
+    frame = frame.reset_index(drop=True)
+    merged = frame.merge(table, on=keys, how="left")["value"].fillna(0.0).to_numpy()
+    np.testing.assert_array_equal(_lookup(frame, table, keys), merged)
+
+
+def test_backtest_splits_in_parallel_give_the_same_metrics() -> None:
+    panel, _ = world_panel()
+    potential = PotentialOptions(window=3)
+    related = relatedness_features()
+    serial = run_backtest(panel, potential, BacktestOptions(horizon=2, max_splits=2), related)
+    parallel = run_backtest(
+        panel, potential, BacktestOptions(horizon=2, max_splits=2, n_jobs=2), related
+    )
+    assert len(serial.splits) == 2
+    pd.testing.assert_frame_equal(parallel.metrics, serial.metrics, check_exact=True)

@@ -379,13 +379,14 @@ def read_baci(source: BaciSource, base_dir: Path | None = None) -> ReadResult:
         if source.quantity:
             frame["quantity"] = combined.column("q").to_numpy(zero_copy_only=False)
         del combined, tables
-        # aggregate on the numeric codes first: cheaper than on ISO3 strings
-        frame = aggregate_products(
-            frame,
-            source.product_level,
-            value_columns=["value", *(["quantity"] if source.quantity else [])],
-            source=paths[0].name,
-        )
+        if source.product_level != "hs6":  # at HS6 there is nothing to sum (and no copy)
+            # aggregate on the numeric codes first: cheaper than on ISO3 strings
+            frame = aggregate_products(
+                frame,
+                source.product_level,
+                value_columns=["value", *(["quantity"] if source.quantity else [])],
+                source=paths[0].name,
+            )
     bump(log, "merged_to_product_level", rows - len(frame))
     frame, report = _harmonize(frame, source, base, paths, log)
     log["rows_out"] = len(frame)

@@ -37,10 +37,17 @@ data:
 relatedness: {{}}
 potential: {{ease_terms: [], pair_effects: true, horizon: 3, window: 4}}
 report: {{exporter: PT, formats: [html], product_names: names.csv,
+          country_groups: WDICountry.csv,
           title: "Export opportunities of Portugal (EU15 data)"}}
 """
 # the data ship the 20 product groups as codes 1..20 only; the names table says just that
 NAMES = "product,name\n" + "".join(f"{k},Product group {k:02d}\n" for k in range(1, 21))
+# the World Bank's income classification in the layout of WDICountry.csv: every EU15 member and
+# the UK are high-income economies
+INCOME = "Country Code,Income Group\n" + "".join(
+    f"{c},High income\n"
+    for c in "AUT BEL DEU DNK ESP FIN FRA GBR GRC IRL ITA LUX NLD PRT SWE".split()
+)
 
 
 def _run(config: Path) -> None:
@@ -57,6 +64,7 @@ def build_eu(folder: Path) -> Path:
     config = folder / "eu.yaml"
     config.write_text(EU_CONFIG.format(trade=trade), encoding="utf-8")
     (folder / "names.csv").write_text(NAMES, encoding="utf-8")
+    (folder / "WDICountry.csv").write_text(INCOME, encoding="utf-8")
     _run(config)
     return folder / "out" / "report" / "index.html"
 

@@ -100,11 +100,33 @@ def _report_names(config: RunConfig) -> ReportNames | None:
 
 def _stage_report(config: RunConfig) -> dict[str, Path]:
     from gravity.cli.stage_report import stage_report
+    from gravity.report.country_facts import read_country_facts
 
     start = time.perf_counter()
-    paths = stage_report(config.report or ReportOptions(), config.output, _report_names(config))
+    facts = read_country_facts(config.data.covariates, config.base_dir)
+    paths = stage_report(
+        config.report or ReportOptions(), config.output, _report_names(config), facts
+    )
     log.info("[report] %s (%.1f s)", paths.get("html", ""), time.perf_counter() - start)
     return paths
+
+
+ANNUAL_STAGES = ("fit", "relatedness", "potential", "backtest", "counterfactual", "batch")
+"""Stages whose models work on years: a monthly panel does not reach them."""
+
+
+def refuse_monthly(config: RunConfig, stages: list[str]) -> None:
+    """One clear line when a monthly panel would reach a stage that needs annual data."""
+    trade = config.data.trade
+    if getattr(trade, "frequency", "annual") != "monthly":
+        return
+    annual = [s for s in stages if s in ANNUAL_STAGES]
+    if annual:
+        raise ConfigError(
+            "data.trade.frequency: 'monthly' builds a monthly panel for the report, but these "
+            f"stages need annual data: {', '.join(annual)}; remove them from the config, or set "
+            "frequency: annual"
+        )
 
 
 def run_stages(
@@ -116,6 +138,7 @@ def run_stages(
     force: bool = False,
 ) -> int:
     """Run ``stages`` in pipeline order; always write ``OUTPUT/manifest.json``."""
+    refuse_monthly(config, stages)
     prepare_output(config.output, force=force)
     manifest = RunManifest(
         command=command,
@@ -181,9 +204,7 @@ def _force(args: argparse.Namespace) -> bool:
 
 def cmd_panel(args: argparse.Namespace) -> int:
     """Only the panel."""
-    return run_stages(
-        load_config(args.config), "panel", args.config, ["panel"], force=_force(args)
-    )
+    return run_stages(load_config(args.config), "panel", args.config, ["panel"], force=_force(args))
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -245,6 +266,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if config.batch is None:
         raise ConfigError("the config has no 'batch:' section; add one with 'grid: {specs: [...]}'")
+    refuse_monthly(config, ["batch"])
     batch = config.batch
     if args.quiet:
         batch = batch.model_copy(update={"progress": False})

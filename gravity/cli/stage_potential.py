@@ -42,18 +42,16 @@ def stage_potential(
     start = time.perf_counter()
     options = config.potential or PotentialOptions()
     frame_in = panel.to_frame()
-    has_product = "product" in frame_in.columns
-    base_year = options.year if options.year is not None else int(frame_in["year"].max())
-    related = None
-    if relatedness is not None and has_product:
-        related = relatedness(frame_in[frame_in["year"] <= base_year], base_year)
     chunk_options = chunk_options_for(frame_in, options)
     if chunk_options is not None:
+        base_year = options.year if options.year is not None else int(frame_in["year"].max())
+        related = None
+        if relatedness is not None and "product" in frame_in.columns:
+            related = relatedness(frame_in[frame_in["year"] <= base_year], base_year)
         return _stage_chunked(config, frame_in, options, chunk_options, related, start)
-    # the features of the base year, computed once, serve the potential and the forecast
-    ranked = rank_opportunities(
-        frame_in, options, (lambda _p, _y: related) if related is not None else None
-    )
+    # rank_opportunities computes the base year's relatedness once and hands it to the forecast,
+    # which needs the relatedness of its earlier training years too
+    ranked = rank_opportunities(frame_in, options, relatedness)
     result, frame = ranked.potential, ranked.frame
     layout = OutputLayout(config.output)
     layout.potential_dir.mkdir(parents=True, exist_ok=True)

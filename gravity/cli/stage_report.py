@@ -22,6 +22,7 @@ from pathlib import Path
 from gravity.exceptions import ConfigError
 from gravity.layout import OutputLayout
 from gravity.report.build import Report, build_report
+from gravity.report.country_facts import CountryFacts
 from gravity.report.data import ReportNames, load_inputs
 from gravity.report.html import render_html
 from gravity.report.options import ReportOptions
@@ -66,7 +67,10 @@ def _about(report: Report) -> list[tuple[str, str]]:
 
 
 def stage_report(
-    options: ReportOptions, output: Path, names: ReportNames | None = None
+    options: ReportOptions,
+    output: Path,
+    names: ReportNames | None = None,
+    facts: CountryFacts | None = None,
 ) -> dict[str, Path]:
     """Read the run's outputs and write the report under ``output / "report"``.
 
@@ -81,6 +85,8 @@ def stage_report(
         Country and product names (e.g. ``ReportNames.from_frames(world.countries,
         world.products)`` for the synthetic world). Names from ``options.country_names`` and
         ``options.product_names`` take precedence; codes are shown where no name is known.
+    facts : CountryFacts, optional
+        Contiguity and WDI GDP per capita from the config's covariate files.
 
     Returns
     -------
@@ -104,7 +110,7 @@ def stage_report(
         )
     inputs = load_inputs(output)
     from_files = ReportNames.read(options.country_names, options.product_names)
-    report = build_report(inputs, options, from_files.merged(names or ReportNames()))
+    report = build_report(inputs, options, from_files.merged(names or ReportNames()), facts)
     folder.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     formats = set(options.formats)

@@ -9,6 +9,8 @@ trade value in, out, removed and added), so the run manifest accounts for every 
 3. the sample filters (years, exporters, importers, products, countries, domestic flows);
 4. the Atlas country thresholds (population, exports), when set;
 5. zeros: the exporter x importer x year (x product) rectangle (:mod:`gravity.panel.zeros`);
+   monthly Comtrade data (``frequency: monthly``, with ``month`` and ``period`` columns) are
+   filled over the months observed, each month one period of the rectangle;
 6. one step per covariate table, then the derived variables (:mod:`gravity.panel.covariates`);
 7. canonical types and a final check (keys present, values finite and non-negative).
 
@@ -52,7 +54,7 @@ from gravity.panel.synthetic import (
 )
 from gravity.panel.zeros import Universe, ZeroReport, fill_zeros, universe_of
 
-__all__ = ["KEY_COLUMNS", "Panel", "SampleFilters", "build_panel"]
+__all__ = ["KEY_COLUMNS", "MONTH_COLUMNS", "Panel", "SampleFilters", "build_panel"]
 
 log = logging.getLogger("gravity")
 
@@ -60,6 +62,9 @@ TradeSource = BaciSource | ComtradeSource | GenericSource
 
 #: Key columns of the canonical panel, in their order (``product``/``year`` when present).
 KEY_COLUMNS = ("exporter", "importer", "product", "year")
+
+#: A monthly panel's extra key (``month``, 1-12) and its label (``period``, ``"2023-11"``).
+MONTH_COLUMNS = ("month", "period")
 
 _UNITS = {
     "baci": ("USD", "USD (BACI's v, thousand USD, times 1000)"),
@@ -128,20 +133,15 @@ def _canonical(frame: pd.DataFrame, source: str, require: Sequence[str] = ()) ->
         out["year"] = out["year"].astype(np.int64)
     if "value" in out.columns:
         out["value"] = out["value"].astype(np.float64)
-    first = [c for c in (*KEY_COLUMNS, "value") if c in out.columns]
+    if "month" in out.columns:
+        out["month"] = out["month"].astype(np.int64)
+    first = [c for c in (*KEY_COLUMNS, *MONTH_COLUMNS, "value") if c in out.columns]
     return out[first + [c for c in out.columns if c not in first]]
 
 
 def _read_trade(
     trade: TradeSource, base_dir: Path, inputs: list[tuple[Path, str]]
 ) -> tuple[pd.DataFrame, Step, ReadResult]:
-    if isinstance(trade, ComtradeSource) and trade.frequency == "monthly":
-        # zero filling, the universe and the estimators work on exporter x importer x year
-        # (x product) cells: months would be filled and counted wrongly, so refuse them here
-        raise ConfigError(
-            "data.trade.frequency: 'monthly' is read by read_comtrade (for the report's "
-            "month-on-month figures) but the panel build needs annual data; set frequency: annual"
-        )
     start = time.perf_counter()
     files = check_source_files(trade, base_dir)
     result = read_source(trade, base_dir)
@@ -179,6 +179,11 @@ def _add_domestic(
             f" -> {row['importer']!r}; put international flows in data.trade"
         )
     keys = [k for k in KEY_COLUMNS if k in frame.columns]
+    if "month" in frame.columns:
+        raise ConfigError(
+            f"data.domestic: {name} holds annual domestic flows but the trade data are monthly "
+            "(data.trade.frequency: monthly); remove data.domestic or use annual trade data"
+        )
     if "exporter" not in keys or "importer" not in keys:
         raise DataError(
             f"{name}: domestic flows need a trade table with exporter and importer "
@@ -225,6 +230,10 @@ def _zeros(
             f"no {', '.join(absent)} (map them, or set zeros: none)"
         )
     start = time.perf_counter()
+    monthly = "month" in frame.columns
+    if monthly:
+        # the rectangle spans the months observed: each month is a period of the year axis
+        frame = _months_as_periods(frame)
     universe = universe_of(frame, opts.universe)
     domestic = int((frame["exporter"] == frame["importer"]).sum())
     if "product" in frame.columns and universe.cells() + domestic > opts.max_rows:
@@ -248,12 +257,21 @@ def _zeros(
             value_in=_total(frame),
             value_out=_total(frame),
         )
+        if monthly:
+            frame = _periods_as_months(frame)
         return frame, step, report, universe
     out, report = fill_zeros(frame, universe)
     notes = [
         f"rectangle: {report.cells} international cells ({opts.universe} universe); "
         "domestic cells are never filled"
     ]
+    if monthly:
+        out = _periods_as_months(out)
+        months = "month" if opts.universe == "year" else "months observed"
+        notes[0] = (
+            f"rectangle: {report.cells} international cells over the {months} (monthly "
+            f"data; {opts.universe} universe); domestic cells are never filled"
+        )
     if report.empty_columns:
         notes.append(
             f"columns empty (NaN) on the zero rows: {', '.join(report.empty_columns)}; "
@@ -270,6 +288,24 @@ def _zeros(
         value_out=_total(out),
     )
     return out, step, report, universe
+
+
+def _months_as_periods(frame: pd.DataFrame) -> pd.DataFrame:
+    """Monthly rows keyed by one integer period ``YYYYMM`` in ``year`` (for the zero filling)."""
+    period = frame["year"].to_numpy(dtype=np.int64) * 100 + frame["month"].to_numpy(dtype=np.int64)
+    return frame.drop(columns=list(MONTH_COLUMNS)).assign(year=period)
+
+
+def _periods_as_months(frame: pd.DataFrame) -> pd.DataFrame:
+    """The inverse of :func:`_months_as_periods`: ``year``, ``month`` and ``period`` again."""
+    code = frame["year"].to_numpy(dtype=np.int64)
+    year, month = code // 100, code % 100
+    period = pd.Series(year.astype(str), index=frame.index).str.cat(
+        pd.Series(month, index=frame.index).map("{:02d}".format), sep="-"
+    )
+    out = frame.assign(year=year, month=month, period=period)
+    first = [c for c in (*KEY_COLUMNS, *MONTH_COLUMNS, "value") if c in out.columns]
+    return out[first + [c for c in out.columns if c not in first]]
 
 
 def _check_final(frame: pd.DataFrame) -> None:
@@ -488,6 +524,7 @@ def _metadata(
         zero_info["universe_axes"] = universe.to_dict()
     return {
         "format": "gravity.panel/1",
+        "frequency": "monthly" if "month" in frame.columns else "annual",
         "rows": len(frame),
         "value_total": _total(frame),
         "value": value,

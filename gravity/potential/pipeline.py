@@ -64,10 +64,22 @@ def _with_forecast(
     options: PotentialOptions,
     base_year: int,
     relatedness: RelatednessFn | None,
+    related: RelatednessFeatures | None,
 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Replace potential and its interval by the hurdle forecast; keep gravity's as a column."""
+    """Replace potential and its interval by the hurdle forecast; keep gravity's as a column.
+
+    The base year's relatedness, already computed for the table, is handed to the forecast, and
+    only the exporters and importers the table keeps are scored.
+    """
     fc = forecast_potential(
-        panel, base_year, options.horizon, options.forecast_options(), relatedness
+        panel,
+        base_year,
+        options.horizon,
+        options.forecast_options(),
+        relatedness,
+        shared={base_year: related} if related is not None else None,
+        exporters=options.exporters,
+        importers=options.importers,
     )
     keys = [c for c in ("exporter", "importer", "product") if c in frame.columns]
     out = frame.rename(
@@ -127,7 +139,7 @@ def rank_opportunities(
     frame["itc_potential"] = itc_potential(frame, options.horizon).to_numpy()
     notes: tuple[str, ...] = ()
     if options.model == "forecast":
-        frame, notes = _with_forecast(panel, frame, options, base_year, relatedness)
+        frame, notes = _with_forecast(panel, frame, options, base_year, relatedness, related)
     if related is not None:
         frame = add_relatedness_columns(frame, related, base_year)
     frame = select_cells(frame, options)

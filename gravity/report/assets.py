@@ -211,7 +211,7 @@ JS = r"""
                  get("importer", i)].join(" ").toLowerCase();
     }
     var ctl = {};
-    ["year", "list", "group", "dest", "region", "search"].forEach(function (k) {
+    ["year", "list", "group", "dest", "region", "bloc", "income", "search"].forEach(function (k) {
       ctl[k] = document.getElementById("f-" + k);
     });
     var count = document.getElementById("opportunity-count");
@@ -224,6 +224,8 @@ JS = r"""
         (!ctl.group.value || get("group", r) === ctl.group.value) &&
         (!ctl.dest.value || get("importer", r) === ctl.dest.value) &&
         (!ctl.region.value || get("region", r) === ctl.region.value) &&
+        (!ctl.bloc.value || (get("bloc", r) || "").split("; ").indexOf(ctl.bloc.value) !== -1) &&
+        (!ctl.income.value || get("income", r) === ctl.income.value) &&
         (!q || text[r].indexOf(q) !== -1);
     }
     function spacer(height) {
@@ -383,7 +385,52 @@ JS = r"""
         })]
       }, [0]);
     }
+    // the forecast path: the potential (and its band, products' intervals in quadrature) of
+    // the rows the filters leave for the partner in their latest year, and the exports of the
+    // same products by year (all products when no product filter is set)
+    function updateForecast() {
+      var div = document.getElementById("chart-forecast"), F = payload.forecast;
+      if (!div || !div.data || !F) { return; }
+      var latest = -Infinity, rows = [], r, k;
+      order.forEach(function (r) {
+        var y = get("year", r);
+        if (get("importer", r) === F.partner && y > latest) { latest = y; }
+      });
+      order.forEach(function (r) {
+        if (get("importer", r) === F.partner && get("year", r) === latest) { rows.push(r); }
+      });
+      var total = 0, below = 0, above = 0, products = {};
+      rows.forEach(function (r) {
+        var p = get("potential", r) || 0;
+        total += p;
+        var lo = get("potential_low", r), hi = get("potential_high", r);
+        below += Math.pow(Math.max(0, p - (lo === null || lo === undefined ? p : lo)), 2);
+        above += Math.pow(Math.max(0, (hi === null || hi === undefined ? p : hi) - p), 2);
+        products[get("product", r)] = true;
+      });
+      var narrowed = ctl.group.value || ctl.list.value || ctl.search.value.trim() ||
+        (ctl.dest.value && ctl.dest.value !== F.partner);
+      var actual = F.total;
+      if (narrowed && F.products) {
+        actual = F.years.map(function () { return 0; });
+        for (k = 0; k < F.products.length; k++) {
+          if (products[F.products[k]]) {
+            for (r = 0; r < F.years.length; r++) { actual[r] += F.values[k][r]; }
+          }
+        }
+      }
+      var low = total - Math.sqrt(below), high = total + Math.sqrt(above), shown = rows.length > 0;
+      Plotly.restyle(div, {
+        y: [actual, [shown ? total : null]],
+        customdata: [actual.map(function (v) { return money(v); }),
+                     [[money(total), money(low), money(high)]]],
+        "error_y.array": [null, [shown ? high - total : 0]],
+        "error_y.arrayminus": [null, [shown ? total - low : 0]]
+      }, [0, 1]);
+      div.setAttribute("data-potential", shown ? String(total) : "");
+    }
     function updateCharts() {
+      updateForecast();
       updateBars("markets", "importer");
       if (D.product) { updateBars("products", "product"); }
       updateDestinations();
@@ -391,13 +438,13 @@ JS = r"""
       updateScatter();
     }
 
-    ["year", "list", "group", "dest", "region"].forEach(function (k) {
+    ["year", "list", "group", "dest", "region", "bloc", "income"].forEach(function (k) {
       ctl[k].addEventListener("change", apply);
     });
     ctl.search.addEventListener("input", apply);
     wrap.addEventListener("scroll", function () { render(false); }, { passive: true });
     document.getElementById("f-reset").addEventListener("click", function () {
-      ["year", "list", "group", "dest", "region", "search"].forEach(function (k) {
+      ["year", "list", "group", "dest", "region", "bloc", "income", "search"].forEach(function (k) {
         ctl[k].value = "";
       });
       apply();

@@ -20,9 +20,11 @@ from gravity.exceptions import DataError
 from gravity.potential.options import PotentialOptions
 from gravity.report.accuracy import accuracy
 from gravity.report.charts import Chart, counterfactual_chart, history_chart
+from gravity.report.country_facts import CountryFacts
+from gravity.report.country_groups import INCOME_MISSING, blocs, read_country_groups, un_regions
 from gravity.report.data import ReportInputs, ReportNames
 from gravity.report.formatting import format_int, format_money, format_number
-from gravity.report.names import default_names, regions
+from gravity.report.names import default_names
 from gravity.report.opportunity import opportunity_parts, period_label
 from gravity.report.options import ReportOptions
 from gravity.report.profile import BilateralProfile, bilateral_profile
@@ -58,7 +60,11 @@ class Report:
     period: str = ""
     """The opportunities' years in words: ``exports 2016 → potential 2019``."""
     regions: dict[str, str] = field(default_factory=dict)
-    """Country code to region or group (EU, OECD, rest of the world) for the region filter."""
+    """Country code to its UN sub-region, for the region filter."""
+    blocs: dict[str, str] = field(default_factory=dict)
+    """Country code to the groups it belongs to (``"EU; OECD"``), for the country-group filter."""
+    income: dict[str, str] = field(default_factory=dict)
+    """Country code to its income group (from ``report.country_groups``; empty without it)."""
     names: ReportNames = field(default_factory=ReportNames)
     opportunities: ReportTable | None = None
     """The best-ranked ``table_rows`` opportunities of the exporter (the web page's table)."""
@@ -70,6 +76,8 @@ class Report:
     profile: BilateralProfile | None = None
     scoring: dict[str, Any] | None = None
     """``preset``, ``weights``, ``horizon``, ``base_year`` of the opportunity scores."""
+    forecast: dict[str, Any] | None = None
+    """The pair's exports by year and product, for the forecast chart to follow the filters."""
     profile_lines: tuple[str, ...] = ()
     """The pair's agreements in force, and one line per profile section without data."""
     accuracy: tuple[str, ...] = ()
@@ -318,7 +326,10 @@ def _method_tables(manifest: dict[str, Any]) -> dict[str, ReportTable]:
 
 
 def build_report(
-    inputs: ReportInputs, options: ReportOptions, names: ReportNames | None = None
+    inputs: ReportInputs,
+    options: ReportOptions,
+    names: ReportNames | None = None,
+    facts: CountryFacts | None = None,
 ) -> Report:
     """Assemble the report from what earlier stages wrote.
 
@@ -330,6 +341,9 @@ def build_report(
         Who and what the report shows.
     names : ReportNames, optional
         Country and product names (codes are shown where missing).
+    facts : CountryFacts, optional
+        Contiguity and GDP per capita read from the run's covariate files
+        (:func:`gravity.report.country_facts.read_country_facts`).
 
     Returns
     -------
@@ -369,6 +383,7 @@ def build_report(
     scoring = _scoring(inputs, parts.rows) if parts.rows is not None else None
     profile = None
     profile_lines: list[str] = []
+    forecast: dict[str, Any] | None = None
     partner = options.partner
     if panel is None:
         notes["profile"].append("No bilateral profile: " + inputs.notes.get("panel", "") + ".")
@@ -389,11 +404,20 @@ def build_report(
             )
             tables.update(profile_tables(profile, names, currency))
             more = profile_sections(
-                panel, inputs.opportunities, exporter, partner, year, options.top_n, names, currency
+                panel,
+                inputs.opportunities,
+                exporter,
+                partner,
+                year,
+                options.top_n,
+                names,
+                currency,
+                facts,
             )
             tables.update(more.tables)
             charts.update(more.charts)
             profile_lines = more.lines
+            forecast = more.forecast
             charts["history"] = history_chart(
                 profile.history,
                 names.country(exporter),
@@ -437,6 +461,15 @@ def build_report(
                 frame,
                 "Standard errors in parentheses. *** p<0.01, ** p<0.05, * p<0.1.",
             )
+    destinations = (
+        list(inputs.opportunities["importer"].unique()) if inputs.opportunities is not None else []
+    )
+    income: dict[str, str] = {}
+    regions = un_regions(destinations)
+    if options.country_groups is not None:
+        income = read_country_groups(options.country_groups, destinations)
+    elif regions:  # real countries (an income table cannot name synthetic ones)
+        notes["opportunities"].append(INCOME_MISSING)
     sentences: tuple[str, ...] = ()
     if inputs.metrics is not None:
         tables["backtest"] = metrics_table(inputs.metrics)
@@ -483,15 +516,16 @@ def build_report(
         currency=currency,
         level=level,
         period=period_label(parts.base_year, parts.year) if parts.year is not None else "",
-        regions=regions(
-            inputs.opportunities["importer"].unique() if inputs.opportunities is not None else []
-        ),
+        regions=regions,
+        blocs=blocs(destinations, parts.year),
+        income=income,
         names=names,
         opportunities=shown,
         opportunities_total=total,
         tables=tables,
         charts=charts,
         profile=profile,
+        forecast=forecast,
         scoring=scoring,
         accuracy=sentences,
         profile_lines=tuple(profile_lines),

@@ -40,6 +40,11 @@ SECTIONS = (
 )
 
 
+def _country_filters(report: Report) -> dict[str, dict[str, str]]:
+    """Destination code to its region, country groups and income group, by filter key."""
+    return {"region": report.regions, "bloc": report.blocs, "income": report.income}
+
+
 def _missing(notes: list[str]) -> Markup:
     return Markup("".join(el("p", {"class": "missing"}, note) for note in notes))
 
@@ -193,7 +198,7 @@ def _opportunities(report: Report) -> Markup:
             _card("Opportunities", f"{report.opportunities_total:,}"),
             _card("Best-ranked opportunity", f"{what}{top['importer_name']}", words=True),
         ),
-        controls(table, report.regions),
+        controls(table, _country_filters(report)),
         el(
             "p",
             {"id": "opportunity-count", "class": "note", "aria-live": "polite"},
@@ -473,7 +478,10 @@ def render_html(report: Report, inline_plotly: bool = True) -> str:
             + safe_json(
                 {
                     "charts": report.charts,
-                    "table": table_payload(report.opportunities, report.currency, report.regions)
+                    "forecast": report.forecast,
+                    "table": table_payload(
+                        report.opportunities, report.currency, _country_filters(report)
+                    )
                     if report.opportunities is not None
                     else None,
                 }

@@ -22,7 +22,14 @@ from gravity.report.formatting import CURRENCY_SYMBOLS
 from gravity.report.markup import Markup, el
 from gravity.report.tables import ReportTable
 
-__all__ = ["SIGNIFICANT", "TABLE_KEYS", "controls", "opportunity_skeleton", "table_payload"]
+__all__ = [
+    "COUNTRY_FILTERS",
+    "SIGNIFICANT",
+    "TABLE_KEYS",
+    "controls",
+    "opportunity_skeleton",
+    "table_payload",
+]
 
 SIGNIFICANT = 7
 """Significant digits of the numbers embedded for the page (display shows three)."""
@@ -66,8 +73,19 @@ def _text_column(values: pd.Series) -> dict[str, list[Any]]:
     return {"dict": [str(u) for u in uniques], "codes": [int(c) for c in codes]}
 
 
+COUNTRY_FILTERS = (
+    ("region", "Region", "All regions"),
+    ("bloc", "Country group", "All groups"),
+    ("income", "Income group", "All income groups"),
+)
+"""The destination filters: key, label, the 'everything' choice. ``bloc`` values list every
+group a country belongs to (``"EU; OECD"``): a row matches when the chosen one is among them."""
+
+
 def table_payload(
-    table: ReportTable, currency: str | None, regions: Mapping[str, str] | None = None
+    table: ReportTable,
+    currency: str | None,
+    country_filters: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The table's rows as compact columns for the page's script.
 
@@ -77,8 +95,8 @@ def table_payload(
         The exporter's opportunities (every row).
     currency : str or None
         ISO code of the money columns (its symbol goes to the script's formatter).
-    regions : Mapping, optional
-        Destination code to region or group (the region filter).
+    country_filters : Mapping, optional
+        For each key of :data:`COUNTRY_FILTERS`, destination code to its value.
 
     Returns
     -------
@@ -106,8 +124,12 @@ def table_payload(
             }
         )
     if "importer" in frame.columns:
-        lookup = regions or {}
-        data["region"] = _text_column(frame["importer"].map(lambda c: lookup.get(str(c), "")))
+        for key, _, _ in COUNTRY_FILTERS:
+            lookup = (country_filters or {}).get(key) or {}
+            if lookup:  # without values the filter is disabled: nothing to embed
+                data[key] = _text_column(
+                    frame["importer"].map(lambda c, m=lookup: m.get(str(c), ""))
+                )
     return {
         "columns": columns,
         "data": data,
@@ -132,8 +154,13 @@ def _select(label: str, key: str, values: list[tuple[str, str]], everything: str
     )
 
 
-def controls(table: ReportTable, regions: Mapping[str, str] | None = None) -> Markup:
-    """The filter controls: year, list, product group, destination, region, search, reset."""
+def controls(
+    table: ReportTable, country_filters: Mapping[str, Mapping[str, str]] | None = None
+) -> Markup:
+    """The filter controls: year, list, group, destination, region, country and income groups.
+
+    Also a search box and a reset button; a filter with nothing to choose is disabled.
+    """
     frame = table.frame
     years = sorted({str(int(y)) for y in frame["year"].dropna()}, reverse=True)
     groups = sorted(set(frame["group"])) if "group" in frame.columns else []
@@ -147,7 +174,18 @@ def controls(table: ReportTable, regions: Mapping[str, str] | None = None) -> Ma
         ("new", "New products (not yet competitive)"),
     ]
     present = set(frame["list"]) if "list" in frame.columns else set()
-    found = sorted({(regions or {}).get(str(c), "") for c in dests["importer"]} - {""})
+    country_selects = []
+    for key, label, everything in COUNTRY_FILTERS:
+        lookup = (country_filters or {}).get(key) or {}
+        found: set[str] = set()
+        for code in dests["importer"]:
+            found |= (
+                set(lookup.get(str(code), "").split("; "))
+                if key == "bloc"
+                else {lookup.get(str(code), "")}
+            )
+        values = sorted(found - {""})
+        country_selects.append(_select(label, key, [(v, v) for v in values], everything))
     return el(
         "div",
         {"class": "controls"},
@@ -160,7 +198,7 @@ def controls(table: ReportTable, regions: Mapping[str, str] | None = None) -> Ma
             list(zip(dests["importer"], dests["importer_name"], strict=True)),
             "All destinations",
         ),
-        _select("Region or group", "region", [(r, r) for r in found], "All regions"),
+        *country_selects,
         el(
             "label",
             {},

@@ -57,6 +57,12 @@ class ReportOptions(StrictModel):
     product-group control; BACI's ``product_codes_*.csv`` (``code, description``) and Comtrade's
     descriptions (``cmdCode, cmdDesc``) work as they are. Default names: HS chapter titles and
     HS sections (as groups) for HS-like codes; countries from gravity's country table."""
+    country_groups: NamesPath = None
+    """Country groups for the page's income-group filter: the World Bank's ``WDICountry.csv``
+    (``Country Code``, ``Income Group``), the DataBank 'Metadata - Countries' sheet (CSV or
+    Excel), or any CSV with ``country, group`` columns. Regions (UN sub-regions) and the EU,
+    OECD and G7 groups come with gravity (from ``country_converter``); without this table the
+    page says that no income groups were given."""
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
     """ISO 4217 code of the trade values (e.g. ``EUR``); default: the panel metadata's
     ``value.currency`` (``data.metadata.currency``); without either, amounts are shown as plain

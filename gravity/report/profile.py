@@ -275,6 +275,19 @@ def _month_figures(flows: pd.DataFrame, year: int) -> list[Figure]:
     return figures
 
 
+def _partial_year(panel: pd.DataFrame, year: int) -> list[str]:
+    """A note when monthly data cover a different number of months in ``year`` and before."""
+    months = panel.groupby("year")["month"].nunique()
+    now, before = int(months.get(year, 0)), int(months.get(year - 1, 0))
+    if not before or now == before:
+        return []
+    return [
+        f"the data hold {now} months of {year} and {before} of {year - 1}: changes on a year "
+        "earlier compare different numbers of months; the month-on-month figures compare "
+        "like with like"
+    ]
+
+
 def _rank_figures(panel: pd.DataFrame, a: str, b: str, year: int) -> list[Figure]:
     mine, theirs = _ranks(panel, a, year, b), _ranks(panel, b, year, a)
     period = str(year)
@@ -368,10 +381,11 @@ def bilateral_profile(
     history = yearly_flows(panel, exporter, partner)
     flows = _direction_frame(panel, exporter, partner)
     figures = _flow_figures(history, year)
+    notes: list[str] = []
     if "month" in panel.columns:
         figures += _month_figures(flows, year)
+        notes += _partial_year(panel, year)
     figures += _rank_figures(panel, exporter, partner, year)
-    notes: list[str] = []
     top: dict[str, pd.DataFrame] = {}
     contrib: dict[str, pd.DataFrame] = {}
     if "product" in panel.columns:

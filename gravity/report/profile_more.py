@@ -5,28 +5,42 @@ any covariates) and returns a frame, or the one-line reason (a string) the secti
 shown, so the report says so instead of leaving the section out:
 
 - comparative advantage: the products with the highest Balassa RCA of each side (RCA above 1);
-- third markets: the partner's largest markets (other than the exporter), each with its imports
-  from the exporter and from the partner in the year, and which of the two sells more there;
+- third markets: the partner's neighbours (contiguity from the panel's ``contig`` column, or
+  CEPII GeoDist when the config gives it; see :func:`neighbours`), else its largest markets
+  (other than the exporter), each with its imports from the exporter and from the partner in
+  the year, and which of the two sells more there;
 - similar economies: the countries whose export baskets (product shares) are closest to the
   exporter's by cosine similarity, and the products they export with comparative advantage
   (RCA >= 1) where the exporter has none, by how many of them do;
-- GDP per capita of each side from a panel covariate (``gdp_pc``/``gdppc``/``gdp_per_capita``
-  with ``_o``/``_d`` suffixes, e.g. WDI ``NY.GDP.PCAP.CD``), or GDP over population;
+- GDP per capita of each side from the WDI files of the config when they hold it
+  (:mod:`gravity.report.country_facts`), else from a panel covariate (``gdp_pc``/``gdppc``/
+  ``gdp_per_capita`` with ``_o``/``_d`` suffixes), or GDP over population;
 - agreements in force: the pair's agreement column (``rta``, ``fta``, ``agreement``) in the year;
 - forecast path: the exporter's exports to the partner by year, then the potential at the
-  horizon with its interval (from the opportunity table).
+  horizon (the sum over products) with a band that combines the products' intervals as
+  independent errors: each side's half-widths added in quadrature,
+  ``low = P - sqrt(sum((p_i - low_i)^2))`` and ``high = P + sqrt(sum((high_i - p_i)^2))``
+  (exact for independent normal errors; summing the interval ends, the widest case of fully
+  dependent errors, would overstate the interval of the sum).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
+from gravity.panel.countries import resolve_code
+from gravity.report.country_facts import CountryFacts
+
 __all__ = [
     "agreements",
+    "combined_band",
     "comparative_advantage",
     "forecast_path",
     "gdp_per_capita",
+    "neighbours",
     "similar_economies",
     "third_markets",
 ]
@@ -69,21 +83,61 @@ def comparative_advantage(
     return pd.concat(frames, ignore_index=True)
 
 
-def third_markets(
-    panel: pd.DataFrame, exporter: str, partner: str, year: int, top_n: int
-) -> pd.DataFrame | str:
-    """The partner's largest markets: imports from each of the two, and who sells more.
+def neighbours(
+    panel: pd.DataFrame, partner: str, facts: CountryFacts | None = None
+) -> tuple[list[str], str] | None:
+    """The partner's neighbours among the panel's countries, and where contiguity came from.
 
-    Returns ``market, from_exporter, from_partner, leader`` (``exporter``, ``partner`` or
-    ``tie``), the partner's markets by its exports, largest first.
+    The panel's ``contig`` column (a pair covariate: 1 = a shared border) on any row of the
+    partner's, in either direction, else the contiguity pairs of ``facts`` (CEPII GeoDist),
+    matched to the data's codes through ISO3. ``None``: no contiguity is available.
+    """
+    if "contig" in panel.columns:
+        contig = pd.to_numeric(panel["contig"], errors="coerce") == 1
+        out_ = panel.loc[contig & (panel["exporter"] == partner), "importer"]
+        in_ = panel.loc[contig & (panel["importer"] == partner), "exporter"]
+        found = sorted({str(c) for c in pd.concat([out_, in_])} - {partner})
+        return found, "the panel's contig column"
+    if facts is None or facts.contiguity is None:
+        return None
+    iso3 = resolve_code(partner)
+    if iso3 is None:
+        return None
+    border = set(facts.neighbours(iso3))
+    codes = {str(c) for c in pd.concat([panel["exporter"], panel["importer"]]).unique()}
+    found = sorted(c for c in codes - {partner} if resolve_code(c) in border)
+    return found, facts.contiguity_source
+
+
+def third_markets(
+    panel: pd.DataFrame,
+    exporter: str,
+    partner: str,
+    year: int,
+    top_n: int,
+    markets_of: Sequence[str] | None = None,
+) -> pd.DataFrame | str:
+    """Third markets: imports from each of the two, and who sells more.
+
+    ``markets_of`` (e.g. the partner's neighbours) fixes the markets, the exporter left out;
+    without it they are the partner's ``top_n`` largest markets. Returns ``market,
+    from_exporter, from_partner, leader`` (``exporter``, ``partner`` or ``tie``), by the
+    partner's exports there, largest first.
     """
     rows = panel[panel["year"] == year]
     sums = rows.groupby(["exporter", "importer"])["value"].sum()
     if partner not in sums.index.get_level_values(0):
         return f"The partner has no exports in {year}: no third markets to compare."
     markets = sums.loc[partner]
-    markets = markets[(markets.index != exporter) & (markets.index != partner) & (markets > 0)]
-    markets = markets.sort_values(ascending=False, kind="stable").head(top_n)
+    if markets_of is not None:
+        chosen = [m for m in markets_of if m not in (exporter, partner)]
+        if not chosen:
+            return "The partner has no neighbour in the data other than the exporter."
+        markets = markets.reindex(chosen).fillna(0.0)
+        markets = markets.sort_values(ascending=False, kind="stable")
+    else:
+        markets = markets[(markets.index != exporter) & (markets.index != partner) & (markets > 0)]
+        markets = markets.sort_values(ascending=False, kind="stable").head(top_n)
     if markets.empty:
         return f"The partner sells to no third market in {year}."
     mine = (
@@ -154,14 +208,28 @@ def _side(panel: pd.DataFrame, base: str, country: str, year: int) -> float | No
     return None
 
 
+def _from_wdi(wdi: pd.DataFrame, country: str, year: int) -> float | None:
+    iso3 = resolve_code(country)
+    rows = wdi[(wdi["country"] == iso3) & (wdi["year"] == year)]["gdp_per_capita"].dropna()
+    return float(rows.iloc[0]) if len(rows) else None
+
+
 def gdp_per_capita(
-    panel: pd.DataFrame, countries: tuple[str, str], year: int
+    panel: pd.DataFrame,
+    countries: tuple[str, str],
+    year: int,
+    wdi: pd.DataFrame | None = None,
 ) -> pd.DataFrame | str:
-    """GDP per capita of each country in ``year``: ``country, gdp_per_capita``."""
+    """GDP per capita of each country in ``year``: ``country, gdp_per_capita``.
+
+    ``wdi`` (``country`` ISO3, ``year``, ``gdp_per_capita``; see
+    :func:`gravity.report.country_facts.read_country_facts`) is used first; the panel's
+    covariates fill what it lacks.
+    """
     out = {}
     for country in countries:
-        value = None
-        for base in GDP_PC_BASES:
+        value = _from_wdi(wdi, country, year) if wdi is not None else None
+        for base in GDP_PC_BASES if value is None else ():
             value = _side(panel, base, country, year)
             if value is not None:
                 break
@@ -171,9 +239,11 @@ def gdp_per_capita(
                 value = gdp / pop
         out[country] = value
     if all(v is None for v in out.values()):
+        if wdi is not None:
+            return f"GDP per capita not available: the WDI files have no value for {year}."
         return (
-            "GDP per capita not available: add it as a country covariate (e.g. WDI "
-            "NY.GDP.PCAP.CD as gdp_pc, or gdp and pop)."
+            "GDP per capita not available: add WDI GDP and population (or NY.GDP.PCAP.CD) "
+            "to data.covariates, or a gdp_pc covariate."
         )
     return pd.DataFrame({"country": list(out), "gdp_per_capita": list(out.values())})
 
@@ -199,6 +269,24 @@ def agreements(panel: pd.DataFrame, exporter: str, partner: str, year: int) -> s
     if (values > 0).any():
         return f"A trade agreement is in force between the two in {year} ({column} = 1)."
     return f"No trade agreement between the two in {year} ({column} = 0)."
+
+
+def combined_band(rows: pd.DataFrame) -> tuple[float, float]:
+    """The band of the sum of ``potential`` over ``rows``, products' errors independent.
+
+    Each side's half-widths (``potential - potential_low``, ``potential_high - potential``,
+    zero where the interval does not straddle the potential) are added in quadrature; NaN
+    when the rows have no interval columns.
+    """
+    if not {"potential_low", "potential_high"} <= set(rows.columns):
+        return float("nan"), float("nan")
+    value = rows["potential"].to_numpy(dtype=float)
+    below = np.clip(value - rows["potential_low"].to_numpy(dtype=float), 0.0, None)
+    above = np.clip(rows["potential_high"].to_numpy(dtype=float) - value, 0.0, None)
+    total = float(value.sum())
+    return total - float(np.sqrt(np.nansum(below**2))), total + float(
+        np.sqrt(np.nansum(above**2))
+    )
 
 
 def forecast_path(
@@ -231,16 +319,13 @@ def forecast_path(
         }
     )
 
-    def total(column: str) -> float:
-        return float(rows[column].sum()) if column in rows.columns else float("nan")
-
+    low, high = combined_band(rows)
     last = pd.DataFrame(
         {
             "year": [int(rows["year"].iloc[0])],
-            "value": [total("potential")],
-            # summing interval ends is conservative: the sum's interval is narrower
-            "low": [total("potential_low")],
-            "high": [total("potential_high")],
+            "value": [float(rows["potential"].sum())],
+            "low": [low],
+            "high": [high],
             "kind": ["potential"],
         }
     )

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gravity.exceptions import ConfigError, DataError, OptionsError
-from gravity.panel.build import build_panel
-from gravity.panel.options import SampleOptions
+from gravity.exceptions import DataError, OptionsError
 from gravity.panel.readers import ComtradeSource, read_comtrade
 from gravity.report.profile import bilateral_profile
 
@@ -103,6 +101,11 @@ def test_monthly_profile_november_on_november(monthly_file: Path) -> None:
     assert figures["imports_month_yoy"].value == 650 / 550 - 1
     assert figures["total_month_yoy"].value == 3860 / 2760 - 1
     assert figures["exports_month_yoy"].period == "2022-11 to 2023-11"
+    # 2023 stops in November: the annual change compares 11 months with 12, and says so
+    assert profile.notes == (
+        "the data hold 11 months of 2023 and 12 of 2022: changes on a year earlier compare "
+        "different numbers of months; the month-on-month figures compare like with like",
+    )
 
 
 def test_monthly_duplicates_include_month(monthly_file: Path) -> None:
@@ -151,13 +154,6 @@ def test_monthly_from_ref_year_and_month(tmp_path: Path) -> None:
     source = ComtradeSource(paths=["r.csv"], frequency="monthly")
     with pytest.raises(DataError, match=r"r\.csv: line 3: column 'refMonth' has '13'"):
         read_comtrade(source, tmp_path)
-
-
-def test_panel_build_refuses_monthly_source(monthly_file: Path) -> None:
-    # zero filling works on annual cells: a monthly table must not reach it
-    source = ComtradeSource(paths=["monthly.csv"], frequency="monthly")
-    with pytest.raises(ConfigError, match=r"^data\.trade\.frequency: 'monthly'"):
-        build_panel(source, None, SampleOptions(), monthly_file)
 
 
 def test_monthly_option_in_config_schema() -> None:

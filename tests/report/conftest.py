@@ -94,6 +94,8 @@ def run(run_template: RunFolder, tmp_path: Path) -> RunFolder:
 
 
 EU_EXPORTER = "PT"
+EU_HIGH_INCOME = "AUT BEL DEU DNK ESP FIN FRA GBR GRC IRL ITA LUX NLD PRT SWE".split()
+"""The income table's countries (written with ISO3 codes; the data use Eurostat's two letters)."""
 EU_NAMES = {str(k): f"Product group {k:02d}" for k in range(1, 21)}
 """A names table for the 20 product groups of the Eurostat data (the data ship codes only)."""
 
@@ -114,6 +116,14 @@ def eu_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pd.DataFrame({"product": list(EU_NAMES), "name": list(EU_NAMES.values())}).to_csv(
         names, index=False
     )
+    # income groups in the layout of the World Bank's WDICountry.csv (classification of July
+    # 2023: every EU15 member and the UK are high income), so the income filter has values
+    income = folder / "WDICountry.csv"
+    income.write_text(
+        "Country Code,Short Name,Region,Income Group\n"
+        + "".join(f"{c},,Europe & Central Asia,High income\n" for c in EU_HIGH_INCOME),
+        encoding="utf-8",
+    )
     config = folder / "eu.yaml"
     config.write_text(
         f"""
@@ -127,7 +137,8 @@ data:
   metadata: {{currency: EUR, unit: EUR}}
 relatedness: {{}}
 potential: {{ease_terms: [], pair_effects: true, horizon: 3, window: 4}}
-report: {{exporter: {EU_EXPORTER}, product_names: names.csv, formats: [html, xlsx, csv]}}
+report: {{exporter: {EU_EXPORTER}, product_names: names.csv, country_groups: WDICountry.csv,
+         formats: [html, xlsx, csv]}}
 """,
         encoding="utf-8",
     )

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from gravity.cli.stage_report import stage_report
+from gravity.report.country_groups import INCOME_MISSING
 from gravity.report.formatting import format_money
 from gravity.report.options import ReportOptions
 from tests.report.conftest import EU_EXPORTER, EU_NAMES, XSS_COUNTRY, XSS_PRODUCT, RunFolder
@@ -98,6 +99,10 @@ def test_page_loads_offline_without_console_errors(
         == f"Showing {expected} of {expected} opportunities"
     )
     assert tab.locator("#synthetic-banner").is_visible()
+    # synthetic countries have no region, group or income group: the filters are disabled
+    assert INCOME_MISSING not in tab.evaluate("document.body.innerText")
+    for key in ("region", "bloc", "income"):
+        assert tab.locator(f"#f-{key}").is_disabled(), key
     for name in ("products", "markets", "scatter", "destinations", "history"):
         assert tab.locator(f"#chart-{name} svg.main-svg").count() >= 1, name
         assert tab.locator(f"#chart-{name} .gtitle").text_content()  # every chart has a title
@@ -216,8 +221,19 @@ def test_real_filters_change_rows_and_charts(eu_page: tuple, eu_run: Path) -> No
     tab.click("#f-reset")
     assert visible_rows(tab) == len(rows)
     assert _ticks(tab, "markets") == before
-    tab.select_option("#f-region", "EU")
+    tab.select_option("#f-bloc", "EU")
     assert visible_rows(tab) == int((rows["importer"] != "GB").sum())  # the UK is not in the EU
+    tab.click("#f-reset")
+    tab.select_option("#f-region", "Southern Europe")  # UN M49: Spain, Greece, Italy
+    southern = rows["importer"].isin(["ES", "EL", "GR", "IT"])
+    assert visible_rows(tab) == int(southern.sum()) > 0
+    tab.click("#f-reset")
+    assert tab.locator("#f-income option").all_inner_texts() == [
+        "All income groups",
+        "High income",
+    ]
+    tab.select_option("#f-income", "High income")
+    assert visible_rows(tab) == len(rows)
     assert problems == []
 
 
@@ -240,3 +256,35 @@ def test_real_report_is_usable_at_420_px(browser: object, eu_run: Path) -> None:
     )
     assert rights and max(rights) <= 420
     context.close()
+
+
+SIGNIFICANT_RTOL = 1e-6
+"""The page embeds numbers to 7 significant digits (gravity.report.interactive.SIGNIFICANT)."""
+
+
+def test_real_forecast_chart_follows_the_filters(eu_page: tuple, eu_run: Path) -> None:
+    tab, problems = eu_page
+    rows = _eu_rows(eu_run)
+    panel = pd.read_parquet(eu_run / "panel" / "panel.parquet")
+    partner = tab.evaluate(
+        "JSON.parse(document.getElementById('report-data').textContent).forecast.partner"
+    )
+    mine = rows[(rows["importer"] == partner) & (rows["year"] == rows["year"].max())]
+
+    def trace(index: int) -> list[float]:
+        return tab.evaluate(f"document.getElementById('chart-forecast').data[{index}].y")  # type: ignore[no-any-return]
+
+    before = trace(1)[0]
+    assert before == pytest.approx(mine["potential"].sum(), rel=SIGNIFICANT_RTOL)
+    tab.select_option("#f-list", "new")
+    new = mine[mine["supply_source"] != "observed"]
+    assert trace(1)[0] == pytest.approx(new["potential"].sum(), rel=SIGNIFICANT_RTOL)
+    assert trace(1)[0] != pytest.approx(before, rel=1e-3)
+    # the exports line: the same products' exports to the partner, by year
+    pair = panel[(panel["exporter"] == EU_EXPORTER) & (panel["importer"] == partner)]
+    chosen = pair[pair["product"].astype(str).isin(set(new["product"].astype(str)))]
+    by_year = chosen.groupby("year")["value"].sum().reindex(sorted(panel["year"].unique()))
+    assert trace(0) == pytest.approx(by_year.fillna(0.0).tolist(), rel=SIGNIFICANT_RTOL)
+    tab.click("#f-reset")
+    assert trace(1)[0] == pytest.approx(before, rel=SIGNIFICANT_RTOL)
+    assert problems == []

@@ -9,15 +9,19 @@ equipment"); the currency is what the run's config states for the data (EUR).
 from __future__ import annotations
 
 import re
+from html import unescape
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from gravity.cli.stage_report import stage_report
 from gravity.panel.products import HS_SECTIONS
+from gravity.report.country_groups import INCOME_MISSING
 from gravity.report.data import ReportNames
 from gravity.report.names import default_names, hs_chapter_names
 from gravity.report.opportunity import EXISTING, NEW, opportunity_lists
+from gravity.report.options import ReportOptions
 from tests.report.conftest import EU_EXPORTER, EU_NAMES
 
 SUM_RTOL = 1e-9
@@ -125,7 +129,22 @@ def test_real_profile_shows_every_section_or_says_why(eu_run: Path) -> None:
         "Products that moved trade most, up and down",
     ):
         assert title in profile, title
-    # the Eurostat data have no agreement column and no GDP: one line each
+    # the Eurostat data have no agreement column, no GDP, no contiguity: one line each
     assert "Trade agreements not available" in profile
     assert "GDP per capita not available" in profile
+    assert "Competition in Spain's largest markets" in profile
+    assert "No contiguity data" in profile and "the markets are Spain's largest" in profile
     assert 'id="chart-forecast"' in html
+
+
+def test_without_an_income_table_the_page_says_so(eu_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    output = tmp_path / "out"
+    shutil.copytree(eu_run, output)
+    options = ReportOptions(exporter=EU_EXPORTER, formats=["html"], product_names=None)
+    page = stage_report(options, output)["html"].read_text(encoding="utf-8")
+    assert unescape(_page_text(page)).count(INCOME_MISSING) == 1
+    with_table = (eu_run / "report" / "index.html").read_text(encoding="utf-8")
+    assert INCOME_MISSING not in unescape(_page_text(with_table))
+    assert '<option value="High income">High income</option>' in with_table

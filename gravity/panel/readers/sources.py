@@ -117,7 +117,10 @@ class ComtradeSource(_CountryOptions):
     frequency: Literal["annual", "monthly"] = Field(
         "annual",
         description="'annual': one row per year (monthly rows are an error); 'monthly': read "
-        "YYYYMM periods into year, month and period ('YYYY-MM') columns.",
+        "YYYYMM periods into year, month and period ('YYYY-MM') columns; the panel then has "
+        "one row per month (zeros filled over the months observed) and serves the report "
+        "(month-on-same-month figures); stages that need years (fit, relatedness, potential, "
+        "backtest, counterfactual, batch) refuse it.",
     )
     sep: str = ","
     encoding: Encoding = "utf-8-sig"

@@ -23,10 +23,10 @@ from gravity.potential.forecast.baselines import (
     level_baselines,
     new_flow_baselines,
 )
+from gravity.potential.forecast.conformal import calibrate
 from gravity.potential.forecast.cube import build_cube, normalise_panel
 from gravity.potential.forecast.features import FeatureBuilder
 from gravity.potential.forecast.harness import Examples, TaskHarness
-from gravity.potential.forecast.learner import conformal_quantile
 from gravity.potential.forecast.metrics import entry_metrics, level_metrics
 from gravity.potential.forecast.options import ForecastOptions, Task
 from gravity.potential.forecast.report import summary_markdown
@@ -133,27 +133,6 @@ def _frame(ex: Examples, harness: TaskHarness, model: str, score: np.ndarray) ->
     )
 
 
-def _calibration(harness: TaskHarness, a: int, b: int) -> tuple[float, str]:
-    """Conformal half-width (log scale) for origin ``a`` at the horizon of outcome ``b``."""
-    years = harness.cube.years
-    h = int(years[b] - years[a])
-    for c in range(a - 1, -1, -1):
-        hit = np.flatnonzero(years == years[c] + h)
-        if not hit.size or hit[0] > a:
-            continue
-        model = harness.model(c)
-        if model is None:
-            continue
-        ex = harness.examples(c, int(hit[0]), harness.options.max_eval_cells, salt=2)
-        _, value = harness.predict(model, ex)
-        ok = ex.actual > 0
-        with np.errstate(divide="ignore"):
-            resid = np.log(ex.actual[ok]) - np.log(value[ok])
-        q = conformal_quantile(resid, harness.options.interval)
-        return q, f"{years[c]}->{years[c] + h} ({int(ok.sum()):,} residuals)"
-    return float("nan"), "none (no earlier out-of-time forecast at this horizon)"
-
-
 def _evaluate(
     harness: TaskHarness, a: int, b: int, notes: list[str]
 ) -> tuple[list[pd.DataFrame], list[dict[str, object]]]:
@@ -184,11 +163,12 @@ def _evaluate(
         if harness.task == "level":
             low = high = None
             if name == FORECAST:
-                q, source = _calibration(harness, a, b)
+                width = calibrate(harness, a, int(horizon), options.max_eval_cells)
                 notes.append(
-                    f"level {ex.origin}->{ex.target}: conformal calibration on {source}, "
-                    f"half-width {q:.3f} log points"
+                    f"level {ex.origin}->{ex.target}: conformal calibration on {width.source} "
+                    f"({width.n:,} residuals), {width.describe()}"
                 )
+                q = width.half_width(ex.actual_origin)
                 low, high = value * np.exp(-q), value * np.exp(q)
                 frame["low"], frame["high"] = low, high
             values = level_metrics(ex.actual, score, low, high)

@@ -101,7 +101,13 @@ def _index(values: pd.Series) -> pd.Index:
     return pd.Index(sorted(pd.Index(pd.unique(values)).astype(str)))
 
 
-def build_cube(panel: pd.DataFrame, bilateral: bool, min_flow: float = 0.0) -> Cube:
+def build_cube(
+    panel: pd.DataFrame,
+    bilateral: bool,
+    min_flow: float = 0.0,
+    countries: pd.Index | None = None,
+    years: np.ndarray | None = None,
+) -> Cube:
     """Bilateral (or exporter x product) cube of a canonical panel.
 
     Parameters
@@ -113,6 +119,10 @@ def build_cube(panel: pd.DataFrame, bilateral: bool, min_flow: float = 0.0) -> C
         importers).
     min_flow : float
         Values at or below this count as zero (the row still counts as observed).
+    countries, years : optional
+        The country labels and years of the cube (default: those of ``panel``). A product
+        chunk of a larger panel uses the whole panel's, so its cells and years line up with the
+        panel's global tables; every label and year of ``panel`` must be among them.
 
     Returns
     -------
@@ -121,14 +131,16 @@ def build_cube(panel: pd.DataFrame, bilateral: bool, min_flow: float = 0.0) -> C
     has_product = "product" in panel.columns
     exporters = panel["exporter"]
     importers = panel["importer"]
-    countries = (
-        pd.Index(sorted(set(_index(exporters)) | set(_index(importers))))
-        if bilateral
-        else _index(exporters)
-    )
+    if countries is None:
+        countries = (
+            pd.Index(sorted(set(_index(exporters)) | set(_index(importers))))
+            if bilateral
+            else _index(exporters)
+        )
     products = _index(panel["product"]) if has_product else None
     n_c, n_p = len(countries), 1 if products is None else len(products)
-    years = np.array(sorted(int(y) for y in panel["year"].unique()), dtype=np.int64)
+    if years is None:
+        years = np.array(sorted(int(y) for y in panel["year"].unique()), dtype=np.int64)
     e = _codes(exporters, countries)
     p = (
         _codes(panel["product"], products)

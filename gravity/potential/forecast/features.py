@@ -50,6 +50,46 @@ def rca_matrix(values: np.ndarray) -> np.ndarray:
 
 
 @dataclass
+class GlobalTables:
+    """The small tables that bilateral features read besides a cell's own history, by year index.
+
+    Sums and counts of positive cells by exporter, importer, pair, exporter x product, importer x
+    product and product; each year's total and smallest positive flow; the year's structural
+    gravity components (country x country) and relatedness (country x product). They are a few
+    country x product arrays per year however many cells there are, so product-chunked scoring
+    computes them once from the whole panel and passes them to every chunk.
+    """
+
+    countries: pd.Index
+    products: pd.Index | None
+    years: np.ndarray
+    sums: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    scalars: dict[tuple[int, str], float] = field(default_factory=dict)
+    gravity: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+    related: dict[int, dict[str, np.ndarray] | None] = field(default_factory=dict)
+    markets: dict[int, Any] = field(default_factory=dict)
+
+    @property
+    def n_products(self) -> int:
+        """Number of products (1 for aggregate panels)."""
+        return 1 if self.products is None else len(self.products)
+
+    def restrict(self, indices: list[int]) -> GlobalTables:
+        """A copy holding only the tables of the year indices ``indices``."""
+        keep = set(indices)
+        return GlobalTables(
+            self.countries,
+            self.products,
+            self.years,
+            {k: v for k, v in self.sums.items() if k[0] in keep},
+            {k: v for k, v in self.scalars.items() if k[0] in keep},
+            {k: v for k, v in self.gravity.items() if k in keep},
+            {k: v for k, v in self.related.items() if k in keep},
+            {k: v for k, v in self.markets.items() if k in keep},
+        )
+
+
+@dataclass
 class FeatureBuilder:
     """Features of cells at an origin, with per-year fits (gravity, relatedness) cached.
 
@@ -65,6 +105,11 @@ class FeatureBuilder:
         Bilateral regressors of the per-year gravity PPML.
     relatedness : callable, optional
         Relatedness measures of a year (product panels).
+    shared : dict, optional
+        Relatedness features by year, shared by the builders of one run (computed once a year).
+    tables : GlobalTables, optional
+        Global tables computed from the whole panel, for a builder over one product chunk; by
+        default the builder computes them from its own cube.
     """
 
     cube: Cube
@@ -73,16 +118,21 @@ class FeatureBuilder:
     ease_terms: list[str]
     relatedness: RelatednessFn | None = None
     counts: dict[str, int] = field(default_factory=dict)
-    _gravity: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
-    _related: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
-    _markets: dict[int, Any] = field(default_factory=dict)
-    _sums: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     shared: dict[int, RelatednessFeatures] = field(default_factory=dict)
-    """Relatedness features by year, shared by the builders of one run (computed once a year)."""
+    tables: GlobalTables | None = None
 
     def __post_init__(self) -> None:
         e, i, p = self.cube.codes(np.arange(self.cube.n_cells))
         self._e, self._i, self._p = e, i, p
+        # a chunk's builder reads the tables of the whole panel; its products are a subset
+        self._owns_tables = self.tables is None
+        if self.tables is None:
+            self.tables = GlobalTables(self.cube.countries, self.cube.products, self.cube.years)
+        glob = self.tables
+        if self.cube.products is None or glob.products is None:
+            self._gp = p
+        else:
+            self._gp = glob.products.get_indexer(self.cube.products)[p]
         # row positions of each year, so per-year fits slice the panel instead of scanning it
         years = self.panel["year"].to_numpy()
         order = np.argsort(years, kind="stable")
@@ -113,6 +163,18 @@ class FeatureBuilder:
         return self.panel.iloc[self._rows[int(year)]]
 
     # -- per-year components -----------------------------------------------------------------
+    @property
+    def glob(self) -> GlobalTables:
+        """The global tables (the builder's own, or those of the whole panel for a chunk)."""
+        assert self.tables is not None  # set in __post_init__
+        return self.tables
+
+    def _missing(self, what: str, a: int) -> GravityError:
+        return GravityError(
+            f"the {what} of {self.cube.years[a]} were not computed from the whole panel; "
+            "score chunks only at the base year the model was fitted for"
+        )
+
     def gravity(self, a: int) -> dict[str, np.ndarray]:
         """Structural gravity of year index ``a`` by country pair (C x C arrays).
 
@@ -120,8 +182,10 @@ class FeatureBuilder:
         effects: ``supply`` and ``demand`` are the effects, ``ease`` the bilateral index and
         ``log_fitted`` their sum; NaN where an effect is not identified (no trade that year).
         """
-        if a in self._gravity:
-            return self._gravity[a]
+        if a in self.glob.gravity:
+            return self.glob.gravity[a]
+        if not self._owns_tables:
+            raise self._missing("gravity components", a)
         year = int(self.cube.years[a])
         n_c = len(self.cube.countries)
         out = {k: np.full((n_c, n_c), np.nan) for k in ("supply", "demand", "ease")}
@@ -152,15 +216,20 @@ class FeatureBuilder:
             out["supply"] = np.broadcast_to(s_vec[:, None], (n_c, n_c)).copy()
             out["demand"] = np.broadcast_to(d_vec[None, :], (n_c, n_c)).copy()
         out["log_fitted"] = out["supply"] + out["demand"] + out["ease"]
-        self._gravity[a] = out
+        self.glob.gravity[a] = out
         return out
 
     def related(self, a: int) -> dict[str, np.ndarray] | None:
         """Density, PCI and COG of year index ``a`` as (countries, products) arrays."""
-        if self.relatedness is None or self.cube.products is None:
+        if self.cube.products is None:
             return None
-        if a in self._related:
-            return self._related[a]
+        if a in self.glob.related:
+            return self.glob.related[a]
+        if not self._owns_tables:
+            raise self._missing("relatedness features", a)
+        if self.relatedness is None:
+            self.glob.related[a] = None
+            return None
         year = int(self.cube.years[a])
         # the year's own rows: relatedness of a year is measured on that year (and so reads
         # nothing after it)
@@ -187,8 +256,8 @@ class FeatureBuilder:
             arr = np.full(shape, np.nan)
             arr[j[hit], q[hit]] = imports["importer_density"].to_numpy(dtype=float)[hit]
             out["market_relatedness"] = arr
-            self._markets[a] = market
-        self._related[a] = out
+            self.glob.markets[a] = market
+        self.glob.related[a] = out
         return out
 
     def export_matrix(self, a: int) -> np.ndarray:
@@ -226,28 +295,70 @@ class FeatureBuilder:
         )
 
     def _totals(self, a: int, name: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Sum and count of positive cells by ``name`` (exporter, importer, pair, ...), cached."""
-        if (a, name) not in self._sums:
-            n_c, n_p = len(self.cube.countries), self.cube.n_products
+        """Sum and count of positive cells by ``name`` (exporter, importer, pair, ...), cached.
+
+        Product keys use the global product codes, so a chunk reads the whole panel's tables.
+        """
+        sums = self.glob.sums
+        if (a, name) not in sums:
+            if not self._owns_tables:
+                raise self._missing(f"{name} totals", a)
+            n_c, n_p = len(self.cube.countries), self.glob.n_products
             key = {
                 "exporter": self._e,
                 "importer": self._i,
                 "pair": self._e * n_c + self._i,
-                "exporter_product": self._e * n_p + self._p,
-                "importer_product": self._i * n_p + self._p,
+                "exporter_product": self._e * n_p + self._gp,
+                "importer_product": self._i * n_p + self._gp,
+                "product": self._gp,
             }[name]
             v = self.cube.values[a]
-            self._sums[(a, name)] = (
+            sums[(a, name)] = (
                 np.bincount(key, weights=v, minlength=n),
                 np.bincount(key, v > 0, minlength=n),
             )
-        return self._sums[(a, name)]
+        return sums[(a, name)]
+
+    def _scalar(self, a: int, name: str) -> float:
+        """The year's total trade (``total``) or smallest positive flow (``min_positive``)."""
+        key = (a, name)
+        if key not in self.glob.scalars:
+            if not self._owns_tables:
+                raise self._missing(name, a)
+            v = self.cube.values[a]
+            self.glob.scalars[key] = float(v.sum() if name == "total" else v[v > 0].min())
+        return self.glob.scalars[key]
+
+    def min_positive(self, a: int) -> float:
+        """The smallest positive flow of year index ``a`` in the whole panel."""
+        return self._scalar(a, "min_positive")
+
+    def prepare(self, a: int) -> None:
+        """Compute every global table the bilateral features of year index ``a`` read."""
+        n_c, n_p = len(self.cube.countries), self.glob.n_products
+        for b in (a - 1, a):
+            if b < 0:
+                continue
+            self._scalar(b, "total")
+            for name in ("exporter", "importer"):
+                self._totals(b, name, n_c)
+            if self.cube.products is not None:
+                self._totals(b, "importer_product", n_c * n_p)
+        self.min_positive(a)
+        if self.cube.products is not None:
+            self._totals(a, "pair", n_c * n_c)
+            self._totals(a, "exporter_product", n_c * n_p)
+            self._totals(a, "product", n_p)
+            self.related(a)
+        self.gravity(a)
 
     def bilateral(self, a: int, cells: np.ndarray, horizon: float) -> pd.DataFrame:
         """Features of bilateral cells at year index ``a`` for a forecast ``horizon`` years on."""
         cube, years = self.cube, self.cube.years
-        n_c, n_p = len(cube.countries), cube.n_products
-        e, i, p = cube.codes(cells)
+        n_c, n_p = len(cube.countries), self.glob.n_products
+        e, i, local_p = cube.codes(cells)
+        # global product codes: the tables are those of the whole panel
+        p = self._gp[local_p] if cube.products is not None else local_p
         f: dict[str, np.ndarray] = {}
         self._history(a, cells, f)
         rev = cube.reverse(cells)
@@ -270,7 +381,7 @@ class FeatureBuilder:
             f["pair_products"] = pair_cnt[pair].astype(float)
             xik, nik = self._totals(a, "exporter_product", n_c * n_p)
             mjk, njk = self._totals(a, "importer_product", n_c * n_p)
-            wk = np.bincount(self._p, weights=cube.values[a], minlength=n_p)
+            wk, _ = self._totals(a, "product", n_p)
             f["log_exporter_product"] = _log(xik[e * n_p + p])
             f["exporter_product_partners"] = nik[e * n_p + p].astype(float)
             f["log_importer_product"] = _log(mjk[i * n_p + p])
@@ -287,10 +398,10 @@ class FeatureBuilder:
             if rel is not None:
                 for name, arr in rel.items():
                     f[name] = arr[i, p] if name == "market_relatedness" else arr[e, p]
-            if a in self._markets:
+            if a in self.glob.markets:
                 # similarity-weighted share of the exporter's peers already selling p to j
                 keys = cube.keys(cells)
-                f["similar_exporters"] = self._markets[a].peer_presence(
+                f["similar_exporters"] = self.glob.markets[a].peer_presence(
                     keys["exporter"], keys["importer"], keys["product"]
                 )
         grav = self.gravity(a)
@@ -313,7 +424,7 @@ class FeatureBuilder:
         """Trailing annual log growth of all trade in the cube, previous observed year to ``a``."""
         if a == 0:
             return float("nan")
-        now, before = self.cube.values[a].sum(), self.cube.values[a - 1].sum()
+        now, before = self._scalar(a, "total"), self._scalar(a - 1, "total")
         if now <= 0 or before <= 0:
             return float("nan")
         return float(np.log(now / before) / (self.cube.years[a] - self.cube.years[a - 1]))

@@ -42,21 +42,25 @@ class Examples:
         return np.asarray(self.actual > 0, dtype=int)
 
 
-def log_anchor(cube: Cube, a: int, cells: np.ndarray, feats: pd.DataFrame) -> np.ndarray:
+def log_anchor(
+    builder: FeatureBuilder, a: int, cells: np.ndarray, feats: pd.DataFrame
+) -> np.ndarray:
     """Log of the naive prediction that the regressor corrects.
 
     The value at ``t0`` where positive, else the structural gravity fit, else the year's smallest
-    positive flow. Learning the change from it rather than the level keeps the trees' job small.
-    It is not grown with trailing world growth: one period's growth extrapolated over ``h``
-    years amplifies that period's noise; trailing growth is a feature instead.
+    positive flow (in the whole panel, so a product chunk gets the same anchor). Learning the
+    change from it rather than the level keeps the trees' job small. It is not grown with
+    trailing world growth: one period's growth extrapolated over ``h`` years amplifies that
+    period's noise; trailing growth is a feature instead.
     """
+    cube = builder.cube
     v0 = cube.values[a, cells]
     gravity = (
         feats["gravity_log_fitted_product"]
         if cube.products is not None
         else feats["gravity_log_fitted"]
     ).to_numpy(dtype=float)
-    floor = np.log(cube.values[a][cube.values[a] > 0].min())
+    floor = np.log(builder.min_positive(a))
     base = np.where(
         v0 > 0,
         np.log(np.where(v0 > 0, v0, 1.0)),
@@ -76,9 +80,12 @@ class TaskHarness:
     panel: pd.DataFrame
     values: bool = False
     """Also fit the regressor of the value given a positive outcome (levels, potential)."""
-    _examples: dict[tuple[int, int, int | None, int], Examples] = field(default_factory=dict)
+    _examples: dict[tuple[int, int, int | None, int, float | None], Examples] = field(
+        default_factory=dict
+    )
     _models: dict[int, FittedHurdle | None] = field(default_factory=dict)
     _rca: dict[int, np.ndarray] = field(default_factory=dict)
+    _feature_frames: dict[tuple[int, str], pd.DataFrame] = field(default_factory=dict)
     _year_hash: dict[int, str] = field(default_factory=dict)
 
     # -- years -------------------------------------------------------------------------------
@@ -130,31 +137,50 @@ class TaskHarness:
             return np.flatnonzero(active & (v <= 0))
         return np.flatnonzero(active & (v > 0))
 
-    def examples(self, a: int, b: int, sample: int | None, salt: int) -> Examples:
-        """Candidates at ``a`` with features as of ``a`` and the outcome at ``b``."""
-        key = (a, b, sample, salt)
+    def _positive(self, b: int, cells: np.ndarray) -> np.ndarray:
+        """Whether each cell's outcome at year index ``b`` is positive (RCA >= 1 for entry)."""
+        if self.task == "new_product":
+            return self._entry_rca(b)[cells] >= 1
+        return self.cube.values[b, cells] > 0
+
+    def examples(
+        self,
+        a: int,
+        b: int,
+        sample: int | None,
+        salt: int,
+        negative_rate: float | None = None,
+    ) -> Examples:
+        """Candidates at ``a`` with features as of ``a`` and the outcome at ``b``.
+
+        ``sample`` caps the cells (seeded, uniform); ``negative_rate`` (training only) first
+        keeps that share of the cells with a negative outcome (and every positive one).
+        """
+        key = (a, b, sample, salt, negative_rate)
         if key in self._examples:
             return self._examples[key]
         cube, years = self.cube, self.cube.years
         cells = self.candidates(a)
         n_all = cells.size
+        rng = np.random.default_rng([self.options.seed, salt, int(years[a]), int(years[b])])
+        if negative_rate is not None and negative_rate < 1:
+            negative = ~self._positive(b, cells)
+            cells = cells[~negative | (rng.uniform(size=cells.size) < negative_rate)]
         if sample is not None and cells.size > sample:
-            rng = np.random.default_rng([self.options.seed, salt, int(years[a]), int(years[b])])
             cells = np.sort(rng.choice(cells, sample, replace=False))
         horizon = float(years[b] - years[a])
+        feats = self._features(a, cells, horizon)
         if self.task == "new_product":
-            feats = self.builder.entry(a, cells, horizon)
             actual_origin = self._entry_rca(a)[cells]
             actual = self._entry_rca(b)[cells]
             # a new comparative advantage is RCA >= 1; the label is read from ``actual``
             label_value = np.where(actual >= 1, actual, 0.0)
             anchor = np.zeros(cells.size)
         else:
-            feats = self.builder.bilateral(a, cells, horizon)
             actual_origin = cube.values[a, cells]
             actual = cube.values[b, cells]
             label_value = actual
-            anchor = log_anchor(cube, a, cells, feats)
+            anchor = log_anchor(self.builder, a, cells, feats)
         ex = Examples(
             origin=int(years[a]),
             target=int(years[b]),
@@ -170,6 +196,24 @@ class TaskHarness:
         self._examples[key] = ex
         return ex
 
+    def _features(self, a: int, cells: np.ndarray, horizon: float) -> pd.DataFrame:
+        """Features of ``cells`` at year index ``a``, computed once for every horizon.
+
+        Only the ``horizon`` column depends on the horizon: the same cells at the same origin
+        (every candidate, or the same sample) reuse the frame with that column replaced.
+        """
+        key = (a, hashlib.sha256(np.ascontiguousarray(cells).tobytes()).hexdigest())
+        frame = self._feature_frames.get(key)
+        if frame is None:
+            frame = (
+                self.builder.entry(a, cells, horizon)
+                if self.task == "new_product"
+                else self.builder.bilateral(a, cells, horizon)
+            )
+            self._feature_frames[key] = frame
+            return frame
+        return frame.assign(horizon=np.full(cells.size, horizon))
+
     # -- models ------------------------------------------------------------------------------
     def model(self, a: int) -> FittedHurdle | None:
         """The hurdle model for origin index ``a`` (None when nothing is labelled by then)."""
@@ -183,7 +227,8 @@ class TaskHarness:
         per_pair = max(learner.max_train_rows // 2, 1000)
 
         def fit() -> FittedHurdle:
-            blocks = [self.examples(t, b, per_pair, salt=1) for t, b in pairs]
+            rate = learner.negative_rate
+            blocks = [self.examples(t, b, per_pair, salt=1, negative_rate=rate) for t, b in pairs]
             frame = pd.concat([x.features for x in blocks], ignore_index=True)
             ratio = None
             if self.task == "new_product":
@@ -198,13 +243,18 @@ class TaskHarness:
                             for x in blocks
                         ]
                     )
-            return fit_hurdle(frame, label, ratio, learner, self.options.seed + a)
+            return fit_hurdle(frame, label, ratio, learner, self.options.seed + a, rate)
 
         year = int(self.cube.years[a])
         spec = {
             "values": self.values,
             "pairs": [(int(self.cube.years[t]), int(self.cube.years[b])) for t, b in pairs],
-            "options": self.options.model_dump(mode="json", exclude={"cache_dir", "origins"}),
+            # what only scores or bounds the predictions (interval level and bands, k of
+            # precision@k) does not change the model, so it does not change the key
+            "options": self.options.model_dump(
+                mode="json",
+                exclude={"cache_dir", "origins", "interval", "interval_bands", "top_k"},
+            ),
         }
         key = cache_key(self._history_hash(a), self.task, year, spec)
         model = load_or_fit(self.options.cache_dir, key, fit)

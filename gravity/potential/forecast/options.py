@@ -24,6 +24,12 @@ class LearnerOptions(StrictModel):
     l2_regularization: float = Field(1.0, ge=0)
     max_train_rows: int = Field(250_000, ge=1000)
     """Training examples beyond this are sampled uniformly (seeded); the count is reported."""
+    negative_rate: float | None = Field(None, gt=0, le=1)
+    """Keep this share of the negative training examples (no trade, or no RCA >= 1, at the
+    outcome year; seeded) and every positive one, before the ``max_train_rows`` cap; the
+    classifier's odds are multiplied by the rate when predicting, so its probabilities stay
+    calibrated. For panels where entries are rare (HS-6): features are computed only for the
+    kept cells. Omitted: every example is kept."""
     threads: int = Field(1, ge=1, le=256)
     """OpenMP threads of the tree learners (results are reproducible for a given count)."""
 
@@ -46,6 +52,10 @@ class ForecastOptions(StrictModel):
     """Years ahead; ``next`` is the next observed year (panels with irregular years)."""
     interval: float = Field(0.8, gt=0, lt=1)
     """Nominal coverage of the split-conformal level intervals."""
+    interval_bands: int = Field(3, ge=1, le=10)
+    """Size bands of the value at the origin for the conformal intervals: equal-count bands of
+    the calibration cells, each with its own quantile (one with fewer than 200 residuals uses the
+    pooled one); 1: one pooled quantile."""
     lags: int = Field(3, ge=1, le=20)
     """Observed years of history used as features and by the persistence baseline."""
     top_k: list[int] = Field(default_factory=lambda: [100])

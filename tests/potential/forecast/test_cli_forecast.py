@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from gravity.cli.main import main
+from gravity.panel.synthetic import SyntheticWorldOptions, generate_world
+from gravity.potential import pipeline
 from gravity.potential.forecast.backtest import PREDICTION_COLUMNS
 from tests.potential.forecast.world import simulate
 
@@ -82,3 +84,47 @@ def test_bad_horizon_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["backtest", str(config)]) == 1
     err = capsys.readouterr().err
     assert "positive integer or 'next'" in err and "Traceback" not in err
+
+
+PRODUCT_POTENTIAL = """\
+output: out
+data:
+  trade:
+    path: trade.parquet
+relatedness: {}
+potential:
+  model: forecast
+  horizon: 2
+  window: 3
+  exporters: [C00]
+  learner: {max_iter: 40, min_samples_leaf: 20}
+"""
+
+
+def test_potential_forecast_gets_each_training_years_own_relatedness(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # regression: the CLI handed the forecast a function that returned the base year's
+    # relatedness for every year, so the training years' features were the base year's
+    world = generate_world(SyntheticWorldOptions(n_countries=8, n_products=6, n_years=6))
+    panel = world.dense_trade().merge(world.pairs, on=["exporter", "importer", "year"])
+    for column in ("exporter", "importer", "product"):
+        panel[column] = panel[column].astype(str)
+    panel.to_parquet(tmp_path / "trade.parquet", index=False)
+    (tmp_path / "run.yaml").write_text(PRODUCT_POTENTIAL)
+    seen: dict[str, object] = {}
+    real = pipeline.forecast_potential
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen["relatedness"], seen["shared"] = args[4], kwargs["shared"]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "forecast_potential", spy)
+    assert main(["potential", str(tmp_path / "run.yaml"), "--quiet"]) == 0
+    base = int(panel["year"].max())
+    shared = seen["shared"]
+    assert isinstance(shared, dict) and base in shared
+    earlier = base - 3
+    # every training year's features were computed from that year's rows
+    assert set(shared[earlier].frame["year"]) == {earlier}
+    assert set(shared[base].frame["year"]) == {base}

@@ -22,11 +22,15 @@ ALPHA = -1.5
 EXIT = 0.1
 
 
-def simulate(n: int = 30, years: range = range(2000, 2015), seed: int = 7) -> pd.DataFrame:
+def simulate(
+    n: int = 30, years: range = range(2000, 2015), seed: int = 7, hetero: float = 0.0
+) -> pd.DataFrame:
     """Canonical aggregate panel of the world.
 
     Columns exporter, importer, year, value, dist and ``attract`` (the true entry index, which
-    only the tests read: a monotone transform of the true entry probability).
+    only the tests read: a monotone transform of the true entry probability). With ``hetero``
+    the random walk's step of a pair has standard deviation
+    ``SIGMA * exp(-hetero * standardised attract)``: small flows move more than large ones.
     """
     rng = np.random.default_rng(seed)
     mass = rng.normal(0.0, 1.0, n)
@@ -38,11 +42,12 @@ def simulate(n: int = 30, years: range = range(2000, 2015), seed: int = 7) -> pd
     attract = mass[e] + mass[i] - dist[e, i]
     z = 10.0 + attract + rng.normal(0.0, 1.0, e.size)
     start = 1.0 / (1.0 + np.exp(-(ALPHA + attract)))
+    step = SIGMA * np.exp(-hetero * (attract - attract.mean()) / attract.std())
     trade = rng.uniform(size=e.size) < start * 3.0
     names = np.array([f"C{k:02d}" for k in range(n)])
     frames = []
     for year in years:
-        z = z + rng.normal(0.0, SIGMA, e.size)
+        z = z + rng.normal(0.0, 1.0, e.size) * step
         u = rng.uniform(size=e.size)
         trade = np.where(trade, u >= EXIT, u < start)
         frames.append(

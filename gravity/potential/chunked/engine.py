@@ -26,6 +26,7 @@ import pandas as pd
 from gravity.estimation.ppml import Ppml
 from gravity.exceptions import GravityError, GravityWarning
 from gravity.panel.zeros import Axes, dense_flows
+from gravity.potential.chunked.sinkhorn import scale_products
 from gravity.potential.chunked.source import ChunkReader
 from gravity.potential.chunked.store import ChunkStore
 from gravity.potential.features import RelatednessFeatures
@@ -121,6 +122,14 @@ def _fit_products(grid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.nd
     )
     if not (grid["value"] > 0).any():  # nothing identified: every cell is separated
         return empty[0], empty[1], fitted, len(grid)
+    # the same MLE by matrix scaling (no regressors); the general solver where it does not apply
+    scaled = scale_products(grid)
+    if scaled is not None:
+        supply, demand = scaled.supply, scaled.demand
+        c = _min_norm(supply, demand)
+        supply["observed"] += supply["product"].map(c).to_numpy()
+        demand["demand"] -= demand["product"].map(c).to_numpy()
+        return supply, demand, scaled.fitted, scaled.separated
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GravityWarning)
         fit = Ppml("value ~ 1 | exporter^product + importer^product", grid, offset="ease").fit()

@@ -101,9 +101,7 @@ def _connected(k: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> bool:
         r = np.flatnonzero(rows[:, p])
         c = np.flatnonzero(cols[:, p])
         ii, jj = np.nonzero(k[np.ix_(r, c)] > 0)
-        graph = coo_matrix(
-            (np.ones(len(ii)), (ii, len(r) + jj)), shape=(len(r) + len(c),) * 2
-        )
+        graph = coo_matrix((np.ones(len(ii)), (ii, len(r) + jj)), shape=(len(r) + len(c),) * 2)
         if connected_components(graph, directed=False)[0] > 1:
             return False
     return True

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,8 +23,10 @@ from gravity.estimation.ppml import Ppml, PpmlOptions
 from gravity.exceptions import GravityWarning
 from gravity.panel.zeros import Axes, dense_flows
 from gravity.potential.chunked import engine
+from gravity.potential.chunked.options import ChunkOptions
+from gravity.potential.chunked.runner import run_chunks
 from gravity.potential.chunked.sinkhorn import scale_products
-from tests.potential.test_chunked import world_panel
+from tests.potential.test_chunked import options, related, world_panel
 
 TIGHT = PpmlOptions(irls=IrlsOptions(tol=1e-14, demean_tol=1e-12))
 """The reference fit, run past its default tolerance (see the module docstring)."""
@@ -173,3 +176,14 @@ def test_scaling_meets_the_first_order_conditions_on_heavy_tails() -> None:
         sums = cells.groupby([key, "product"])[["value", "fitted"]].sum()
         assert (sums["value"] > 0).all()
         np.testing.assert_allclose(sums["fitted"], sums["value"], rtol=SUMS_RTOL)
+
+
+def test_chunked_run_records_the_solver_of_each_chunk(tmp_path: Path) -> None:
+    opts = options().model_copy(update={"chunks": ChunkOptions(products=4)})
+    run = run_chunks(world_panel(), opts, tmp_path / "chunks", related())
+    # the demo world's chunks are dense grids with one block per product: all scaled
+    assert run.info["chunks"] == 4
+    assert run.info["chunks_fit_by_scaling"] == run.info["chunks"]
+    records = [run.store.fit_record(i) for i in range(run.info["chunks"])]
+    assert {r["solver"] for r in records} == {"scaling"}
+    assert all(0.0 <= r["fit_seconds"] <= r["seconds"] for r in records)

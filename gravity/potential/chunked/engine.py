@@ -115,13 +115,21 @@ def _fit_products(grid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.nd
     One PPML ``value ~ 1 | exporter^product + importer^product`` over the chunk: the
     unchunked model restricted to the chunk's products, whose effects separate by product.
     """
+    supply, demand, fitted, separated, _ = _fit_with_solver(grid)
+    return supply, demand, fitted, separated
+
+
+def _fit_with_solver(
+    grid: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, int, str]:
+    """:func:`_fit_products` and the solver that fitted: ``scaling``, ``ppml`` or ``none``."""
     fitted = np.full(len(grid), np.nan)
     empty = (
         _empty("exporter", "observed"),
         _empty("importer", "demand"),
     )
     if not (grid["value"] > 0).any():  # nothing identified: every cell is separated
-        return empty[0], empty[1], fitted, len(grid)
+        return empty[0], empty[1], fitted, len(grid), "none"
     # the same MLE by matrix scaling (no regressors); the general solver where it does not apply
     scaled = scale_products(grid)
     if scaled is not None:
@@ -129,7 +137,7 @@ def _fit_products(grid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.nd
         c = _min_norm(supply, demand)
         supply["observed"] += supply["product"].map(c).to_numpy()
         demand["demand"] -= demand["product"].map(c).to_numpy()
-        return supply, demand, scaled.fitted, scaled.separated
+        return supply, demand, scaled.fitted, scaled.separated, "scaling"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GravityWarning)
         fit = Ppml("value ~ 1 | exporter^product + importer^product", grid, offset="ease").fit()
@@ -148,7 +156,7 @@ def _fit_products(grid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.nd
     c = _min_norm(supply, demand)
     supply["observed"] += supply["product"].map(c).to_numpy()
     demand["demand"] -= demand["product"].map(c).to_numpy()
-    return supply, demand, fitted, int(fit.nobs_dropped.get("fe_zero", 0))
+    return supply, demand, fitted, int(fit.nobs_dropped.get("fe_zero", 0)), "ppml"
 
 
 def fit_chunk(
@@ -159,8 +167,10 @@ def fit_chunk(
     rows = reader.read()
     read_seconds = time.perf_counter() - start
     grid, without_ease = world.grid(rows, products)
+    fit_start = time.perf_counter()
     try:
-        supply, demand, fitted, separated = _fit_products(grid)
+        supply, demand, fitted, separated, solver = _fit_with_solver(grid)
+        fit_seconds = time.perf_counter() - fit_start
     except GravityError as exc:
         raise GravityError(f"potential: products {products[0]}..{products[-1]}: {exc}") from None
     grid["fitted"] = fitted
@@ -181,6 +191,8 @@ def fit_chunk(
         "cells": len(grid),
         "cells_without_ease": without_ease,
         "cells_separated": separated,
+        "solver": solver,
+        "fit_seconds": round(fit_seconds, 3),
         "largest_frame_cells": len(grid),
         "largest_frame_bytes": largest,
         "read_seconds": round(read_seconds, 3),

@@ -342,6 +342,8 @@ def run_chunks(
         "backend": chunk_opts.backend
         + (f" at {chunk_opts.scheduler}" if chunk_opts.scheduler else "")
         + ("" if chunk_opts.backend == "local" else f", {chunk_opts.workers} workers"),
+        # pass 1 by matrix scaling, or by the general PPML where the scaling does not apply
+        "chunks_fit_by_scaling": sum(r.get("solver") == "scaling" for r in fits),
         "largest_chunk_cells": max((int(r["largest_frame_cells"]) for r in fits), default=0),
         "chunk_fit_seconds": round(sum(float(r["seconds"]) for r in fits), 3),
         "chunk_score_seconds": round(sum(float(r["seconds"]) for r in scored), 3),

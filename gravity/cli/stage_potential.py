@@ -141,6 +141,7 @@ def _stage_chunked(
         {
             "chunks": int(run.info["chunks"]),
             "chunks_reused": int(run.info["chunks_reused"]),
+            "chunks_fit_by_scaling": int(run.info["chunks_fit_by_scaling"]),
             "largest_chunk_cells": int(run.info["largest_chunk_cells"]),
         }
     )

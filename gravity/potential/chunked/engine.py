@@ -109,6 +109,21 @@ def _min_norm(supply: pd.DataFrame, demand: pd.DataFrame) -> pd.Series:
     return (d["sum"] - s["sum"]) / (s["size"] + d["size"])
 
 
+def _min_norm_split(
+    supply: pd.DataFrame, demand: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each product's effects moved to its minimum-norm split (:func:`_min_norm`).
+
+    A solver's own normalisation (the chunk's first importer^product level, or the scaling's
+    arbitrary constant) differs from the unchunked fit's: keep the minimum-norm split, and
+    pass 2 applies the one global constant (:func:`demand_shift`).
+    """
+    c = _min_norm(supply, demand)
+    supply = supply.assign(observed=supply["observed"] + supply["product"].map(c).to_numpy())
+    demand = demand.assign(demand=demand["demand"] - demand["product"].map(c).to_numpy())
+    return supply, demand
+
+
 def _fit_products(grid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, int]:
     """Supply and demand by product (minimum-norm split), fitted values, separated cells.
 
@@ -133,10 +148,7 @@ def _fit_with_solver(
     # the same MLE by matrix scaling (no regressors); the general solver where it does not apply
     scaled = scale_products(grid)
     if scaled is not None:
-        supply, demand = scaled.supply, scaled.demand
-        c = _min_norm(supply, demand)
-        supply["observed"] += supply["product"].map(c).to_numpy()
-        demand["demand"] -= demand["product"].map(c).to_numpy()
+        supply, demand = _min_norm_split(scaled.supply, scaled.demand)
         return supply, demand, scaled.fitted, scaled.separated, "scaling"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GravityWarning)
@@ -151,11 +163,7 @@ def _fit_with_solver(
     demand = pd.DataFrame(
         {"importer": importer, "product": product, "demand": fe["importer^product"].to_numpy()}
     )
-    # the chunk's normalisation (first level of its importer^product) differs from the
-    # unchunked one: keep each product's minimum-norm split, pass 2 applies the global constant
-    c = _min_norm(supply, demand)
-    supply["observed"] += supply["product"].map(c).to_numpy()
-    demand["demand"] -= demand["product"].map(c).to_numpy()
+    supply, demand = _min_norm_split(supply, demand)
     return supply, demand, fitted, int(fit.nobs_dropped.get("fe_zero", 0)), "ppml"
 
 

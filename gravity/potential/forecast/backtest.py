@@ -141,7 +141,10 @@ def _evaluate(
     if model is None:
         return [], []
     ex = harness.examples(a, b, options.max_eval_cells, salt=2)
-    prob, value = harness.predict(model, ex)
+    blend = harness.blend(a)
+    prob, value = harness.predict(model, ex, blend)
+    if not any(n.startswith(f"{harness.task} origin {ex.origin}: blend") for n in notes):
+        notes.append(f"{harness.task} origin {ex.origin}: blend {blend.describe()}")
     horizon = float(ex.target - ex.origin)
     frames: list[pd.DataFrame] = []
     if harness.task == "new_flow":

@@ -85,6 +85,21 @@ def new_flow_baselines(
     cube: Cube, a: int, cells: np.ndarray, feats: pd.DataFrame, horizon: float, lags: int
 ) -> dict[str, np.ndarray]:
     """Baseline scores of bilateral entry candidates."""
+    signals = new_flow_signals(cube, a, cells, feats, horizon, lags)
+    first = ("persistence", "lagged_presence", "mass", "count_mass", "reverse_flow")
+    out = {k: signals.pop(k) for k in first}
+    # the ITC indicator reads the whole year's grid: a backtest baseline, not a stacking signal
+    out["itc"] = itc_scores(cube, a, cells, horizon)
+    return {**out, **signals}
+
+
+def new_flow_signals(
+    cube: Cube, a: int, cells: np.ndarray, feats: pd.DataFrame, horizon: float, lags: int
+) -> dict[str, np.ndarray]:
+    """The new-flow baselines that read only a cell's features and own history (not ``itc``).
+
+    These can be computed for any product chunk, so the forecast can be stacked with them.
+    """
     product = cube.products is not None
     positive_lags = sum(
         (feats[f"log_value_lag{k}"].notna()).to_numpy(dtype=float) for k in range(1, lags + 1)
@@ -104,11 +119,9 @@ def new_flow_baselines(
         "lagged_presence": lagged_presence(cube, a, cells, horizon),
         "mass": mass.to_numpy(dtype=float),
         "count_mass": np.asarray(counts, dtype=float),
-        "reverse_flow": _exp(feats["log_reverse"]).astype(float),
-        "itc": itc_scores(cube, a, cells, horizon),
+        "reverse_flow": np.nan_to_num(_exp(feats["log_reverse"]).astype(float), nan=0.0),
         "gravity": _exp(gravity),
     }
-    out["reverse_flow"] = np.nan_to_num(out["reverse_flow"], nan=0.0)
     if "density" in feats.columns:
         out["density"] = feats["density"].to_numpy(dtype=float)
     return out

@@ -13,13 +13,14 @@ exactly the numbers of scoring it whole.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from gravity.exceptions import DataError
 from gravity.potential.features import RelatednessFeatures, RelatednessFn
+from gravity.potential.forecast.blend import Blend
 from gravity.potential.forecast.conformal import BandedWidth, calibrate
 from gravity.potential.forecast.cube import build_cube, normalise_panel
 from gravity.potential.forecast.features import FeatureBuilder, GlobalTables
@@ -48,6 +49,8 @@ class ForecastModel:
     widths: dict[str, BandedWidth]
     """Conformal half-widths (log points) of each family, by size band of the base-year value."""
     notes: tuple[str, ...]
+    blends: dict[str, Blend] = field(default_factory=dict)
+    """How each family's model is combined with a naive rule (:mod:`.blend`; absent: alone)."""
 
     @property
     def products(self) -> pd.Index | None:
@@ -101,9 +104,15 @@ class ForecastModel:
             cells = cells[keep[cells]]
             feats = builder.bilateral(a, cells, float(self.horizon))
             anchor = log_anchor(builder, a, cells, feats)
-            model = self.models[task]
-            prob = model.probability(feats)
-            value = np.exp(anchor + model.log_ratio(feats))
+            prob, value = harness.predict_cells(
+                self.models[task],
+                a,
+                cells,
+                feats,
+                anchor,
+                float(self.horizon),
+                self.blends.get(task),
+            )
             q = self.widths[task].half_width(cube.values[a, cells])
             frame = pd.DataFrame(cube.keys(cells))
             frame["entry_probability"] = prob
@@ -220,6 +229,7 @@ def _fit(
     )
     models: dict[str, FittedHurdle] = {}
     widths: dict[str, BandedWidth] = {}
+    blends: dict[str, Blend] = {}
     notes = []
     for task in POTENTIAL_TASKS:
         harness = TaskHarness(task, cube, builder, opts, data, values=True)
@@ -231,13 +241,14 @@ def _fit(
                 "is nothing to train on; set potential.horizon to a gap between panel years"
             )
         width = calibrate(harness, a, horizon, CALIBRATION_CELLS)
+        blends[task] = harness.blend(a)
         notes.append(
             f"{task} cells: trained on {model.n_train:,} examples; interval calibrated on "
-            f"{width.source} ({width.describe()})"
+            f"{width.source} ({width.describe()}); {blends[task].describe()}"
         )
         models[task] = model
         widths[task] = width
     builder.prepare(a)
     tables = builder.glob.restrict([a - 1, a])
-    fitted = ForecastModel(base_year, horizon, opts, tables, models, widths, tuple(notes))
+    fitted = ForecastModel(base_year, horizon, opts, tables, models, widths, tuple(notes), blends)
     return fitted, builder

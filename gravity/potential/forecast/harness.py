@@ -14,10 +14,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from gravity.potential.forecast.baselines import entry_baselines, new_flow_signals
+from gravity.potential.forecast.blend import Blend, fit_entry_blend, fit_level_shrink
 from gravity.potential.forecast.cube import Cube
 from gravity.potential.forecast.features import FeatureBuilder, rca_matrix
 from gravity.potential.forecast.learner import FittedHurdle, cache_key, fit_hurdle, load_or_fit
 from gravity.potential.forecast.options import ForecastOptions, Horizon, Task
+
+# the blend of an origin is chosen on at most this many (seeded) validation cells per outcome
+VALIDATION_CELLS = 50_000
 
 
 @dataclass(frozen=True)
@@ -48,10 +53,12 @@ def log_anchor(
     """Log of the naive prediction that the regressor corrects.
 
     The value at ``t0`` where positive, else the structural gravity fit, else the year's smallest
-    positive flow (in the whole panel, so a product chunk gets the same anchor). Learning the
-    change from it rather than the level keeps the trees' job small. It is not grown with
-    trailing world growth: one period's growth extrapolated over ``h`` years amplifies that
-    period's noise; trailing growth is a feature instead.
+    positive flow (in the whole panel, so a product chunk gets the same anchor), grown over the
+    horizon at the trailing annual growth of world trade (no growth when that is unknown). For
+    trading cells this is the ``persistence_growth`` baseline, so the regressor learns the log
+    deviation from it: a model that learns nothing reproduces the baseline, and trees only add
+    what earlier origins showed to be systematic (shrunk further on validation,
+    :func:`~.blend.fit_level_shrink`).
     """
     cube = builder.cube
     v0 = cube.values[a, cells]
@@ -66,7 +73,8 @@ def log_anchor(
         np.log(np.where(v0 > 0, v0, 1.0)),
         np.where(np.isfinite(gravity), gravity, floor),
     )
-    return base
+    growth = np.nan_to_num(feats["world_growth"].to_numpy(dtype=float), nan=0.0)
+    return base + feats["horizon"].to_numpy(dtype=float) * growth
 
 
 @dataclass
@@ -84,6 +92,7 @@ class TaskHarness:
         default_factory=dict
     )
     _models: dict[int, FittedHurdle | None] = field(default_factory=dict)
+    _blends: dict[int, Blend] = field(default_factory=dict)
     _rca: dict[int, np.ndarray] = field(default_factory=dict)
     _feature_frames: dict[tuple[int, str], pd.DataFrame] = field(default_factory=dict)
     _year_hash: dict[int, str] = field(default_factory=dict)
@@ -282,10 +291,93 @@ class TaskHarness:
             digest.update(self._year_hash[b].encode())
         return digest.hexdigest()[:32]
 
-    def predict(self, model: FittedHurdle, ex: Examples) -> tuple[np.ndarray, np.ndarray]:
-        """Probability of a positive outcome and the predicted value given one."""
-        prob = model.probability(ex.features)
+    def signals(
+        self,
+        a: int,
+        cells: np.ndarray,
+        feats: pd.DataFrame,
+        horizon: float,
+        names: list[str] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Scores of the naive rules a blend can stack with, for ``cells`` at year index ``a``."""
+        if self.task == "new_product":
+            out = entry_baselines(feats, self.options.lags)
+        elif self.task == "new_flow":
+            out = new_flow_signals(self.cube, a, cells, feats, horizon, self.options.lags)
+        else:
+            return {}
+        return out if names is None else {k: out[k] for k in names if k in out}
+
+    def blend(self, a: int) -> Blend:
+        """How the model of origin index ``a`` is combined with a naive rule (:mod:`.blend`).
+
+        Chosen on the predictions of the model of the latest earlier origin ``c`` that has one,
+        on ``c``'s candidates whose outcome year is at or before ``a``: out of time, and known at
+        ``a``. The model alone when there is no such origin.
+        """
+        if a in self._blends:
+            return self._blends[a]
+        pairs = self.training_pairs(a)
+        blend = Blend()
+        for c in sorted({t for t, _ in pairs}, reverse=True):
+            model = self.model(c)
+            if model is None:
+                continue
+            exs = [self.examples(t, b, VALIDATION_CELLS, salt=2) for t, b in pairs if t == c]
+            source = "the out-of-time forecasts " + ", ".join(
+                f"{ex.origin}->{ex.target}" for ex in exs
+            )
+            if self.task == "level":
+                anchor = np.concatenate([ex.anchor for ex in exs])
+                correction = np.concatenate([model.log_ratio(ex.features) for ex in exs])
+                actual = np.concatenate([ex.actual for ex in exs])
+                blend = fit_level_shrink(anchor, correction, actual, source)
+            else:
+                prob = np.concatenate([model.probability(ex.features) for ex in exs])
+                per_ex = [
+                    self.signals(c, ex.cells, ex.features, float(ex.target - ex.origin))
+                    for ex in exs
+                ]
+                names = list(per_ex[0])
+                signals = {k: np.concatenate([s[k] for s in per_ex]) for k in names}
+                if self.task == "new_product":
+                    label = np.concatenate([(ex.actual >= 1).astype(int) for ex in exs])
+                else:
+                    label = np.concatenate([ex.label for ex in exs])
+                blend = fit_entry_blend(prob, signals, label, self.options.seed + a, source)
+            break
+        self._blends[a] = blend
+        return blend
+
+    def predict(
+        self, model: FittedHurdle, ex: Examples, blend: Blend | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Probability of a positive outcome and the predicted value given one.
+
+        With ``blend`` (:meth:`blend` of the origin the forecast is for) the model is stacked
+        with its naive rule or its level correction shrunk; without, the model alone.
+        """
+        a = self.cube.index_of(ex.origin)
+        horizon = float(ex.target - ex.origin)
+        return self.predict_cells(model, a, ex.cells, ex.features, ex.anchor, horizon, blend)
+
+    def predict_cells(
+        self,
+        model: FittedHurdle,
+        a: int,
+        cells: np.ndarray,
+        feats: pd.DataFrame,
+        anchor: np.ndarray,
+        horizon: float,
+        blend: Blend | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` for ``cells`` at year index ``a`` with their features and anchor."""
+        blend = blend or Blend()
+        prob = model.probability(feats)
+        if blend.signal is not None:
+            signal = self.signals(a, cells, feats, horizon, [blend.signal])[blend.signal]
+            prob = blend.probability(prob, signal)
         if self.task == "new_product":
             return prob, np.full(prob.size, np.nan)
-        value = np.exp(ex.anchor + model.log_ratio(ex.features))
+        value = np.exp(anchor + blend.log_ratio(model.log_ratio(feats)))
         return prob, value

@@ -1,0 +1,194 @@
+"""The learned forecast combined with the best naive rule, chosen on out-of-time validation.
+
+The model of origin ``t0`` is trained on earlier origins only; its blend is chosen on the model
+of the latest earlier origin ``c`` (trained on outcomes up to ``c``), scored on ``c``'s candidates
+whose outcomes are known by ``t0``. Those predictions are out of time, like the ones the blend
+is applied to, and nothing after ``t0`` is read. Without such a model (the first trainable
+origin, or a panel with a single training pair) the model is used alone.
+
+- Entry tasks (stacked generalisation, Wolpert 1992): each naive rule that reads only a cell's
+  features and own history (:func:`~.baselines.new_flow_signals`,
+  :func:`~.baselines.entry_baselines`) is scored on the validation cells; the best by AUC-PR is
+  stacked with the model by a logistic regression of the outcome on the model's log-odds and the
+  rule's standardised score. The stack is kept when its validation AUC-PR beats the model's. The
+  result is still a probability, and is strictly increasing in the rule's score: where the model
+  carries no information the ranking is the rule's.
+- Levels: the regressor predicts the log deviation from persistence times trailing world growth
+  (:func:`~.harness.log_anchor`); its correction is shrunk towards that baseline by the factor of
+  ``SHRINK_GRID`` with the smallest validation median absolute log error. Short horizons, where
+  changes are mostly noise, get a smaller factor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from gravity.potential.forecast.metrics import entry_metrics
+
+# weights of the learned log correction tried on the validation cells (1: the model alone,
+# 0: persistence x trailing growth); ties keep the larger weight
+SHRINK_GRID = (1.0, 0.75, 0.5, 0.25, 0.0)
+# a stacking logistic regression of two inputs needs a few events on each side to be estimated
+MIN_VALIDATION_POSITIVES = 10
+# probabilities are clipped this far from 0 and 1 before taking log-odds
+PROB_EPS = 1e-6
+# rules whose scores are flows or fitted values: stacked on their logarithm (heavy tails)
+LOG_SIGNALS = frozenset({"reverse_flow", "gravity"})
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype=float), PROB_EPS, 1 - PROB_EPS)
+    return np.log(q / (1 - q))
+
+
+def _raw_signal(name: str, score: np.ndarray) -> np.ndarray:
+    s = np.asarray(score, dtype=float)
+    if name in LOG_SIGNALS:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = np.where(s > 0, np.log(np.where(s > 0, s, 1.0)), np.nan)
+    return s
+
+
+@dataclass(frozen=True)
+class Blend:
+    """How the model's outputs are combined with a naive rule at one origin.
+
+    The default is the model alone.
+    """
+
+    shrink: float = 1.0
+    """Levels: weight of the learned log correction over persistence x trailing growth."""
+    signal: str | None = None
+    """Entry: the naive rule stacked with the model (None: the model alone)."""
+    coef: tuple[float, float, float] = (0.0, 1.0, 0.0)
+    """Entry: intercept and weights of the model's log-odds and of the standardised rule."""
+    fill: float = 0.0
+    """Rule score given to cells the rule cannot score (below its lowest validation score)."""
+    center: float = 0.0
+    scale: float = 1.0
+    source: str = "none (no earlier out-of-time model)"
+    """Where the blend was chosen, in words."""
+
+    def standardised(self, score: np.ndarray) -> np.ndarray:
+        """The rule's score on the stacker's scale (increasing in the score)."""
+        assert self.signal is not None
+        s = _raw_signal(self.signal, score)
+        s = np.where(np.isfinite(s), s, self.fill)
+        return (s - self.center) / self.scale
+
+    def probability(self, p: np.ndarray, score: np.ndarray | None) -> np.ndarray:
+        """The stacked probability (``p`` itself without a rule)."""
+        if self.signal is None or score is None:
+            return p
+        b0, b1, b2 = self.coef
+        z = b0 + b1 * _logit(p) + b2 * self.standardised(score)
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def log_ratio(self, correction: np.ndarray) -> np.ndarray:
+        """The shrunk log correction over the anchor."""
+        return self.shrink * correction
+
+    def describe(self) -> str:
+        """The blend in words."""
+        if self.signal is not None:
+            _, b1, b2 = self.coef
+            return (
+                f"stacked with `{self.signal}` (chosen on {self.source}): "
+                f"log-odds weight {b1:.3f}, rule weight {b2:.3f}"
+            )
+        if self.shrink != 1.0:
+            return f"learned correction x {self.shrink:g} (chosen on {self.source})"
+        return f"model alone (validation: {self.source})"
+
+
+def fit_entry_blend(
+    prob: np.ndarray,
+    signals: dict[str, np.ndarray],
+    label: np.ndarray,
+    seed: int,
+    source: str,
+) -> Blend:
+    """Stack the model with the best rule on out-of-time validation cells.
+
+    Parameters
+    ----------
+    prob : numpy.ndarray
+        The earlier origin's model's probabilities on the validation cells.
+    signals : dict
+        Each candidate rule's scores on the same cells.
+    label : numpy.ndarray
+        The validation outcomes (1: entered).
+    seed : int
+        Seed of the logistic regression (its solver is deterministic; kept for the record).
+    source : str
+        The validation origin and outcomes, in words.
+
+    Returns
+    -------
+    Blend
+        The model alone when the validation cells have too few events of either class, no rule
+        scores them, or the stack does not beat the model there.
+    """
+    y = np.asarray(label, dtype=int)
+    if min(y.sum(), y.size - y.sum()) < MIN_VALIDATION_POSITIVES:
+        return Blend(source=f"{source}: too few validation events")
+    base = entry_metrics(y, prob, [])["auc_pr"]
+    ranked = sorted(
+        ((entry_metrics(y, s, [])["auc_pr"], name) for name, s in signals.items()),
+        key=lambda t: -np.nan_to_num(t[0], nan=-1.0),
+    )
+    if not ranked or not np.isfinite(ranked[0][0]):
+        return Blend(source=source)
+    name = ranked[0][1]
+    raw = _raw_signal(name, signals[name])
+    finite = raw[np.isfinite(raw)]
+    if finite.size == 0:
+        return Blend(source=source)
+    # cells the rule cannot score rank below every scored one, as the metrics rank them
+    fill = float(finite.min() - 1.0)
+    filled = np.where(np.isfinite(raw), raw, fill)
+    center, scale = float(filled.mean()), float(filled.std())
+    if scale <= 0:
+        return Blend(source=source)
+    x = np.column_stack([_logit(prob), (filled - center) / scale])
+    lr = LogisticRegression(C=1.0, max_iter=1000, random_state=seed).fit(x, y)
+    coef = (float(lr.intercept_[0]), float(lr.coef_[0, 0]), float(lr.coef_[0, 1]))
+    blend = Blend(signal=name, coef=coef, fill=fill, center=center, scale=scale, source=source)
+    stacked = entry_metrics(y, blend.probability(prob, signals[name]), [])["auc_pr"]
+    if not stacked > base:
+        return Blend(source=f"{source}: the model beat every stack (AUC-PR {base:.3f})")
+    return blend
+
+
+def fit_level_shrink(
+    anchor: np.ndarray, correction: np.ndarray, actual: np.ndarray, source: str
+) -> Blend:
+    """The weight of ``SHRINK_GRID`` with the smallest validation median absolute log error.
+
+    Parameters
+    ----------
+    anchor : numpy.ndarray
+        Log of persistence x trailing growth on the validation cells.
+    correction : numpy.ndarray
+        The earlier origin's model's log correction on the same cells.
+    actual : numpy.ndarray
+        The outcomes (only positive ones are scored).
+    source : str
+        The validation origin and outcomes, in words.
+
+    Returns
+    -------
+    Blend
+    """
+    ok = np.asarray(actual, dtype=float) > 0
+    if not ok.any():
+        return Blend(source=f"{source}: no positive outcome")
+    target = np.log(actual[ok])
+    errors = [
+        float(np.median(np.abs(anchor[ok] + w * correction[ok] - target))) for w in SHRINK_GRID
+    ]
+    best = int(np.argmin(errors))
+    return Blend(shrink=SHRINK_GRID[best], source=source)

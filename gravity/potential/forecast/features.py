@@ -345,12 +345,43 @@ class FeatureBuilder:
             if self.cube.products is not None:
                 self._totals(b, "importer_product", n_c * n_p)
         self.min_positive(a)
+        for b in self.window(a):
+            self.gravity(b)
+            self._totals(b, "pair", n_c * n_c)
         if self.cube.products is not None:
-            self._totals(a, "pair", n_c * n_c)
             self._totals(a, "exporter_product", n_c * n_p)
             self._totals(a, "product", n_p)
             self.related(a)
         self.gravity(a)
+
+    def window(self, a: int) -> range:
+        """Year indices of the history window of ``a``: ``a`` and the ``lags`` years before."""
+        return range(max(a - self.lags, 0), a + 1)
+
+    def pair_effect(self, a: int, e: np.ndarray, i: np.ndarray) -> np.ndarray:
+        """The country pair's PPML fixed effect over the history window, given the yearly fits.
+
+        In a PPML with exporter-year, importer-year and pair effects, the first-order condition
+        of the pair effect is ``exp(pair) = sum_t X_ijt / sum_t mu_ijt``, with ``mu`` the fitted
+        value without it. Here ``mu`` is each year's structural gravity fit (:meth:`gravity`,
+        fitted on that year alone) and ``t`` runs over :meth:`window`: years ``<= t0`` only. It is
+        the log of that ratio: how much more the pair trades than its distance, contiguity and
+        agreements predict, which the yearly fits leave out. NaN where the pair had no trade in
+        the window (the effect is not identified: PPML puts it at minus infinity) or no year had
+        a fit for it. Pairs are countries, whatever the product: on product panels ``X_ijt`` is
+        the pair's total over products.
+        """
+        n_c = len(self.cube.countries)
+        trade = np.zeros(e.size)
+        fitted = np.zeros(e.size)
+        for b in self.window(a):
+            log_fit = self.gravity(b)["log_fitted"][e, i]
+            ok = np.isfinite(log_fit)
+            pair_tot, _ = self._totals(b, "pair", n_c * n_c)
+            trade += np.where(ok, pair_tot[e * n_c + i], 0.0)
+            fitted += np.where(ok, np.exp(np.where(ok, log_fit, 0.0)), 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where((trade > 0) & (fitted > 0), np.log(trade / fitted), np.nan)
 
     def bilateral(self, a: int, cells: np.ndarray, horizon: float) -> pd.DataFrame:
         """Features of bilateral cells at year index ``a`` for a forecast ``horizon`` years on."""
@@ -407,6 +438,7 @@ class FeatureBuilder:
         grav = self.gravity(a)
         for name in ("supply", "demand", "ease", "log_fitted"):
             f[f"gravity_{name}"] = grav[name][e, i]
+        f["pair_effect"] = self.pair_effect(a, e, i)
         if cube.products is not None:
             # product-level structural prediction: the pair's gravity ease times the exporter's
             # supply and the importer's demand of the product (log X_ik + log M_jk - log W_k)
@@ -441,6 +473,12 @@ class FeatureBuilder:
         f["rca"] = rcas[-1]
         for lag in range(1, self.lags + 1):
             f[f"rca_lag{lag}"] = rcas[-1 - lag] if a - lag >= 0 else np.full(cells.size, np.nan)
+        # the trajectory: how RCA moved into the origin (per year, so irregular gaps compare)
+        f["rca_change"] = (
+            (rcas[-1] - rcas[-2]) / float(years[a] - years[a - 1])
+            if a > 0
+            else np.full(cells.size, np.nan)
+        )
         comp = rcas >= 1
         f["n_rca_years"] = comp.sum(axis=0).astype(float)
         ever = comp.any(axis=0)
@@ -460,10 +498,21 @@ class FeatureBuilder:
         else:
             f["exporter_growth"] = np.full(cells.size, np.nan)
             f["product_growth"] = np.full(cells.size, np.nan)
+        # the product's world growth over the whole history window (annual, log)
+        first = self.window(a)[0]
+        f["product_growth_window"] = _growth(
+            x.sum(axis=0)[p], mats[first].sum(axis=0)[p], float(years[a] - years[first])
+        )
         rel = self.related(a)
         if rel is not None:
             for name in ("density", "pci", "cog"):
                 f[name] = rel[name][c, p]
+            before = self.related(a - 1) if a > 0 else None
+            f["density_change"] = (
+                (rel["density"][c, p] - before["density"][c, p]) / float(years[a] - years[a - 1])
+                if before is not None
+                else np.full(cells.size, np.nan)
+            )
         f["world_growth"] = np.full(cells.size, self.world_growth(a))
         f["horizon"] = np.full(cells.size, float(horizon))
         del n_p

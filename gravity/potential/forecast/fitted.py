@@ -249,6 +249,7 @@ def _fit(
         models[task] = model
         widths[task] = width
     builder.prepare(a)
-    tables = builder.glob.restrict([a - 1, a])
+    # the year before (growth rates) and the history window (the pair effect)
+    tables = builder.glob.restrict(sorted({a - 1, *builder.window(a)}))
     fitted = ForecastModel(base_year, horizon, opts, tables, models, widths, tuple(notes), blends)
     return fitted, builder

@@ -141,10 +141,13 @@ def _evaluate(
     if model is None:
         return [], []
     ex = harness.examples(a, b, options.max_eval_cells, salt=2)
-    blend = harness.blend(a)
+    blend = harness.blend(a, float(ex.target - ex.origin))
     prob, value = harness.predict(model, ex, blend)
-    if not any(n.startswith(f"{harness.task} origin {ex.origin}: blend") for n in notes):
-        notes.append(f"{harness.task} origin {ex.origin}: blend {blend.describe()}")
+    where = f"{harness.task} origin {ex.origin}" + (
+        f", h = {ex.target - ex.origin}" if harness.task == "level" else ""
+    )
+    if not any(n.startswith(f"{where}: blend") for n in notes):
+        notes.append(f"{where}: blend {blend.describe()}")
     horizon = float(ex.target - ex.origin)
     frames: list[pd.DataFrame] = []
     if harness.task == "new_flow":

@@ -13,10 +13,12 @@ origin, or a panel with a single training pair) the model is used alone.
   rule's standardised score. The stack is kept when its validation AUC-PR beats the model's. The
   result is still a probability, and is strictly increasing in the rule's score: where the model
   carries no information the ranking is the rule's.
-- Levels: the regressor predicts the log deviation from persistence times trailing world growth
-  (:func:`~.harness.log_anchor`); its correction is shrunk towards that baseline by the factor of
-  ``SHRINK_GRID`` with the smallest validation median absolute log error. Short horizons, where
-  changes are mostly noise, get a smaller factor.
+- Levels: the regressor predicts the log change from the value at the origin
+  (:func:`~.harness.log_anchor`). The forecast is ``log v0 + w * correction + g * h * growth``
+  (``growth``: trailing annual growth of world trade), with ``w`` from ``SHRINK_GRID`` and ``g``
+  0 or 1 chosen per horizon for the smallest validation median absolute log error. The family
+  holds the model alone (``w = 1, g = 0``), ``persistence`` (0, 0) and ``persistence_growth``
+  (0, 1): short horizons, where changes are mostly noise, can fall back to a baseline.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from sklearn.linear_model import LogisticRegression
 from gravity.potential.forecast.metrics import entry_metrics
 
 # weights of the learned log correction tried on the validation cells (1: the model alone,
-# 0: persistence x trailing growth); ties keep the larger weight
+# 0: a baseline); ties keep the earlier entry (the model alone first)
 SHRINK_GRID = (1.0, 0.75, 0.5, 0.25, 0.0)
+# weights of the trailing world growth term (0: persistence, 1: persistence x growth)
+GROWTH_GRID = (0.0, 1.0)
 # a stacking logistic regression of two inputs needs a few events on each side to be estimated
 MIN_VALIDATION_POSITIVES = 10
 # probabilities are clipped this far from 0 and 1 before taking log-odds
@@ -60,7 +64,9 @@ class Blend:
     """
 
     shrink: float = 1.0
-    """Levels: weight of the learned log correction over persistence x trailing growth."""
+    """Levels: weight of the learned log correction over the value at the origin."""
+    growth: float = 0.0
+    """Levels: weight of horizon x trailing world growth (log) added to the forecast."""
     signal: str | None = None
     """Entry: the naive rule stacked with the model (None: the model alone)."""
     coef: tuple[float, float, float] = (0.0, 1.0, 0.0)
@@ -87,9 +93,9 @@ class Blend:
         z = b0 + b1 * _logit(p) + b2 * self.standardised(score)
         return 1.0 / (1.0 + np.exp(-z))
 
-    def log_ratio(self, correction: np.ndarray) -> np.ndarray:
-        """The shrunk log correction over the anchor."""
-        return self.shrink * correction
+    def log_ratio(self, correction: np.ndarray, growth: np.ndarray | float = 0.0) -> np.ndarray:
+        """The log change over the anchor: shrunk correction plus weighted world growth."""
+        return self.shrink * correction + self.growth * growth
 
     def describe(self) -> str:
         """The blend in words."""
@@ -99,8 +105,11 @@ class Blend:
                 f"stacked with `{self.signal}` (chosen on {self.source}): "
                 f"log-odds weight {b1:.3f}, rule weight {b2:.3f}"
             )
-        if self.shrink != 1.0:
-            return f"learned correction x {self.shrink:g} (chosen on {self.source})"
+        if self.shrink != 1.0 or self.growth != 0.0:
+            return (
+                f"learned change x {self.shrink:g} + trailing world growth x {self.growth:g} "
+                f"(chosen on {self.source})"
+            )
         return f"model alone (validation: {self.source})"
 
 
@@ -163,17 +172,23 @@ def fit_entry_blend(
     return blend
 
 
-def fit_level_shrink(
-    anchor: np.ndarray, correction: np.ndarray, actual: np.ndarray, source: str
+def fit_level_blend(
+    anchor: np.ndarray,
+    growth: np.ndarray,
+    correction: np.ndarray,
+    actual: np.ndarray,
+    source: str,
 ) -> Blend:
-    """The weight of ``SHRINK_GRID`` with the smallest validation median absolute log error.
+    """The weights (``SHRINK_GRID`` x ``GROWTH_GRID``) with the smallest validation error.
 
     Parameters
     ----------
     anchor : numpy.ndarray
-        Log of persistence x trailing growth on the validation cells.
+        Log of the value at the origin on the validation cells.
+    growth : numpy.ndarray
+        Horizon times trailing annual world growth (log) on the same cells.
     correction : numpy.ndarray
-        The earlier origin's model's log correction on the same cells.
+        The earlier origin's model's log change on the same cells.
     actual : numpy.ndarray
         The outcomes (only positive ones are scored).
     source : str
@@ -182,13 +197,18 @@ def fit_level_shrink(
     Returns
     -------
     Blend
+        Median absolute log error; ties keep the model alone, then less growth.
     """
     ok = np.asarray(actual, dtype=float) > 0
     if not ok.any():
         return Blend(source=f"{source}: no positive outcome")
     target = np.log(actual[ok])
-    errors = [
-        float(np.median(np.abs(anchor[ok] + w * correction[ok] - target))) for w in SHRINK_GRID
-    ]
-    best = int(np.argmin(errors))
-    return Blend(shrink=SHRINK_GRID[best], source=source)
+    best: tuple[float, float, float] | None = None
+    for g in GROWTH_GRID:
+        for w in SHRINK_GRID:
+            pred = anchor[ok] + w * correction[ok] + g * growth[ok]
+            err = float(np.median(np.abs(pred - target)))
+            if best is None or err < best[0]:
+                best = (err, w, g)
+    assert best is not None
+    return Blend(shrink=best[1], growth=best[2], source=source)

@@ -144,7 +144,7 @@ def calibrate(harness: TaskHarness, a: int, horizon: int, sample: int | None) ->
         ex = harness.examples(c, int(hit[0]), sample, salt=2)
         # the blend of the origin the interval is for: the errors are those of the forecast it
         # bounds (the blend was chosen on these cells; one weight barely changes their spread)
-        _, value = harness.predict(model, ex, harness.blend(a))
+        _, value = harness.predict(model, ex, harness.blend(a, float(horizon)))
         ok = ex.actual > 0
         with np.errstate(divide="ignore"):
             resid = np.log(ex.actual[ok]) - np.log(value[ok])

@@ -241,7 +241,7 @@ def _fit(
                 "is nothing to train on; set potential.horizon to a gap between panel years"
             )
         width = calibrate(harness, a, horizon, CALIBRATION_CELLS)
-        blends[task] = harness.blend(a)
+        blends[task] = harness.blend(a, float(horizon))
         notes.append(
             f"{task} cells: trained on {model.n_train:,} examples; interval calibrated on "
             f"{width.source} ({width.describe()}); {blends[task].describe()}"

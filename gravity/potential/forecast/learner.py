@@ -198,6 +198,47 @@ def fit_hurdle(
     )
 
 
+def cross_fit_probability(
+    frame: pd.DataFrame, label: np.ndarray, options: LearnerOptions, seed: int, folds: int
+) -> np.ndarray:
+    """Out-of-fold probabilities: each example scored by a classifier fitted without its fold.
+
+    Folds are a seeded random partition of the rows. Used to choose a blend where no earlier
+    origin has an out-of-time model: the stacker must see predictions of examples the model did
+    not train on, or it trusts the model more than it deserves.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Training features.
+    label : numpy.ndarray
+        1 where the outcome is positive.
+    options : LearnerOptions
+        As for :func:`fit_hurdle`.
+    seed : int
+        Seed of the folds and the learners.
+    folds : int
+        Number of folds.
+
+    Returns
+    -------
+    numpy.ndarray
+        One probability per row of ``frame``.
+    """
+    fold = np.random.default_rng([seed, folds]).integers(0, folds, len(frame))
+    out = np.empty(len(frame))
+    for k in range(folds):
+        test = fold == k
+        if not test.any():
+            continue
+        train = ~test
+        model = fit_hurdle(
+            frame[train].reset_index(drop=True), label[train], None, options, seed + k
+        )
+        out[test] = model.probability(frame[test])
+    return out
+
+
 def conformal_quantile(residuals: np.ndarray, level: float) -> float:
     """Split-conformal half-width: the ``ceil((n + 1) level) / n`` quantile of ``|residuals|``.
 

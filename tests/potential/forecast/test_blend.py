@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from gravity.potential.forecast.backtest import run_forecast_backtest
-from gravity.potential.forecast.blend import SHRINK_GRID, Blend, fit_entry_blend, fit_level_shrink
+from gravity.potential.forecast.blend import Blend, fit_entry_blend, fit_level_blend
 from gravity.potential.forecast.metrics import entry_metrics
 from gravity.potential.forecast.options import ForecastOptions
 from tests.potential.forecast.world import simulate
@@ -64,16 +64,24 @@ def test_too_few_validation_events_leave_the_model_alone() -> None:
     np.testing.assert_array_equal(blend.probability(p, np.arange(5.0)), p)
 
 
-def test_level_shrink_keeps_exact_corrections_and_drops_noise() -> None:
+def test_level_blend_keeps_exact_corrections_and_drops_noise() -> None:
     rng = np.random.default_rng(5)
     anchor = rng.normal(10, 2, N)
+    growth = np.full(N, 0.4)
     truth = rng.normal(0, 0.5, N)
     actual = np.exp(anchor + truth + rng.normal(0, 0.05, N))
-    assert fit_level_shrink(anchor, truth, actual, "t").shrink == SHRINK_GRID[0] == 1.0
+    exact = fit_level_blend(anchor, growth, truth, actual, "t")
+    assert (exact.shrink, exact.growth) == (1.0, 0.0)
+    # the correction is noise and the outcome grew with the world: persistence x growth
     noise = rng.normal(0, 1.0, N)
+    actual = np.exp(anchor + 0.4 + rng.normal(0, 0.05, N))
+    grown = fit_level_blend(anchor, growth, noise, actual, "t")
+    assert (grown.shrink, grown.growth) == (0.0, 1.0)
+    # ... or stayed where it was: persistence
     actual = np.exp(anchor + rng.normal(0, 0.05, N))
-    assert fit_level_shrink(anchor, noise, actual, "t").shrink == 0.0
-    assert Blend(shrink=0.5).log_ratio(np.array([2.0]))[0] == 1.0
+    flat = fit_level_blend(anchor, growth, noise, actual, "t")
+    assert (flat.shrink, flat.growth) == (0.0, 0.0)
+    assert Blend(shrink=0.5, growth=1.0).log_ratio(np.array([2.0]), np.array([0.3]))[0] == 1.3
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +102,7 @@ def _options() -> ForecastOptions:
 def test_the_blend_is_chosen_out_of_time_and_reported(world: pd.DataFrame) -> None:
     res = run_forecast_backtest(world, _options())
     blends = [n for n in res.notes if ": blend " in n]
-    # one per task and origin, each chosen on the previous origin's out-of-time forecasts
+    # one per task, origin (and horizon), each on the previous origin's out-of-time forecasts
     assert len(blends) == 4
     assert all("2007->2008" in n for n in blends if "origin 2008" in n)
     # scrambling every year after 2008 leaves origin 2008's blended forecasts unchanged

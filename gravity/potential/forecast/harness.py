@@ -34,6 +34,10 @@ from gravity.potential.forecast.options import ForecastOptions, Horizon, Task
 
 # the blend of an origin is chosen on at most this many (seeded) validation cells per outcome
 VALIDATION_CELLS = 50_000
+# a level blend is chosen on the out-of-time forecasts of up to this many earlier origins: one
+# year's outcomes alone make the choice between growing and not growing a coin flip on the
+# year's world growth (EU trade, h = 1: the choice flipped from year to year)
+LEVEL_VALIDATION_ORIGINS = 3
 # folds of the cross-fitted predictions an entry blend falls back to without out-of-time ones
 CROSS_FIT_FOLDS = 5
 
@@ -355,8 +359,9 @@ class TaskHarness:
         Chosen on out-of-time predictions, known at ``a``: those of the model of an earlier
         origin ``c`` on ``c``'s candidates whose outcome year is at or before ``a``.
 
-        - Levels (per ``horizon``, in years): the latest ``c`` with an outcome ``horizon``
-          years later, at or before ``a``; the model alone if there is none.
+        - Levels (per ``horizon``, in years): the latest ``LEVEL_VALIDATION_ORIGINS`` origins
+          ``c`` with an outcome ``horizon`` years later, at or before ``a``; the model alone if
+          there is none.
         - Entry tasks (all horizons): the latest ``c``, adding earlier origins until the cells
           hold ``MIN_VALIDATION_POSITIVES`` events. Without enough (the first trainable origins,
           a panel with a single training pair) the model's cross-fitted predictions of its own
@@ -373,19 +378,30 @@ class TaskHarness:
 
     def _level_blend(self, a: int, horizon: float | None) -> Blend:
         years = self.cube.years
+        parts: list[tuple[np.ndarray, Examples]] = []
         for c in range(a - 1, -1, -1):
-            hit = np.flatnonzero(years == years[c] + (horizon or 0))
-            if horizon is None or not hit.size or hit[0] > a:
+            if horizon is None or len(parts) == LEVEL_VALIDATION_ORIGINS:
+                break
+            hit = np.flatnonzero(years == years[c] + horizon)
+            if not hit.size or hit[0] > a:
                 continue
             model = self.model(c)
             if model is None:
                 continue
             ex = self.examples(c, int(hit[0]), VALIDATION_CELLS, salt=2)
-            source = f"the out-of-time forecasts {ex.origin}->{ex.target}"
-            return fit_level_blend(
-                ex.anchor, growth_term(ex.features), model.log_ratio(ex.features), ex.actual, source
-            )
-        return Blend()
+            parts.append((model.log_ratio(ex.features), ex))
+        if not parts:
+            return Blend()
+        source = "the out-of-time forecasts " + ", ".join(
+            f"{ex.origin}->{ex.target}" for _, ex in parts
+        )
+        return fit_level_blend(
+            np.concatenate([ex.anchor for _, ex in parts]),
+            np.concatenate([growth_term(ex.features) for _, ex in parts]),
+            np.concatenate([r for r, _ in parts]),
+            np.concatenate([ex.actual for _, ex in parts]),
+            source,
+        )
 
     def _stack(self, parts: list[tuple[np.ndarray, Examples]], a: int, source: str) -> Blend:
         """Stack on (model probabilities, examples) pairs: :func:`~.blend.fit_entry_blend`."""

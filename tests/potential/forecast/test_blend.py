@@ -42,6 +42,11 @@ def test_a_noise_model_is_stacked_into_the_rules_ranking() -> None:
     noise_auc = entry_metrics(label, noise, [])["auc_pr"]
     assert entry_metrics(label, stacked, [])["auc_pr"] >= rule_auc - AUC_TOL
     assert rule_auc > noise_auc + 0.2  # the test can tell the two apart
+    # pure noise in the model: the rule alone ranks best, and it keeps the rule's ranking
+    assert blend.coef[1] == 0.0 and "alone" in blend.describe()
+    np.testing.assert_array_equal(
+        np.argsort(stacked, kind="stable"), np.argsort(signal, kind="stable")
+    )
 
 
 def test_an_informative_model_is_kept_when_the_rules_are_noise() -> None:

@@ -450,6 +450,9 @@ class FeatureBuilder:
             )
         f["world_growth"] = np.full(cells.size, self.world_growth(a))
         f["horizon"] = np.full(cells.size, float(horizon))
+        # the persistence x growth baseline's own log change, in the form it uses it: one column
+        # a tree can split on, where the product of two columns needs many splits
+        f["world_growth_horizon"] = f["world_growth"] * f["horizon"]
         return pd.DataFrame(f)
 
     def world_growth(self, a: int) -> float:

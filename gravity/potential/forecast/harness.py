@@ -231,8 +231,9 @@ class TaskHarness:
     def _features(self, a: int, cells: np.ndarray, horizon: float) -> pd.DataFrame:
         """Features of ``cells`` at year index ``a``, computed once for every horizon.
 
-        Only the ``horizon`` column depends on the horizon: the same cells at the same origin
-        (every candidate, or the same sample) reuse the frame with that column replaced.
+        Only the ``horizon`` and ``world_growth_horizon`` columns depend on the horizon: the
+        same cells at the same origin (every candidate, or the same sample) reuse the frame with
+        those columns replaced.
         """
         key = (a, hashlib.sha256(np.ascontiguousarray(cells).tobytes()).hexdigest())
         frame = self._feature_frames.get(key)
@@ -244,7 +245,10 @@ class TaskHarness:
             )
             self._feature_frames[key] = frame
             return frame
-        return frame.assign(horizon=np.full(cells.size, horizon))
+        extra = {"horizon": np.full(cells.size, horizon)}
+        if "world_growth_horizon" in frame.columns:
+            extra["world_growth_horizon"] = frame["world_growth"].to_numpy() * horizon
+        return frame.assign(**extra)
 
     # -- models ------------------------------------------------------------------------------
     def model(self, a: int) -> FittedHurdle | None:

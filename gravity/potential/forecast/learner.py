@@ -37,7 +37,7 @@ from gravity.potential.forecast.options import LearnerOptions
 MIN_TREE_POSITIVES = 200
 # Part of every cache key: bump it whenever features, anchors or learners change, so that a
 # model fitted by older code is never reused.
-MODEL_VERSION = 6
+MODEL_VERSION = 7
 # early stopping holds out this share of the (seeded) training rows
 VALIDATION_FRACTION = 0.1
 # rounds without improvement on the held-out rows before boosting stops

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
@@ -35,9 +36,12 @@ from gravity.potential.forecast.options import LearnerOptions
 # standardised features with missing-value indicators: boosted trees need more events than
 # that to split reliably (a 15-country, 20-product panel gives a few dozen entries per origin).
 MIN_TREE_POSITIVES = 200
+# inverse L2 strengths the small classifier's cross-validation chooses from, and its folds
+SMALL_CS = tuple(np.logspace(-3, 1, 9))
+SMALL_CV_FOLDS = 5
 # Part of every cache key: bump it whenever features, anchors or learners change, so that a
 # model fitted by older code is never reused.
-MODEL_VERSION = 7
+MODEL_VERSION = 8
 # early stopping holds out this share of the (seeded) training rows
 VALIDATION_FRACTION = 0.1
 # rounds without improvement on the held-out rows before boosting stops
@@ -114,11 +118,26 @@ def _classifier(options: LearnerOptions, seed: int) -> HistGradientBoostingClass
     return HistGradientBoostingClassifier(**_tree_settings(options, seed))
 
 
-def _small_classifier(seed: int) -> Pipeline:
+def _small_classifier(seed: int, events: int) -> Pipeline:
+    # a few dozen events for ~50 features: the L2 strength is chosen by cross-validated AUC-PR
+    # on the training examples (seeded stratified folds) rather than fixed, so that with few
+    # events the weights shrink towards the strongest signals instead of fitting noise
+    folds = min(SMALL_CV_FOLDS, events)
+    model: LogisticRegression | LogisticRegressionCV = (
+        LogisticRegressionCV(
+            Cs=list(SMALL_CS),
+            cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
+            scoring="average_precision",
+            max_iter=2000,
+            random_state=seed,
+        )
+        if folds >= 2
+        else LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
+    )
     return make_pipeline(
         SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
         StandardScaler(),
-        LogisticRegression(C=1.0, max_iter=2000, random_state=seed),
+        model,
     )
 
 
@@ -177,7 +196,7 @@ def fit_hurdle(
     # two-thread fit ran many times slower than a one-thread fit, so the thread count is explicit
     with threadpool_limits(options.threads, user_api="openmp"):
         if 0 < positives < MIN_TREE_POSITIVES and positives < y.size:
-            clf = _small_classifier(seed).fit(x, y)
+            clf = _small_classifier(seed, min(positives, y.size - positives)).fit(x, y)
         elif 0 < positives < y.size:
             clf = _classifier(options, seed).fit(x, y)
         if log_ratio is not None:

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -37,7 +38,7 @@ from gravity.potential.forecast.options import LearnerOptions
 # that to split reliably (a 15-country, 20-product panel gives a few dozen entries per origin).
 MIN_TREE_POSITIVES = 200
 # inverse L2 strengths the small classifier's cross-validation chooses from, and its folds
-SMALL_CS = tuple(np.logspace(-3, 1, 9))
+SMALL_CS = tuple(float(c) for c in np.logspace(-3, 1, 9))
 SMALL_CV_FOLDS = 5
 # Part of every cache key: bump it whenever features, anchors or learners change, so that a
 # model fitted by older code is never reused.
@@ -118,27 +119,35 @@ def _classifier(options: LearnerOptions, seed: int) -> HistGradientBoostingClass
     return HistGradientBoostingClassifier(**_tree_settings(options, seed))
 
 
-def _small_classifier(seed: int, events: int) -> Pipeline:
-    # a few dozen events for ~50 features: the L2 strength is chosen by cross-validated AUC-PR
-    # on the training examples (seeded stratified folds) rather than fixed, so that with few
-    # events the weights shrink towards the strongest signals instead of fitting noise
-    folds = min(SMALL_CV_FOLDS, events)
-    model: LogisticRegression | LogisticRegressionCV = (
-        LogisticRegressionCV(
-            Cs=list(SMALL_CS),
-            cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
-            scoring="average_precision",
-            max_iter=2000,
-            random_state=seed,
-        )
-        if folds >= 2
-        else LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
-    )
+def _small_pipeline(c: float, seed: int) -> Pipeline:
     return make_pipeline(
         SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
         StandardScaler(),
-        model,
+        LogisticRegression(C=c, max_iter=2000, random_state=seed),
     )
+
+
+def _small_classifier(x: np.ndarray, y: np.ndarray, seed: int) -> Pipeline:
+    """L2 logistic regression with its strength chosen by cross-validated AUC-PR.
+
+    A few dozen events for ~50 features: a fixed strength lets the weights fit noise. Each
+    ``C`` of ``SMALL_CS`` is scored on seeded stratified folds of the training examples
+    (validation within the training data); ties keep the stronger penalty.
+    """
+    events = int(min(y.sum(), y.size - y.sum()))
+    folds = min(SMALL_CV_FOLDS, events)
+    best_c = 1.0
+    if folds >= 2:
+        split = StratifiedKFold(folds, shuffle=True, random_state=seed)
+        scores = []
+        for c in SMALL_CS:
+            ap = []
+            for train, test in split.split(x, y):
+                fitted = _small_pipeline(c, seed).fit(x[train], y[train])
+                ap.append(average_precision_score(y[test], fitted.predict_proba(x[test])[:, 1]))
+            scores.append(float(np.mean(ap)))
+        best_c = SMALL_CS[int(np.argmax(scores))]
+    return _small_pipeline(best_c, seed).fit(x, y)
 
 
 def _regressor(options: LearnerOptions, seed: int) -> HistGradientBoostingRegressor:
@@ -196,7 +205,7 @@ def fit_hurdle(
     # two-thread fit ran many times slower than a one-thread fit, so the thread count is explicit
     with threadpool_limits(options.threads, user_api="openmp"):
         if 0 < positives < MIN_TREE_POSITIVES and positives < y.size:
-            clf = _small_classifier(seed, min(positives, y.size - positives)).fit(x, y)
+            clf = _small_classifier(x, y, seed)
         elif 0 < positives < y.size:
             clf = _classifier(options, seed).fit(x, y)
         if log_ratio is not None:

@@ -14,8 +14,9 @@ import pytest
 
 from gravity.potential.forecast.backtest import run_forecast_backtest
 from gravity.potential.forecast.blend import Blend, fit_entry_blend, fit_level_blend
+from gravity.potential.forecast.learner import cross_fit_probability
 from gravity.potential.forecast.metrics import entry_metrics
-from gravity.potential.forecast.options import ForecastOptions
+from gravity.potential.forecast.options import ForecastOptions, LearnerOptions
 from tests.potential.forecast.world import simulate
 
 # 4,000 validation cells with ~12% events: AUC-PR's sampling sd is about 0.01
@@ -120,3 +121,18 @@ def test_the_blend_is_chosen_out_of_time_and_reported(world: pd.DataFrame) -> No
     a = res.predictions.query("origin == 2008 and model == 'forecast'").sort_values(keys)
     b = again.predictions.query("origin == 2008 and model == 'forecast'").sort_values(keys)
     np.testing.assert_array_equal(a["score"].to_numpy(), b["score"].to_numpy())
+
+
+def test_cross_fitted_predictions_never_see_their_own_label() -> None:
+    rng = np.random.default_rng(6)
+    frame = pd.DataFrame({"x": rng.normal(size=600), "z": rng.normal(size=600)})
+    label = (frame["x"] + rng.normal(size=600) > 1.0).to_numpy(dtype=int)
+    opts = LearnerOptions(max_iter=20, min_samples_leaf=10)
+    first = cross_fit_probability(frame, label, opts, seed=3, folds=5)
+    np.testing.assert_array_equal(first, cross_fit_probability(frame, label, opts, 3, 5))
+    # flipping one row's label changes every fold's model except the one that scores that row
+    flipped = label.copy()
+    flipped[0] = 1 - flipped[0]
+    second = cross_fit_probability(frame, flipped, opts, seed=3, folds=5)
+    assert second[0] == first[0]
+    assert not np.array_equal(first, second)

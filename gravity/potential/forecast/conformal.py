@@ -1,9 +1,9 @@
 """Split-conformal intervals of the level forecast, by horizon and by size band.
 
 The calibration residuals of origin ``t0`` at horizon ``h`` are the out-of-time log errors
-``log(actual) - log(predicted)`` of the model of the latest earlier origin ``c`` with
-``c + h <= t0``, on that origin's own candidates that trade at ``c + h``: known at ``t0`` and
-from the same kind of forecast as the one they bound.
+``log(actual) - log(predicted)`` of the forecast issued at the latest earlier origin ``c`` with
+``c + h <= t0`` (its model and its level blend, :mod:`.blend`), on that origin's own candidates
+that trade at ``c + h``: known at ``t0`` and from the same procedure as the forecast they bound.
 
 Small flows move more, in log terms, than large ones, so one pooled quantile over-covers large
 flows and under-covers small ones. With ``interval_bands = B`` the calibration cells are cut into
@@ -142,9 +142,11 @@ def calibrate(harness: TaskHarness, a: int, horizon: int, sample: int | None) ->
         if model is None:
             continue
         ex = harness.examples(c, int(hit[0]), sample, salt=2)
-        # the blend of the origin the interval is for: the errors are those of the forecast it
-        # bounds (the blend was chosen on these cells; one weight barely changes their spread)
-        _, value = harness.predict(model, ex, harness.blend(a, float(horizon)))
+        # the forecast as it was issued at c: c's model with c's own level blend (chosen on
+        # outcomes up to c). Errors of the blend chosen at t0 would be in-sample (that blend was
+        # chosen on these cells) and too small: the intervals covered 74% on the simulated world
+        blend = harness.blend(c, float(horizon)) if harness.task == "level" else None
+        _, value = harness.predict(model, ex, blend)
         ok = ex.actual > 0
         with np.errstate(divide="ignore"):
             resid = np.log(ex.actual[ok]) - np.log(value[ok])

@@ -19,8 +19,8 @@ from tests.potential.forecast.world import SIGMA, simulate, simulate_products
 FAST = {"max_iter": 60, "min_samples_leaf": 20}
 ORIGIN = 2008
 KEYS = ["task", "exporter", "importer", "origin", "horizon", "model"]
-# Coverage of 80% split-conformal intervals over ~3,000 simulated flows per horizon: the binomial
-# sd is about 0.007 per origin; 0.05 allows the finite-sample excess of the conformal rank
+# Coverage of 80% split-conformal intervals over ~2,500 simulated flows per horizon: the binomial
+# sd is about 0.008 (0.014 per origin); 0.05 allows the finite-sample excess of the conformal rank
 # (ceil((n+1) 0.8)/n) and the non-exchangeability of a random walk around a fitted median.
 COVERAGE_TOL = 0.05
 # The conformal half-width may not be narrower than the oracle's (z_0.9 sigma sqrt(h)) by more
@@ -151,11 +151,12 @@ def test_the_forecast_ranks_new_flows_nearly_as_well_as_the_truth(
     assert own >= MIN_AUC
 
 
-def test_conformal_intervals_cover_at_the_nominal_rate_on_the_known_world(
-    world: pd.DataFrame,
-) -> None:
+def test_conformal_intervals_cover_at_the_nominal_rate_on_the_known_world() -> None:
+    # 60 countries: ~2,500 evaluated flows per horizon over the three origins, the sample the
+    # tolerance is sized for (the 30-country world has ~480, where one origin's calibration
+    # quantile from ~160 residuals alone moves the mean coverage by about 0.02)
     opts = _options(tasks=["level"], origins=[2008, 2010, 2012], horizons=[1, 2])
-    res = run_forecast_backtest(world, opts)
+    res = run_forecast_backtest(simulate(n=60), opts)
     metrics = res.metrics[res.metrics["origin"] == "mean"]
     for h in (1, 2):
         cover = metrics.query(f"horizon == {h} and model == 'forecast' and metric == 'coverage'")

@@ -346,19 +346,6 @@ class TaskHarness:
     def _label(self, ex: Examples) -> np.ndarray:
         return (ex.actual >= 1).astype(int) if self.task == "new_product" else ex.label
 
-    def _entry_blend(self, parts: list[tuple[np.ndarray, Examples]], a: int, source: str) -> Blend:
-        """Stack on (model probabilities, examples) pairs: :func:`~.blend.fit_entry_blend`."""
-        prob = np.concatenate([p for p, _ in parts])
-        per_ex = [
-            self.signals(
-                self.cube.index_of(ex.origin), ex.cells, ex.features, float(ex.target - ex.origin)
-            )
-            for _, ex in parts
-        ]
-        signals = {k: np.concatenate([s[k] for s in per_ex]) for k in per_ex[0]}
-        label = np.concatenate([self._label(ex) for _, ex in parts])
-        return fit_entry_blend(prob, signals, label, self.options.seed + a, source)
-
     def blend(self, a: int, horizon: float | None = None) -> Blend:
         """How the model of origin index ``a`` is combined with a naive rule (:mod:`.blend`).
 

@@ -198,12 +198,40 @@ def test_memory_holds_one_piece_or_one_bucket(
     assert counts["largest_piece_rows"] == max(world.truth["rows_per_year"].values())
 
 
-def test_a_malformed_year_file_is_one_line_naming_it(world: BaciWorld, tmp_path: Path) -> None:
-    folder = tmp_path / "world"
+def copy_world(world: BaciWorld, folder: Path) -> Path:
     folder.mkdir()
     for path in world.folder.iterdir():
         if path.is_file():
             (folder / path.name).write_bytes(path.read_bytes())
+    return folder
+
+
+def test_unresolved_country_codes_counted_as_in_memory(world: BaciWorld, tmp_path: Path) -> None:
+    """Codes that resolve to no country in two years: rows, share and codes summed right."""
+    folder = copy_world(world, tmp_path / "world")
+    for year, code in ((2018, "9998"), (2019, "9997")):
+        path = sorted(folder.glob(f"BACI_*_Y{year}_*.csv"))[0]
+        lines = path.read_text().splitlines()
+        exporter = lines[1].split(",")[1]  # one exporter's flows all get an unknown code
+        for n in range(1, len(lines)):
+            t, i, rest = lines[n].split(",", 2)
+            lines[n] = f"{t},{code if i == exporter else i},{rest}"
+        path.write_text("\n".join(lines) + "\n")
+    config = load_config(folder / "panel.yaml")
+    data = config.data.model_validate({**config.data.model_dump(exclude_none=True),
+                                       "zeros": {"max_rows": 1000}, "streaming": True})
+    config = config.model_copy(update={"data": data})
+    with pytest.warns(Warning, match="do not resolve|does not resolve"):
+        memory, streamed, result = both(config, tmp_path)
+    meta = assert_same_panel(memory, streamed)
+    read = result.steps[0]
+    assert read.removed["dropped_unmatched_codes"] > 0
+    assert "9997, 9998" in read.notes[1]
+    assert meta["sources"][0]["countries"]["unmatched"] == ["9997", "9998"]
+
+
+def test_a_malformed_year_file_is_one_line_naming_it(world: BaciWorld, tmp_path: Path) -> None:
+    folder = copy_world(world, tmp_path / "world")
     bad = sorted(folder.glob("BACI_*_Y2019_*.csv"))[0]
     lines = bad.read_text().splitlines()
     lines[5] = lines[5].rsplit(",", 2)[0] + ",twelve,NA"

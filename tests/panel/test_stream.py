@@ -21,6 +21,7 @@ import gravity.panel.dataset as dataset
 import gravity.panel.stream as stream
 import gravity.panel.stream_write as stream_write
 from gravity.cli.main import main
+from gravity.cli.stages import stage_panel
 from gravity.config.loader import load_config
 from gravity.config.schema import RunConfig
 from gravity.exceptions import ConfigError, DataError
@@ -277,3 +278,10 @@ def test_gravity_panel_streams(world: BaciWorld, tmp_path: Path) -> None:
     assert steps["panel: streaming"]["counts"]["pieces"] == WORLD["years"]
     assert steps["panel: read baci"]["rows_out"] == world.rows
     assert pq.read_metadata(tmp_path / "out" / "panel" / "panel.parquet").num_rows == world.rows
+    # later stages get the rows read back from the file; `gravity panel` alone leaves them there
+    panel, _ = stage_panel(load_config(config), load=True)
+    assert len(panel.frame) == world.rows and panel.zeros is not None
+    assert panel.zeros.mode == "implicit" and panel.universe is not None
+    alone, _ = stage_panel(load_config(config), load=False)
+    assert alone.frame.empty and list(alone.frame.columns) == list(panel.frame.columns)
+    assert alone.metadata["rows"] == world.rows and alone.universe == panel.universe

@@ -256,8 +256,8 @@ def read_pieces(
         name = Path(result.files[0]).name
         if isinstance(trade, BaciSource) and len(result.frame):
             _check_years(result.frame, name, seen)
+        state.add_read(result.log, result.files, result.countries, result.frame)
         frame = canonical_frame(result.frame, name)
-        state.add_read(result.log, result.files, result.countries, frame)
         del result
         if "year" in frame.columns:
             state.years_read.update(int(y) for y in pd.unique(frame["year"]))

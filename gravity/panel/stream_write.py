@@ -93,6 +93,8 @@ def read_bucket(spills: list[_Spill], first: str, last: str) -> pd.DataFrame:
         products = table.column("product")
         keep = pc.and_(pc.greater_equal(products, first), pc.less_equal(products, last))
         parts.append(table.filter(keep))
+    if not parts:  # pragma: no cover - the buckets are planned from the products spilled
+        raise ValueError(f"no spilled rows for products {first!r} to {last!r}")
     frame = pa.concat_tables(parts).to_pandas()
     return sort_by_product(frame)
 

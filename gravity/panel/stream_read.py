@@ -26,7 +26,7 @@ from gravity._base import Step, count_text
 from gravity.exceptions import DataError
 from gravity.panel.build_records import canonical_frame, read_step, value_total
 from gravity.panel.countries import CountryReport
-from gravity.panel.dataset import product_order
+from gravity.panel.dataset import PRODUCT_ORDER
 from gravity.panel.filters import SampleFilters
 from gravity.panel.readers import read_source
 from gravity.panel.readers._common import resolve_paths
@@ -224,13 +224,13 @@ def _check_years(frame: pd.DataFrame, name: str, seen: dict[int, str]) -> None:
 
 def _spill(frame: pd.DataFrame, folder: Path, number: int, first: int) -> Path:
     """Write one filtered piece sorted by product, with its rows' positions (``SEQUENCE``)."""
-    frame = frame.assign(**{SEQUENCE: np.arange(first, first + len(frame), dtype=np.int64)})
-    if "product" in frame.columns:
-        order = product_order(frame)
-        if order is not None:
-            frame = frame.take(order).reset_index(drop=True)
-    path = folder / f"piece-{number:05d}.parquet"
     table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.append_column(SEQUENCE, pa.array(np.arange(first, first + len(frame),
+                                                             dtype=np.int64)))
+    if "product" in frame.columns:
+        keys = [(c, "ascending") for c in PRODUCT_ORDER if c in table.column_names]
+        table = table.sort_by(keys)
+    path = folder / f"piece-{number:05d}.parquet"
     statistics = ["product"] if "product" in frame.columns else False
     pq.write_table(table, path, row_group_size=SPILL_ROW_GROUP_ROWS,
                    write_statistics=statistics)

@@ -30,14 +30,14 @@ from gravity.panel.build_records import canonical_frame, check_final, value_tota
 from gravity.panel.covariates import CovariateTable, MergeReport, apply_derived, merge_covariate
 from gravity.panel.dataset import (
     METADATA_KEY,
+    PRODUCT_ORDER,
     PRODUCT_ROW_GROUP_ROWS,
     column_encodings,
-    sort_by_product,
 )
 from gravity.panel.options import DerivedVariable
 from gravity.panel.stream_read import SEQUENCE
 
-__all__ = ["BucketWriter", "Totals", "plan_buckets", "read_bucket"]
+__all__ = ["BucketWriter", "Totals", "plan_buckets", "read_bucket", "sorted_by_product"]
 
 
 def plan_buckets(product_rows: Counter[str], bucket_rows: int) -> list[tuple[str, str, int]]:
@@ -95,8 +95,17 @@ def read_bucket(spills: list[_Spill], first: str, last: str) -> pd.DataFrame:
         parts.append(table.filter(keep))
     if not parts:  # pragma: no cover - the buckets are planned from the products spilled
         raise ValueError(f"no spilled rows for products {first!r} to {last!r}")
-    frame = pa.concat_tables(parts).to_pandas()
-    return sort_by_product(frame)
+    return sorted_by_product(pa.concat_tables(parts)).to_pandas()
+
+
+def sorted_by_product(table: pa.Table) -> pa.Table:
+    """``table`` sorted as a product-sorted panel file is (Arrow's stable multi-key sort).
+
+    Text sorts by code point in both Arrow and :func:`gravity.panel.dataset.product_order`, so
+    the order is the in-memory build's; sorting the Arrow table avoids a pandas copy.
+    """
+    keys = [(c, "ascending") for c in PRODUCT_ORDER if c in table.column_names]
+    return table.sort_by(keys)
 
 
 @dataclass

@@ -40,10 +40,12 @@ from scipy.sparse import linalg as splinalg
 from gravity.estimation.fixed_effects import FixedEffects
 
 # relative ridge on the Schur complement's diagonal before it is factorised: makes the singular
-# (but consistent) system factorisable. It perturbs only the preconditioner; at 1e-9 the factor
-# is still exact to ~1e-9 / (smallest relative eigenvalue of S), so conjugate gradients need a
-# few steps more at most (measured: 2 to 5 steps per solve on the benchmark's difficult panels)
-RIDGE = 1e-9
+# (but consistent) system factorisable. It perturbs only the preconditioner: the factor stays
+# exact to ~1e-7 / (smallest relative eigenvalue of S), so conjugate gradients take a few steps
+# more at most. A smaller ridge amplifies rounding along the null directions (a constant moved
+# between dimensions) by its inverse: at 1e-9 a factor from earlier weights stalled at ~1e-11
+# relative, at 1e-7 it reached 1e-13 in 9 steps (tests/estimation/test_schur.py)
+RIDGE = 1e-7
 # the reduction is skipped (Jacobi conjugate gradients instead) when the kept dimensions have
 # more levels than this, or the Schur complement more nonzeros: its factor would not fit
 MAX_KEPT_LEVELS = 2_000_000
@@ -51,6 +53,8 @@ MAX_SCHUR_NNZ = 100_000_000
 # a factor built at earlier weights is kept while solves with it take at most this many steps
 # (about the cost of one factorisation in passes over the data at 2M rows)
 REFACTOR_STEPS = 10
+# the recursive residual growing this much above its best means rounding has taken over
+DIVERGENCE = 100.0
 # restarts from the true residual when the recursive one has drifted (rounding) and the true
 # one is not below the threshold yet
 MAX_RESTARTS = 5
@@ -281,6 +285,7 @@ class SchurSolver:
             z = self.factor.solve(s)
             p = z.copy()
             gamma = float(s @ z)
+            best = np.inf
             while steps < maxiter:
                 steps += 1
                 quad = _apply(p, lay.ecode, lay.kcodes, w, inv_e, acc, sp)
@@ -289,8 +294,12 @@ class SchurSolver:
                 step = gamma / quad
                 a += step * p
                 s -= step * sp
-                if float(s @ (s * self.inv_kept)) <= threshold:
+                crit = float(s @ (s * self.inv_kept))
+                # at the rounding floor the singular system's null directions start to grow:
+                # stop there and restart from the true residual
+                if crit <= threshold or crit > DIVERGENCE * best:
                     break
+                best = min(best, crit)
                 z = self.factor.solve(s)
                 gamma_new = float(s @ z)
                 p *= gamma_new / gamma

@@ -397,10 +397,16 @@ def project_rows(
         # every iterate is x minus an element of the fixed-effect span, so the Krylov solver
         # carries on from wherever the projections stopped
         left = max(int(maxiter) - steps, 1)
-        if reduced is None:  # too large to factorise: Jacobi conjugate gradients
-            s_j, ok_j = cg_column(rows[j], codes, weights, inv, offsets, thresholds[j], left)
-        else:
+        s_j, ok_j = 0, False
+        if reduced is not None:
             s_j, ok_j = reduced.solve(rows[j], float(thresholds[j]), left)
+        if not ok_j:
+            # no factor (too large, or rounding broke it) or it stalled: Jacobi conjugate
+            # gradients carry on from where it stopped
+            more, ok_j = cg_column(
+                rows[j], codes, weights, inv, offsets, thresholds[j], max(left - s_j, 1)
+            )
+            s_j += more
         extra = max(extra, s_j)
         ok = ok and ok_j
     return int(steps + extra), ok, True

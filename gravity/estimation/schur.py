@@ -224,12 +224,15 @@ def factorise(layout: SchurLayout, weights: np.ndarray) -> splinalg.SuperLU | No
     ridge = RIDGE * np.maximum(_kept_weights(layout, weights), np.finfo(float).tiny)
     # COLAMD: a fill-reducing ordering that sets dense rows aside (a year meets every firm);
     # minimum degree on A + A' took seconds on them at 2M rows against 0.05 s
-    return splinalg.splu(
-        (matrix + sparse.diags(ridge)).tocsc(),
-        permc_spec="COLAMD",
-        diag_pivot_thresh=0.0,
-        options={"SymmetricMode": True},
-    )
+    try:
+        return splinalg.splu(
+            (matrix + sparse.diags(ridge)).tocsc(),
+            permc_spec="COLAMD",
+            diag_pivot_thresh=0.0,
+            options={"SymmetricMode": True},
+        )
+    except RuntimeError:  # a zero pivot: weights so extreme that rounding broke positivity
+        return None
 
 
 class SchurSolver:
@@ -285,11 +288,13 @@ class SchurSolver:
             z = self.factor.solve(s)
             p = z.copy()
             gamma = float(s @ z)
+            if not (np.isfinite(gamma) and gamma > 0.0):
+                break  # a factor that lost positivity to rounding: the caller falls back
             best = np.inf
             while steps < maxiter:
                 steps += 1
                 quad = _apply(p, lay.ecode, lay.kcodes, w, inv_e, acc, sp)
-                if not quad > 0.0:
+                if not (np.isfinite(quad) and quad > 0.0):
                     break
                 step = gamma / quad
                 a += step * p
@@ -302,6 +307,8 @@ class SchurSolver:
                 best = min(best, crit)
                 z = self.factor.solve(s)
                 gamma_new = float(s @ z)
+                if not (np.isfinite(gamma_new) and gamma_new > 0.0):
+                    break
                 p *= gamma_new / gamma
                 p += z
                 gamma = gamma_new

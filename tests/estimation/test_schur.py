@@ -218,3 +218,15 @@ def test_every_solver_agrees_on_a_difficult_graph() -> None:
         assert fit.converged
         np.testing.assert_allclose(fit.coef, ref.coef, rtol=STOPPING_COEF_RTOL)
         np.testing.assert_allclose(fit.se, ref.se, rtol=STOPPING_SE_RTOL)
+
+
+def test_a_stalled_schur_solve_is_finished_by_jacobi(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a factor broken by rounding (extreme weights) makes the Schur solve give up at once
+    monkeypatch.setattr(schur.SchurSolver, "solve", lambda self, r, threshold, maxiter: (0, False))
+    frame = worker_firm(13, 300, 60)
+    fe = encode(frame, ("worker", "firm", "period"))
+    w = np.random.default_rng(14).uniform(0.5, 2.0, fe.nobs)
+    x = frame["x"].to_numpy()
+    out = demean(x, fe, w, tol=1e-13, solver="cg")
+    assert out.converged and out.iterations > 5
+    np.testing.assert_allclose(out.residuals, dense_residual(x, fe, w), atol=DENSE_ATOL)

@@ -4,6 +4,8 @@
     python benchmarks/run.py --panels 450k       # one panel (450k, 1.2M, penppml, difficult)
     python benchmarks/run.py --quick             # a small panel, one round: a smoke run
     python benchmarks/run.py --relu              # also gravity's default (ReLU separation check)
+    python benchmarks/run.py --panels difficult --difficult-rows 2000000 --threads 1 \
+        --rounds 1 --timeout 1200                # hard graph; a peer past 1200 s shows as ">="
 
 Panels (``benchmarks/panels.py``): synthetic structural gravity with exporter-year, importer-year
 and pair fixed effects (about 450k and 1.2M rows), the real three-way panel

@@ -20,7 +20,7 @@ from gravity.estimation.fixed_effects import FixedEffects
 from gravity.estimation.irls import IrlsOptions
 from gravity.estimation.ppml import Ppml, PpmlOptions
 from gravity.estimation.schur import SchurCache, SchurLayout, schur_complement
-from tests.estimation.test_demean import RESIDUAL_ATOL, SLOW_GRAPH_ATOL, random_fe
+from tests.estimation.test_demean import RESIDUAL_ATOL, random_fe
 from tests.estimation.test_oracle_statsmodels import COEF_RTOL, SE_RTOL
 from tests.estimation.test_solver_options import STOPPING_COEF_RTOL, STOPPING_SE_RTOL
 
@@ -97,22 +97,6 @@ def test_firms_without_movers_leave_empty_rows_in_the_schur_complement() -> None
     assert SchurCache().get(fe, w) is not None
 
 
-def test_schur_matches_numpy_projections_where_auto_hands_over() -> None:
-    frame = worker_firm(5, 3000, 600)
-    fe = encode(frame, ("worker", "firm", "period"))
-    rng = np.random.default_rng(6)
-    x = np.column_stack([rng.normal(size=fe.nobs) + np.sin(fe.codes[1] / 20.0), frame["x"]])
-    w = rng.uniform(0.5, 2.0, fe.nobs)
-    projections = demean(x, fe, w, tol=1e-11, solver="ap", maxiter=200_000)
-    assert projections.converged and projections.iterations > AUTO_SWITCH_SWEEPS
-    auto = demean(x, fe, w, tol=1e-11, solver="auto")
-    assert auto.converged and auto.solver == "cg"
-    slow = demean_numpy(x, fe, w, tol=1e-15, maxiter=400_000)
-    # the oracle's plain sweeps stop on one sweep's change: on this graph its own error is
-    # about 1e-7 (the accelerated projections' too), hence the looser comparison
-    np.testing.assert_allclose(auto.residuals, slow.residuals, atol=SLOW_GRAPH_ATOL)
-
-
 def test_a_factor_from_earlier_weights_gives_the_same_residual() -> None:
     frame = worker_firm(7, 600, 120)
     fe = encode(frame, ("worker", "firm", "period"))
@@ -176,23 +160,31 @@ def dummy_poisson(frame: pd.DataFrame) -> sm.GLM:
 SOLVER_CASES = [("cg", "schur"), ("auto", "schur"), ("cg", "jacobi"), ("auto", "jacobi")]
 
 
+@pytest.fixture(scope="module")
+def glm_on_difficult_panel() -> tuple[float, float]:
+    """Coefficient and SE of x from GLM with dummies (fitted once: ~3 s)."""
+    frame = difficult_panel()
+    # workers who never earn anything are separated (fitted value 0): fixest and we drop them,
+    # and GLM's maximum-likelihood estimate is the same on the remaining rows
+    kept = frame.groupby("worker")["y"].transform("sum") > 0
+    glm = dummy_poisson(frame[kept].reset_index(drop=True)).fit(tol=1e-13)
+    return float(glm.params["x"]), float(glm.bse["x"])
+
+
 @pytest.mark.filterwarnings("ignore::gravity.exceptions.SeparationWarning")
 @pytest.mark.parametrize(("solver", "preconditioner"), SOLVER_CASES)
 def test_fit_on_a_difficult_graph_matches_glm_with_dummies(
-    solver: str, preconditioner: str
+    solver: str, preconditioner: str, glm_on_difficult_panel: tuple[float, float]
 ) -> None:
     frame = difficult_panel()
     options = PpmlOptions(
         irls=IrlsOptions(demean_solver=solver, demean_preconditioner=preconditioner)  # type: ignore[arg-type]
     )
     res = Ppml("y ~ x | worker + firm + period", frame, vcov="iid", options=options).fit()
-    # workers who never earn anything are separated (fitted value 0): fixest and we drop them,
-    # and GLM's maximum-likelihood estimate is the same on the remaining rows
-    kept = frame.groupby("worker")["y"].transform("sum") > 0
-    glm = dummy_poisson(frame[kept].reset_index(drop=True)).fit(tol=1e-13)
-    np.testing.assert_allclose(res.coef["x"], glm.params["x"], rtol=COEF_RTOL)
+    coef, se = glm_on_difficult_panel
+    np.testing.assert_allclose(res.coef["x"], coef, rtol=COEF_RTOL)
     iid = res.with_vcov({"type": "iid", "ssc": "none"})
-    np.testing.assert_allclose(iid.se["x"], glm.bse["x"], rtol=SE_RTOL)
+    np.testing.assert_allclose(iid.se["x"], se, rtol=SE_RTOL)
 
 
 @pytest.mark.filterwarnings("ignore::gravity.exceptions.SeparationWarning")

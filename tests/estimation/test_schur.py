@@ -22,7 +22,7 @@ from gravity.estimation.ppml import Ppml, PpmlOptions
 from gravity.estimation.schur import SchurCache, SchurLayout, schur_complement
 from tests.estimation.test_demean import RESIDUAL_ATOL, random_fe
 from tests.estimation.test_oracle_statsmodels import COEF_RTOL, SE_RTOL
-from tests.estimation.test_solver_options import STOPPING_COEF_RTOL, STOPPING_SE_RTOL
+from tests.estimation.test_solver_options import STOPPING_COEF_RTOL, STOPPING_SE_RTOL, gravity_panel
 
 # the dense least-squares oracle is exact to rounding (~1e-13 on these sizes); the solver stops
 # at tol 1e-13 in the weighted norm, so elementwise residuals agree far below 1e-9
@@ -222,3 +222,18 @@ def test_a_stalled_schur_solve_is_finished_by_jacobi(monkeypatch: pytest.MonkeyP
     out = demean(x, fe, w, tol=1e-13, solver="cg")
     assert out.converged and out.iterations > 5
     np.testing.assert_allclose(out.residuals, dense_residual(x, fe, w), atol=DENSE_ATOL)
+
+
+def test_dense_schur_complements_are_left_to_jacobi(monkeypatch: pytest.MonkeyPatch) -> None:
+    # exporter-year and importer-year levels linked through pair effects give a Schur complement
+    # about half dense: its factor would cost more than Jacobi's steps (penppml: 30x), so the
+    # reduction is declined there, and kept on the worker-firm graph (density below 1%)
+    monkeypatch.setattr(schur, "DENSE_OK_LEVELS", 0)
+    trade = gravity_panel(seed=3)
+    fe = encode(trade, ("exp_year", "imp_year", "pair"))
+    w = np.random.default_rng(15).uniform(0.5, 2.0, fe.nobs)
+    assert SchurCache().get(fe, w) is None
+    out = demean(trade["rta"].to_numpy(), fe, w, tol=1e-13, solver="cg")
+    assert out.converged
+    wf = encode(worker_firm(16, 3000, 600), ("worker", "firm", "period"))
+    assert SchurCache().get(wf, np.ones(wf.nobs)) is not None

@@ -111,7 +111,8 @@ class PotentialOptions(StrictModel):
     """Estimate and score in product chunks, locally or on a Dask cluster, resumably
     (``products``, ``backend``, ``workers``, ``scheduler``, ``resume``, ``csv_max_rows``,
     ``progress``); omitted, product panels whose dense grid exceeds 20 million cells are
-    chunked with the defaults. Needs ``model: gravity`` and empirical intervals."""
+    chunked with the defaults. Needs empirical intervals; ``model: forecast`` is fitted once
+    from the chunks (its training sample drawn chunk by chunk) and scored chunk by chunk."""
 
     @field_validator("ease_terms")
     @classmethod

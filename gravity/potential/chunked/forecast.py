@@ -241,12 +241,14 @@ def _merge_keys(
 ) -> tuple[list[np.ndarray | None], list[int]]:
     """Per block, the global codes of its sample (None: all kept) and its candidate count."""
     counts = [0] * len(blocks)
+    kept = [0] * len(blocks)
     best: list[tuple[np.ndarray, np.ndarray]] = [
         (np.zeros(0, np.int64), np.zeros(0)) for _ in blocks
     ]
     for result in results:
-        for k, (n, codes, draw) in enumerate(result["blocks"]):
+        for k, (n, n_kept, codes, draw) in enumerate(result["blocks"]):
             counts[k] += int(n)
+            kept[k] += int(n_kept)
             cap = blocks[k].cap
             have_codes, have_draw = best[k]
             codes = np.concatenate([have_codes, codes])
@@ -257,7 +259,7 @@ def _merge_keys(
             best[k] = (codes, draw)
     chosen: list[np.ndarray | None] = []
     for k, block in enumerate(blocks):
-        capped = block.cap is not None and counts[k] > block.cap
+        capped = block.cap is not None and kept[k] > block.cap
         chosen.append(np.sort(best[k][0]) if capped else None)
     return chosen, counts
 
@@ -394,6 +396,78 @@ def fit_chunked_forecast(
             return ForecastFit(
                 ChunkForecast(model, keep_e, keep_i), {**record, "forecast_reused": True}
             )
+    shared = {base_year: related} if related is not None else {}
+    plan = _plan(panel, base_year, horizon, options, relatedness, shared)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    history = _stream_tables(plan, chunks, reader, run, progress)
+    timings["forecast_tables_seconds"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    examples = _draw(plan, chunks, reader, run, progress)
+    timings["forecast_sample_seconds"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    models: dict[str, FittedHurdle] = {}
+    widths: dict[str, BandedWidth] = {}
+    notes = []
+    for task in POTENTIAL_TASKS:
+        harness = _harness(task, plan.cube, plan.builder, plan.world.options, plan.data, history)
+        for block in plan.blocks[task]:
+            ex = examples.get(block) or _empty_examples(block, plan.world.years)
+            harness._examples[(block.t, block.b, block.cap, block.salt, block.negative_rate)] = ex
+        model = harness.model(plan.a)
+        assert model is not None  # training pairs checked by _plan
+        width = calibrate(harness, plan.a, horizon, CALIBRATION_CELLS)
+        notes.append(
+            f"{task} cells: trained on {model.n_train:,} examples; interval calibrated on "
+            f"{width.source} ({width.describe()})"
+        )
+        models[task], widths[task] = model, width
+    timings["forecast_fit_seconds"] = time.perf_counter() - t0
+    tables = plan.builder.glob.restrict([plan.a - 1, plan.a])
+    fitted = ForecastModel(
+        base_year, horizon, plan.world.options, tables, models, widths, tuple(notes)
+    )
+    info: dict[str, Any] = {
+        "forecast_training_rows": {t: models[t].n_train for t in POTENTIAL_TASKS},
+        "forecast_training_available": {t: models[t].n_available for t in POTENTIAL_TASKS},
+        "forecast_sample_blocks": sum(len(b) for b in plan.blocks.values()),
+        "forecast_sampled_from": int(sum(ex.sampled_from for ex in examples.values())),
+        "forecast_notes": list(notes),
+        **{k: round(v, 3) for k, v in timings.items()},
+        "forecast_seconds": round(time.perf_counter() - start, 3),
+    }
+    _save(path, fitted, info)
+    return ForecastFit(ChunkForecast(fitted, keep_e, keep_i), {**info, "forecast_reused": False})
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The forecast's universe and which blocks of examples its models read."""
+
+    world: ForecastWorld
+    a: int
+    """Year index of the base year."""
+    blocks: dict[str, list[Block]]
+    """Per task, the blocks its model at ``a`` and its calibration read."""
+    cube: Cube
+    builder: FeatureBuilder
+    """A builder over no cells: it holds the global tables."""
+    data: pd.DataFrame
+
+    @property
+    def all_blocks(self) -> list[Block]:
+        """Every task's blocks, in task order."""
+        return [b for task in POTENTIAL_TASKS for b in self.blocks[task]]
+
+
+def _plan(
+    panel: pd.DataFrame,
+    base_year: int,
+    horizon: int,
+    options: ForecastOptions,
+    relatedness: RelatednessFn | None,
+    shared: dict[int, RelatednessFeatures],
+) -> _Plan:
     opts = options.model_copy(update={"horizons": [horizon], "max_eval_cells": None})
     data = normalise_panel(panel[panel["year"] <= base_year])
     years = np.array(sorted(int(y) for y in data["year"].unique()), dtype=np.int64)
@@ -402,11 +476,10 @@ def fit_chunked_forecast(
     a = int(np.flatnonzero(years == base_year)[0])
     countries = pd.Index(sorted(set(data["exporter"].unique()) | set(data["importer"].unique())))
     products = pd.Index(sorted(data["product"].unique()))
-    shared = {base_year: related} if related is not None else {}
     probe = ForecastWorld(countries, products, years, opts, (), ())
     cube, builder = _global_builder(data, probe, relatedness, shared)
-    # which blocks of examples the two models and their calibration read
-    plan: dict[str, tuple[list[Block], list[int]]] = {}
+    blocks: dict[str, list[Block]] = {}
+    origins: set[int] = set()
     for task in POTENTIAL_TASKS:
         harness = _harness(task, cube, builder, opts, data, {})
         if not harness.training_pairs(a):
@@ -415,45 +488,64 @@ def fit_chunked_forecast(
                 f"{base_year} in the panel (years {years[0]}..{years[-1]}), so there "
                 "is nothing to train on; set potential.horizon to a gap between panel years"
             )
-        plan[task] = _blocks(harness, a, horizon)
-    blocks = [b for task in POTENTIAL_TASKS for b in plan[task][0]]
-    origins = sorted({o for task in POTENTIAL_TASKS for o in plan[task][1]} | {b.t for b in blocks})
+        blocks[task], model_origins = _blocks(harness, a, horizon)
+        origins |= set(model_origins)
+    feature_origins = origins | {b.t for task in POTENTIAL_TASKS for b in blocks[task]}
     # the features of an origin read its tables and the previous year's (growth)
-    sum_years = tuple(sorted({o for o in origins} | {o - 1 for o in origins if o > 0}))
-    hash_years = tuple(sorted({o for task in POTENTIAL_TASKS for o in plan[task][1]}))
-    world = ForecastWorld(countries, products, years, opts, sum_years, hash_years)
-    n = len(chunks)
-    timings: dict[str, float] = {}
+    sum_years = feature_origins | {o - 1 for o in feature_origins if o > 0}
+    world = ForecastWorld(
+        countries, products, years, opts, tuple(sorted(sum_years)), tuple(sorted(origins))
+    )
+    return _Plan(world, a, blocks, cube, builder, data)
 
-    t0 = time.perf_counter()
-    tasks: Iterator[tuple[Any, ...]] = ((world, i, chunks[i], reader(chunks[i])) for i in range(n))
+
+def _stream_tables(
+    plan: _Plan,
+    chunks: list[tuple[str, ...]],
+    reader: Callable[[tuple[str, ...]], ChunkReader],
+    run: TaskRunner,
+    progress: bool,
+) -> dict[int, str]:
+    """Fill the plan's global tables from the chunks; the history hash of each model origin."""
+    world, builder, n = plan.world, plan.builder, len(chunks)
+    tasks = ((world, i, chunks[i], reader(chunks[i])) for i in range(n))
     sums, scalars, chunk_hashes = _sum_tables(
         _runs(run, chunk_sums, tasks, "forecast tables", n, progress), world, n
     )
-    tables = builder.glob
-    tables.sums.update(sums)
-    tables.scalars.update(scalars)
-    for o in origins:  # each year's structural gravity and relatedness, from its rows
-        builder.gravity(o)
+    builder.glob.sums.update(sums)
+    builder.glob.scalars.update(scalars)
+    for o in sorted({b.t for b in plan.all_blocks} | set(world.hash_years)):
+        builder.gravity(o)  # each year's structural gravity and relatedness, from its rows
         builder.related(o)
-    history = {
+    return {
         o: hashlib.sha256(
             (chunk_hashes[o] + "".join(builder.covariate_hash(b) for b in range(o + 1))).encode()
         ).hexdigest()[:32]
-        for o in hash_years
+        for o in world.hash_years
     }
-    timings["forecast_tables_seconds"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
+
+def _draw(
+    plan: _Plan,
+    chunks: list[tuple[str, ...]],
+    reader: Callable[[tuple[str, ...]], ChunkReader],
+    run: TaskRunner,
+    progress: bool,
+) -> dict[Block, Examples]:
+    """The examples of every block, drawn chunk by chunk."""
+    world, tables, n = plan.world, plan.builder.glob, len(chunks)
+    blocks = plan.all_blocks
     frozen = tuple(blocks)
-    n_c, n_p = len(countries), len(products)
+    n_c, n_p = len(world.countries), len(world.products)
     sampled = any(b.subsamples_negatives for b in blocks) or any(
         b.cap is not None and n_c * (n_c - 1) * n_p > b.cap for b in blocks
     )
     chosen: list[np.ndarray | None] = [None] * len(blocks)
     counts = [0] * len(blocks)
     if sampled:  # a first pass over the chunks finds each capped block's sample
-        tasks = ((world, i, chunks[i], reader(chunks[i]), tables, frozen) for i in range(n))
+        tasks: Iterator[tuple[Any, ...]] = (
+            (world, i, chunks[i], reader(chunks[i]), tables, frozen) for i in range(n)
+        )
         chosen, counts = _merge_keys(
             _runs(run, chunk_sample_keys, tasks, "forecast sample", n, progress), blocks
         )
@@ -463,46 +555,13 @@ def fit_chunked_forecast(
     examples = _examples(
         _in_order(_runs(run, chunk_examples, tasks, "forecast examples", n, progress), n),
         blocks,
-        years,
+        world.years,
         counts,
     )
-    if not sampled:  # every candidate was kept: the count is the block's size
+    if not sampled:  # every candidate is an example: the count is the block's size
         for block, ex in list(examples.items()):
             examples[block] = Examples(**{**ex.__dict__, "sampled_from": ex.cells.size})
-    timings["forecast_sample_seconds"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    models: dict[str, FittedHurdle] = {}
-    widths: dict[str, BandedWidth] = {}
-    notes = []
-    for task in POTENTIAL_TASKS:
-        harness = _harness(task, cube, builder, opts, data, history)
-        for block in plan[task][0]:
-            ex = examples.get(block) or _empty_examples(block, years)
-            harness._examples[(block.t, block.b, block.cap, block.salt, block.negative_rate)] = ex
-        model = harness.model(a)
-        assert model is not None  # training pairs checked above
-        width = calibrate(harness, a, horizon, CALIBRATION_CELLS)
-        notes.append(
-            f"{task} cells: trained on {model.n_train:,} examples; interval calibrated on "
-            f"{width.source} ({width.describe()})"
-        )
-        models[task], widths[task] = model, width
-    timings["forecast_fit_seconds"] = time.perf_counter() - t0
-    fitted = ForecastModel(
-        base_year, horizon, opts, tables.restrict([a - 1, a]), models, widths, tuple(notes)
-    )
-    info: dict[str, Any] = {
-        "forecast_training_rows": {t: models[t].n_train for t in POTENTIAL_TASKS},
-        "forecast_training_available": {t: models[t].n_available for t in POTENTIAL_TASKS},
-        "forecast_sample_blocks": len(blocks),
-        "forecast_sampled_from": int(sum(ex.sampled_from for ex in examples.values())),
-        "forecast_notes": list(notes),
-        **{k: round(v, 3) for k, v in timings.items()},
-        "forecast_seconds": round(time.perf_counter() - start, 3),
-    }
-    _save(path, fitted, info)
-    return ForecastFit(ChunkForecast(fitted, keep_e, keep_i), {**info, "forecast_reused": False})
+    return examples
 
 
 def _empty_examples(block: Block, years: np.ndarray) -> Examples:

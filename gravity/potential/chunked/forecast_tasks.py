@@ -202,9 +202,13 @@ def _candidates(chunk: _Chunk, tables: GlobalTables, task: Task, t: int) -> np.n
 
 def _kept(
     chunk: _Chunk, world: ForecastWorld, tables: GlobalTables, block: Block
-) -> tuple[np.ndarray, np.ndarray]:
-    """Candidates of ``block`` after the negatives' share (local and global codes)."""
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Candidates of ``block`` kept after the negatives' share, and the count before it.
+
+    The kept cells' local and global codes.
+    """
     cells = _candidates(chunk, tables, block.task, block.t)
+    n_all = cells.size
     codes = chunk.global_cells(cells)
     if block.subsamples_negatives:
         assert block.negative_rate is not None
@@ -220,7 +224,7 @@ def _kept(
         negative = ~(chunk.cube.values[block.b, cells] > 0)
         keep = ~negative | (draw < block.negative_rate)
         cells, codes = cells[keep], codes[keep]
-    return cells, codes
+    return cells, codes, n_all
 
 
 def _cap_draw(world: ForecastWorld, block: Block, codes: np.ndarray) -> np.ndarray:
@@ -243,7 +247,7 @@ def chunk_sample_keys(
     tables: GlobalTables,
     blocks: tuple[Block, ...],
 ) -> dict[str, Any]:
-    """Per block: the chunk's candidate count and its ``cap`` cells of smallest draw.
+    """Per block: the chunk's candidates, those kept, and its ``cap`` kept of smallest draw.
 
     The block's sample is the ``cap`` cells of smallest draw over every chunk (a uniform sample
     without replacement), so no chunk contributes more than its own ``cap`` smallest.
@@ -252,15 +256,14 @@ def chunk_sample_keys(
     out: dict[str, Any] = {"chunk": index, "blocks": []}
     for block in blocks:
         if chunk is None:
-            out["blocks"].append((0, np.zeros(0, np.int64), np.zeros(0)))
+            out["blocks"].append((0, 0, np.zeros(0, np.int64), np.zeros(0)))
             continue
-        _, codes = _kept(chunk, world, tables, block)
+        _, codes, n_all = _kept(chunk, world, tables, block)
         draw = _cap_draw(world, block, codes)
-        n = codes.size
-        if block.cap is not None and n > block.cap:
+        if block.cap is not None and codes.size > block.cap:
             keep = np.argpartition(draw, block.cap - 1)[: block.cap]
             codes, draw = codes[keep], draw[keep]
-        out["blocks"].append((n, codes, draw))
+        out["blocks"].append((n_all, codes.size, codes, draw))
     return out
 
 
@@ -288,7 +291,7 @@ def chunk_examples(
     frames: dict[tuple[int, bytes], pd.DataFrame] = {}
     years = world.years
     for block, codes_wanted in zip(blocks, chosen, strict=True):
-        cells, codes = _kept(chunk, world, tables, block)
+        cells, codes, _ = _kept(chunk, world, tables, block)
         if codes_wanted is not None:
             pick = np.isin(codes, codes_wanted)
             cells, codes = cells[pick], codes[pick]

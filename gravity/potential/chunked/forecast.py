@@ -81,6 +81,11 @@ class ChunkForecast:
         (:func:`gravity.potential.pipeline.rank_opportunities` with ``model: forecast``).
         """
         scored = self.model.score(rows, self.exporters, self.importers)
+        # the rows pass 3 keeps (select_cells): merging the others would be thrown away
+        if self.exporters is not None:
+            grid = grid[grid["exporter"].isin(self.exporters)]
+        if self.importers is not None:
+            grid = grid[grid["importer"].isin(self.importers)]
         out = grid.rename(
             columns={
                 "potential": "gravity_potential",

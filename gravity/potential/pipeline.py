@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from gravity.potential.features import RelatednessFeatures, RelatednessFn
-from gravity.potential.forecast.potential import forecast_potential
 from gravity.potential.itc import itc_potential
 from gravity.potential.model import PotentialResult, add_gap_columns, fit_potential
 from gravity.potential.options import PotentialOptions
@@ -71,6 +70,9 @@ def _with_forecast(
     The base year's relatedness, already computed for the table, is handed to the forecast, and
     only the exporters and importers the table keeps are scored.
     """
+    # imported here: the forecast loads scikit-learn, which the gravity potential never needs
+    from gravity.potential.forecast.potential import forecast_potential
+
     fc = forecast_potential(
         panel,
         base_year,

@@ -105,7 +105,7 @@ def differs(old: Path, new: Path) -> str | None:
         a_lines, b_lines = _text_lines(old), _text_lines(new)
         if a_lines == b_lines:
             return None
-        for i, (x, y) in enumerate(zip(a_lines, b_lines)):
+        for i, (x, y) in enumerate(zip(a_lines, b_lines, strict=False)):
             if x != y:
                 return f"line {i + 1}: {x[:80]!r} vs {y[:80]!r}"
         return f"{len(a_lines)} vs {len(b_lines)} lines"

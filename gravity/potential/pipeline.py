@@ -160,10 +160,9 @@ def add_relatedness_columns(
     frame = frame.merge(rel[["exporter", "product", *keep]], on=["exporter", "product"], how="left")
     market = related.market
     if market is not None:
-        imports = market.importer_frame()
-        key = imports["importer"].astype(str) + "^" + imports["product"].astype(str)
-        density_j = pd.Series(imports["importer_density"].to_numpy(), index=key)
-        frame["market_relatedness"] = (frame["importer"] + "^" + frame["product"]).map(density_j)
+        frame["market_relatedness"] = market.importer_density_at(
+            frame["importer"], frame["product"]
+        )
         frame["similar_exporters"] = market.peer_presence(
             frame["exporter"].to_numpy(),
             frame["importer"].to_numpy(),

@@ -165,7 +165,7 @@ def run_stages(
     aside: BackgroundStage | None = None
     try:
         start = time.perf_counter()
-        panel, built = stage_panel(config)
+        panel, built = stage_panel(config, load=stages != ["panel"])
         manifest.stage_seconds["panel"] = time.perf_counter() - start
         manifest.record(built, out, "panel: ")
         aside = _start_aside(config, panel, stages)
@@ -302,7 +302,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     try:
         # the panel is rebuilt inside the lock: a second process must not rewrite it under us
         with batch_lock(config.output):
-            _, built = stage_panel(config)
+            _, built = stage_panel(config, load=False)
             manifest.record(built, config.output, "panel: ")
             summary = stage_batch(
                 batch,

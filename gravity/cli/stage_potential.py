@@ -26,8 +26,6 @@ from gravity.potential.chunked.options import ChunkOptions
 from gravity.potential.chunked.rank import rank_chunks
 from gravity.potential.chunked.runner import chunk_options_for, run_chunks
 from gravity.potential.features import RelatednessFeatures
-from gravity.potential.forecast.backtest import run_forecast_backtest
-from gravity.potential.forecast.report import verdicts
 from gravity.potential.model import describe
 from gravity.potential.options import BacktestOptions, PotentialOptions
 from gravity.potential.pipeline import RelatednessFn, rank_opportunities
@@ -220,6 +218,11 @@ def stage_forecast_backtest(
 
     Fitted models are cached in ``OUTPUT/backtest/cache/`` so that re-runs are fast.
     """
+    # imported here: the forecast's learners load scikit-learn (about a second of start-up that
+    # runs without the forecast, the demo's included, do not need)
+    from gravity.potential.forecast.backtest import run_forecast_backtest
+    from gravity.potential.forecast.report import verdicts
+
     start = time.perf_counter()
     layout = OutputLayout(config.output)
     layout.backtest_dir.mkdir(parents=True, exist_ok=True)

@@ -85,7 +85,10 @@ def pair_covariates(panel: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             "potential.ease_terms to columns it has (or [] with pair_effects: true)"
         )
     keys = ["exporter", "importer", "year"]
-    return panel[keys + columns].drop_duplicates(keys).reset_index(drop=True)
+    # the first row of each pair-year, as ``drop_duplicates(keys)`` keeps it: found on the keys
+    # alone, so that only those rows of the covariates are copied
+    first = ~panel[keys].duplicated()
+    return panel.loc[first.to_numpy(), keys + columns].reset_index(drop=True)
 
 
 def _pair_weight(frame: pd.DataFrame, weights: pd.Series) -> np.ndarray:
@@ -164,7 +167,11 @@ def growth_rates(
     """
     first, last = universe.years[0], universe.years[-1]
     span = last - first
-    sub = panel[panel["year"].isin([first, last]) & (panel["exporter"] != panel["importer"])]
+    used = [c for c in ("exporter", "importer", "product", "year", "value") if c in panel.columns]
+    sub = panel.loc[
+        (panel["year"].isin([first, last]) & (panel["exporter"] != panel["importer"])).to_numpy(),
+        used,
+    ]
     exports = sub.groupby(["year", "exporter"], observed=True)["value"].sum()
     imports = sub.groupby(["year", "importer"], observed=True)["value"].sum()
     cap = options.max_annual_growth

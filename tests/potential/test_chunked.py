@@ -249,8 +249,10 @@ def test_other_options_start_over(tmp_path: Path) -> None:
 def test_chunk_options_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'scheduler' is set but backend is 'joblib'"):
         ChunkOptions(backend="joblib", scheduler="tcp://127.0.0.1:8786")
-    with pytest.raises(ConfigError, match="model: forecast is not chunked yet"):
-        run_chunks(world_panel(), options(model="forecast", chunks=ChunkOptions()), tmp_path)
+    with pytest.raises(ConfigError, match="interval_method: bootstrap refits the whole model"):
+        run_chunks(
+            world_panel(), options(interval_method="bootstrap", chunks=ChunkOptions()), tmp_path
+        )
     with pytest.raises(ConfigError, match="needs the panel as a Parquet file"):
         run_chunks(world_panel(), options(chunks=ChunkOptions(backend="dask")), tmp_path)
 

@@ -26,6 +26,7 @@ import pandas as pd
 from gravity.estimation.ppml import Ppml
 from gravity.exceptions import GravityError, GravityWarning
 from gravity.panel.zeros import Axes, dense_flows
+from gravity.potential.chunked.forecast import ChunkForecast
 from gravity.potential.chunked.sinkhorn import scale_products
 from gravity.potential.chunked.source import ChunkReader
 from gravity.potential.chunked.store import ChunkStore
@@ -87,6 +88,8 @@ class GlobalTables:
     """Added to every supply and taken from every demand effect: the normalisation of the
     unchunked fit (:func:`demand_shift`)."""
     related: RelatednessFeatures | None = None
+    forecast: ChunkForecast | None = None
+    """``model: forecast``: the fitted forecast that replaces gravity's potential."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -282,6 +285,8 @@ def score_chunk(
     grid.insert(3, "base_year", world.base_year)
     grid.insert(4, "year", world.base_year + opts.horizon)
     grid["itc_potential"] = itc_potential(grid, opts.horizon, tables.itc_pairs).to_numpy()
+    if tables.forecast is not None:  # model: forecast (rows hold every year up to the base)
+        grid = tables.forecast.merge(grid, rows)
     if tables.related is not None:
         grid = add_relatedness_columns(grid, tables.related, world.base_year)
     frame = select_cells(grid, opts)

@@ -31,10 +31,11 @@ from gravity.potential.chunked.engine import (
     fit_chunk,
     score_chunk,
 )
+from gravity.potential.chunked.forecast import fit_chunked_forecast
 from gravity.potential.chunked.options import AUTO_CHUNK_CELLS, ChunkOptions
 from gravity.potential.chunked.source import ChunkReader, ParquetRows, ProductIndex
 from gravity.potential.chunked.store import ChunkStore
-from gravity.potential.features import RelatednessFeatures
+from gravity.potential.features import RelatednessFeatures, RelatednessFn
 from gravity.potential.grid import check_panel
 from gravity.potential.model import fit_ease, growth_rates, impute_supply, pooled_interval
 from gravity.potential.options import PotentialOptions
@@ -70,11 +71,11 @@ def chunk_options_for(panel: pd.DataFrame, options: PotentialOptions) -> ChunkOp
 
     Without ``potential.chunks``, a product panel whose base-year grid would exceed
     ``AUTO_CHUNK_CELLS`` cells is chunked (with the default chunk options) unless the model
-    needs the whole grid (``model: forecast`` or bootstrap intervals).
+    needs the whole grid (bootstrap intervals).
     """
     if options.chunks is not None:
         return options.chunks
-    if "product" not in panel.columns or options.model == "forecast":
+    if "product" not in panel.columns:
         return None
     if options.interval_method == "bootstrap":
         return None
@@ -88,11 +89,6 @@ def _check(panel: pd.DataFrame, options: PotentialOptions) -> None:
         raise DataError(
             "potential.chunks needs a product dimension: the panel has no 'product' column "
             "(remove potential.chunks)"
-        )
-    if options.model == "forecast":
-        raise ConfigError(
-            "potential.chunks: model: forecast is not chunked yet; remove potential.chunks or "
-            "use model: gravity"
         )
     if options.interval_method == "bootstrap":
         raise ConfigError(
@@ -225,6 +221,7 @@ def run_chunks(
     folder: Path,
     related: RelatednessFeatures | None = None,
     panel_path: Path | None = None,
+    relatedness: RelatednessFn | None = None,
 ) -> ChunkedPotential:
     """Estimate and score export potential in product chunks; rows go to ``folder``.
 
@@ -242,6 +239,8 @@ def run_chunks(
     panel_path : pathlib.Path, optional
         The panel's Parquet file; needed by the ``dask`` backend, whose workers read their chunk
         from it.
+    relatedness : callable, optional
+        Relatedness measures of a year: ``model: forecast`` trains on earlier years' features.
 
     Returns
     -------
@@ -301,6 +300,28 @@ def run_chunks(
         )
         counts.update(supply_counts)
         timings["global_seconds"] = round(time.perf_counter() - t0, 3)
+        # model: forecast reads every year up to the base year (its history features)
+        history = tuple(y for y in years if y <= base_year)
+        forecast_info: dict[str, Any] = {}
+        if options.model == "forecast":
+            fitted = fit_chunked_forecast(
+                panel,
+                base_year,
+                options.horizon,
+                options.forecast_options(),
+                chunks,
+                lambda products: _reader(index, products, shared, history),
+                run,
+                store,
+                relatedness,
+                related,
+                options.exporters,
+                options.importers,
+                chunk_opts.progress,
+            )
+            tables = replace(tables, forecast=fitted.forecast)
+            forecast_info = fitted.info
+        score_years = history if options.model == "forecast" else axes.years
         todo = [i for i in range(len(chunks)) if not store.rows_done(i)]
         rows_reused = len(chunks) - len(todo)
         progress = Progress("pass 3 (scores)", len(todo), chunk_opts.progress)
@@ -316,7 +337,7 @@ def run_chunks(
                     source=source[keep],
                     related=_restrict_related(related, chunks[i]),
                 )
-                reader = _reader(index, chunks[i], shared, axes.years)
+                reader = _reader(index, chunks[i], shared, score_years)
                 yield (world, i, chunks[i], reader, chunk_tables)
 
         for _ in run(score_chunk, score_tasks()):
@@ -348,6 +369,7 @@ def run_chunks(
         "chunk_fit_seconds": round(sum(float(r["seconds"]) for r in fits), 3),
         "chunk_score_seconds": round(sum(float(r["seconds"]) for r in scored), 3),
         **timings,
+        **forecast_info,
     }
     return ChunkedPotential(
         store,

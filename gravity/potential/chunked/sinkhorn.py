@@ -31,7 +31,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from threadpoolctl import threadpool_limits
 
-__all__ = ["MARGIN_TOL", "MAX_ITER", "Scaled", "scale_products"]
+from gravity.potential.chunked.coded import CodedGrid
+
+__all__ = ["MARGIN_TOL", "MAX_ITER", "Scaled", "scale_coded", "scale_products"]
 
 MARGIN_TOL = 1e-12
 """Stop when the largest relative error of an exporter x product sum is below this: the column
@@ -135,10 +137,48 @@ def scale_products(
     if layout is None:
         return None
     ex, im, exporters, importers, products = layout
-    n_pairs, n_prod = len(ex), len(products)
-    n_exp, n_imp = len(exporters), len(importers)
-    y = grid["value"].to_numpy(dtype=float).reshape(n_pairs, n_prod)
+    n_prod = len(products)
+    y = grid["value"].to_numpy(dtype=float).reshape(len(ex), n_prod)
     ease = grid["ease"].to_numpy(dtype=float)[::n_prod]
+    return _scale(ex, im, (exporters, importers, products), y, ease, tol, max_iter)
+
+
+def scale_coded(
+    grid: CodedGrid, tol: float = MARGIN_TOL, max_iter: int = MAX_ITER
+) -> Scaled | None:
+    """:func:`scale_products` on an integer-coded grid (no text keys to factorise).
+
+    A :class:`~gravity.potential.chunked.coded.CodedGrid` is dense over its pairs x products
+    by construction; its exporters and importers are renumbered over those in the grid, as
+    :func:`scale_products` factorises them.
+    """
+    n_prod = len(grid.products)
+    if n_prod == 0 or not len(grid):
+        return None
+    used_e, ex = np.unique(grid.e[::n_prod], return_inverse=True)
+    used_i, im = np.unique(grid.i[::n_prod], return_inverse=True)
+    names = (
+        grid.exporters.to_numpy()[used_e],
+        grid.importers.to_numpy()[used_i],
+        grid.products.to_numpy(),
+    )
+    y = grid.value.reshape(len(ex), n_prod)
+    return _scale(ex, im, names, y, grid.ease[::n_prod], tol, max_iter)
+
+
+def _scale(
+    ex: np.ndarray,
+    im: np.ndarray,
+    names: tuple[np.ndarray, np.ndarray, np.ndarray],
+    y: np.ndarray,
+    ease: np.ndarray,
+    tol: float,
+    max_iter: int,
+) -> Scaled | None:
+    """The scaling on pair codes ``ex``, ``im`` and flows ``y`` (pairs x products)."""
+    exporters, importers, products = names
+    n_pairs, n_prod = y.shape
+    n_exp, n_imp = len(exporters), len(importers)
     spread = float(ease.max() - ease.min()) if n_pairs else 0.0
     if n_pairs == 0 or not np.isfinite(spread) or spread > EASE_RANGE:
         return None

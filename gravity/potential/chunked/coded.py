@@ -1,0 +1,221 @@
+"""A chunk's base-year grid as integer codes, and the sums the chunk passes take over it.
+
+At HS-6 a chunk's grid is millions of cells, and pandas grouping, factorising and reindexing
+on text keys cost more than the model itself (most of a run, profiled). Here exporter, importer
+and product are positions on the universe's sorted axes (the chunk's own products for the
+product axis): sums are ``np.bincount`` over those codes, lookups are indexing into small dense
+matrices (countries x countries, countries x products), and text keys are built only for the
+rows a chunk writes.
+
+:class:`CodedGrid` holds the same cells, in the same order, as
+:func:`gravity.panel.zeros.dense_flows` with the ease column and the cells without ease dropped
+(the grid of :class:`~gravity.potential.chunked.engine.ChunkWorld`); :func:`itc_predicted` and
+:func:`itc_pair_sums` compute what :mod:`gravity.potential.itc` computes on the text frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+__all__ = [
+    "CodedGrid",
+    "coded_grid",
+    "codes_of",
+    "dense_lookup",
+    "itc_pair_sums",
+    "itc_predicted",
+    "text_column",
+]
+
+
+def codes_of(column: pd.Series, labels: pd.Index) -> np.ndarray:
+    """Position of each value of ``column`` in ``labels`` (``-1`` where it is not there).
+
+    Values compare as text, as :func:`gravity.panel.zeros.dense_flows` compares them; a
+    categorical column is mapped through its categories, without a string per row.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        position = labels.get_indexer(pd.Index(column.cat.categories.astype(str)))
+        codes = column.cat.codes.to_numpy()
+        return np.where(codes >= 0, position[np.maximum(codes, 0)], -1).astype(np.int64)
+    local, uniques = pd.factorize(column.astype("str"))
+    if not len(local):
+        return local.astype(np.int64)
+    return labels.get_indexer(pd.Index(uniques))[local].astype(np.int64)
+
+
+def text_column(labels: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """The text key column of ``codes`` (as :func:`gravity.panel.zeros.dense_flows` builds it)."""
+    return pd.array(pa.array(list(labels), pa.string()).take(codes), dtype="str")
+
+
+def dense_lookup(
+    series: pd.Series, first: pd.Index, second: pd.Index, fill: object = np.nan
+) -> np.ndarray:
+    """A Series on a two-level (text) index as a ``len(first) x len(second)`` matrix."""
+    full = pd.MultiIndex.from_product([first, second])
+    values = series.reindex(full).to_numpy()
+    if fill is not np.nan and values.dtype == object:
+        values = np.where(pd.isna(values), fill, values)
+    return values.reshape(len(first), len(second))
+
+
+@dataclass(frozen=True)
+class CodedGrid:
+    """One chunk's base-year cells with ease: integer keys, values, ease, in cell order.
+
+    Cell order is exporter, importer, product (the universe's sorted axes); domestic cells and
+    cells of pairs without ease are not in the grid.
+    """
+
+    exporters: pd.Index
+    """The universe's exporters (``e`` indexes them)."""
+    importers: pd.Index
+    products: pd.Index
+    """The chunk's products, sorted (``p`` indexes them)."""
+    e: np.ndarray
+    i: np.ndarray
+    p: np.ndarray
+    value: np.ndarray
+    ease: np.ndarray
+    without_ease: int
+    """International cells of the rectangle dropped for lack of ease."""
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Exporters, importers, products of the rectangle."""
+        return len(self.exporters), len(self.importers), len(self.products)
+
+    def frame(self, keep: np.ndarray | None = None) -> pd.DataFrame:
+        """The grid (or the cells ``keep``) as the text frame ``ChunkWorld.grid`` returned.
+
+        Columns exporter, importer, product, value, ease.
+        """
+        e, i, p = self.e, self.i, self.p
+        value, ease = self.value, self.ease
+        if keep is not None:
+            e, i, p, value, ease = e[keep], i[keep], p[keep], value[keep], ease[keep]
+        return pd.DataFrame(
+            {
+                "exporter": text_column(self.exporters.to_numpy(), e),
+                "importer": text_column(self.importers.to_numpy(), i),
+                "product": text_column(self.products.to_numpy(), p),
+                "value": value,
+                "ease": ease,
+            }
+        )
+
+
+def domestic_pairs(exporters: pd.Index, importers: pd.Index) -> np.ndarray:
+    """``exporters x importers`` booleans: the pair is one country (by label)."""
+    out = np.zeros((len(exporters), len(importers)), dtype=bool)
+    position = importers.get_indexer(exporters)
+    has = position >= 0
+    out[np.flatnonzero(has), position[has]] = True
+    return out
+
+
+def coded_grid(
+    rows: pd.DataFrame,
+    exporters: pd.Index,
+    importers: pd.Index,
+    products: pd.Index,
+    year: int,
+    ease: np.ndarray,
+) -> CodedGrid:
+    """The chunk's grid of ``year``: flows summed by cell, absent cells as zeros.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The chunk's observed rows (exporter, importer, product, year, value); rows of other
+        years, off the rectangle or on domestic cells are left out, as in
+        :func:`gravity.panel.zeros.dense_flows`.
+    exporters, importers, products : pandas.Index
+        The sorted axes (text labels).
+    year : int
+        The base year.
+    ease : numpy.ndarray
+        ``exporters x importers`` ease, NaN where a pair has none.
+
+    Returns
+    -------
+    CodedGrid
+    """
+    n_e, n_i, n_p = len(exporters), len(importers), len(products)
+    part = rows.loc[rows["year"].to_numpy() == year]
+    e = codes_of(part["exporter"], exporters)
+    i = codes_of(part["importer"], importers)
+    p = codes_of(part["product"], products)
+    inside = (e >= 0) & (i >= 0) & (p >= 0)
+    ids = (e[inside] * n_i + i[inside]) * n_p + p[inside]
+    weights = part["value"].to_numpy(dtype=float)[inside]
+    values = np.bincount(ids, weights=weights, minlength=n_e * n_i * n_p)
+    international = ~domestic_pairs(exporters, importers)
+    with_ease = international & ~np.isnan(ease)
+    without = int((international & np.isnan(ease)).sum()) * n_p
+    pairs = np.flatnonzero(with_ease.ravel())
+    cells = (pairs[:, None] * n_p + np.arange(n_p)).ravel()
+    pe, pi = np.divmod(pairs, n_i)
+    return CodedGrid(
+        exporters,
+        importers,
+        products,
+        np.repeat(pe, n_p),
+        np.repeat(pi, n_p),
+        np.tile(np.arange(n_p), len(pairs)),
+        values[cells],
+        np.repeat(ease[pe, pi], n_p),
+        without,
+    )
+
+
+def _sums(keys: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
+    return np.bincount(keys, weights=weights, minlength=size)
+
+
+def itc_predicted(grid: CodedGrid, actual: np.ndarray) -> np.ndarray:
+    """Supply x demand ``S_ik * D_jk`` of each cell (:func:`gravity.potential.itc.itc_predicted`).
+
+    ``actual`` is the base-year flow per cell; every sum is over the cell's own product.
+    """
+    n_e, n_i, n_p = grid.shape
+    e, i, p = grid.e, grid.i, grid.p
+    world_k = _sums(p, actual, n_p)[p]
+    exports_ik = _sums(e * n_p + p, actual, n_e * n_p)[e * n_p + p]
+    imports = _sums(i * n_p + p, actual, n_i * n_p)
+    # the exporter's own imports of the product (none when it is not an importer)
+    as_importer = grid.importers.get_indexer(grid.exporters)[e]
+    own = np.where(as_importer >= 0, imports[np.maximum(as_importer, 0) * n_p + p], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(world_k > 0, exports_ik / world_k, 0.0)
+        reexport = np.where(own > 0, np.minimum(exports_ik / own, 1.0), 1.0)
+    demand = imports[i * n_p + p]
+    return np.asarray(share * reexport * demand, dtype=float)
+
+
+def itc_pair_sums(grid: CodedGrid, predicted: np.ndarray, actual: np.ndarray) -> pd.DataFrame:
+    """Per exporter-importer pair in the grid: sums of ``predicted`` and ``actual``.
+
+    Columns exporter, importer (text), predicted, actual; pairs in cell order, as
+    :func:`gravity.potential.itc.itc_pair_sums` (reset) gives them.
+    """
+    n_e, n_i, _ = grid.shape
+    pair = grid.e * n_i + grid.i
+    present = np.flatnonzero(np.bincount(pair, minlength=n_e * n_i))
+    pe, pi = np.divmod(present, n_i)
+    return pd.DataFrame(
+        {
+            "exporter": text_column(grid.exporters.to_numpy(), pe),
+            "importer": text_column(grid.importers.to_numpy(), pi),
+            "predicted": _sums(pair, predicted, n_e * n_i)[present],
+            "actual": _sums(pair, actual, n_e * n_i)[present],
+        }
+    )

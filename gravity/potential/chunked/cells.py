@@ -53,8 +53,9 @@ class ChunkCells:
     """Every column of a chunk's opportunity rows, for every cell of its grid."""
 
     columns: dict[str, np.ndarray]
-    """actual, ease, supply, supply_source, demand, demand_growth, fitted, supply_growth,
-    potential, untapped, realised_share, potential_low, potential_high, itc_potential."""
+    """pairs x products matrices (cell order when flattened): actual, ease, supply,
+    supply_source, demand, demand_growth, fitted, supply_growth, potential, untapped,
+    realised_share, potential_low, potential_high, itc_potential."""
     no_potential: int
     """Cells without demand or supply (potential NaN, set to 0)."""
 
@@ -109,30 +110,33 @@ def demand_growth(
 
 
 def chunk_cells(grid: CodedGrid, inputs: CellInputs, options: PotentialOptions) -> ChunkCells:
-    """Potential, gap, interval and ITC columns of every cell of ``grid``."""
-    e, i, p = grid.e, grid.i, grid.p
+    """Potential, gap, interval and ITC columns of every cell of ``grid`` (pairs x products)."""
+    pe, pi = grid.pe, grid.pi
     n_p = len(grid.products)
-    ease = grid.ease
-    observed = inputs.observed[e, p]
-    supply = inputs.supply[e, p]
-    demand = inputs.demand[i, p]
-    growth_d = inputs.demand_growth[i, p]
+    ease = grid.pair_ease[:, None]
+    observed = inputs.observed[pe]
+    supply = inputs.supply[pe]
+    demand = inputs.demand[pi]
     # in sample (both effects identified) the fit's own value exp(S_obs + D + E), as the
     # unchunked fit reports it; elsewhere the value with potential supply
     in_sample = ~np.isnan(observed) & ~np.isnan(demand)
     fitted = np.where(in_sample, np.exp(observed + demand + ease), np.exp(supply + demand + ease))
-    growth_s = inputs.supply_growth[e]
+    growth_s = np.broadcast_to(inputs.supply_growth[pe][:, None], fitted.shape)
+    growth_d = inputs.demand_growth[pi]
     growth_d = np.where(np.isnan(growth_d), 0.0, growth_d)
-    potential = np.exp(supply + demand + ease + options.horizon * (growth_s + growth_d))
+    growth = options.horizon * (growth_s + growth_d)
+    potential = np.exp(supply + demand + ease + growth)
     missing = np.isnan(potential)
     potential[missing] = 0.0
-    actual = np.where(grid.value > options.min_flow, grid.value, 0.0)
+    value = grid.value2d
+    actual = np.where(value > options.min_flow, value, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         realised = np.where(potential > 0, actual / potential, np.nan)
         positive = (actual > 0) & (fitted > 0)
     # per-product quantiles of the log residuals (pooled over every product where too few)
+    codes = np.broadcast_to(np.arange(n_p), fitted.shape)
     residuals = pd.DataFrame(
-        {"r": np.log(actual[positive] / fitted[positive]), "product": p[positive]}
+        {"r": np.log(actual[positive] / fitted[positive]), "product": codes[positive]}
     )
     by_product, _, _ = _quantiles(residuals, "product", options.interval)
     lo = np.full(n_p, inputs.pooled[0])
@@ -142,16 +146,15 @@ def chunk_cells(grid: CodedGrid, inputs: CellInputs, options: PotentialOptions) 
         lo[at] = [q[0] for q in by_product]
         hi[at] = [q[1] for q in by_product]
     predicted = itc_predicted(grid, actual)
-    pair_pred = inputs.pair_predicted[e, grid.i]
-    pair_actual = inputs.pair_actual[e, grid.i]
+    pair_pred = inputs.pair_predicted[pe, pi][:, None]
+    pair_actual = inputs.pair_actual[pe, pi][:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         itc_ease = np.where(pair_pred > 0, pair_actual / pair_pred, 0.0)
-    itc = predicted * itc_ease * np.exp(options.horizon * (growth_s + growth_d))
     columns = {
         "actual": actual,
-        "ease": ease,
+        "ease": np.broadcast_to(ease, fitted.shape),
         "supply": supply,
-        "supply_source": inputs.source[e, p],
+        "supply_source": inputs.source[pe],
         "demand": demand,
         "demand_growth": growth_d,
         "fitted": fitted,
@@ -159,9 +162,9 @@ def chunk_cells(grid: CodedGrid, inputs: CellInputs, options: PotentialOptions) 
         "potential": potential,
         "untapped": np.maximum(potential - actual, 0.0),
         "realised_share": realised,
-        "potential_low": potential * np.exp(lo[p]),
-        "potential_high": potential * np.exp(hi[p]),
-        "itc_potential": itc,
+        "potential_low": potential * np.exp(lo),
+        "potential_high": potential * np.exp(hi),
+        "itc_potential": predicted * itc_ease * np.exp(growth),
     }
     return ChunkCells(columns, int(missing.sum()))
 

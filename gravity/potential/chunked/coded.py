@@ -69,46 +69,76 @@ class CodedGrid:
     """One chunk's base-year cells with ease: integer keys, values, ease, in cell order.
 
     Cell order is exporter, importer, product (the universe's sorted axes); domestic cells and
-    cells of pairs without ease are not in the grid.
+    cells of pairs without ease are not in the grid. Every pair in the grid carries every
+    product of the chunk, so the cells are a ``pairs x products`` matrix (row-major):
+    ``value2d`` and the pair codes ``pe``, ``pi`` describe them without a key per cell.
     """
 
     exporters: pd.Index
-    """The universe's exporters (``e`` indexes them)."""
+    """The universe's exporters (``pe`` indexes them)."""
     importers: pd.Index
     products: pd.Index
-    """The chunk's products, sorted (``p`` indexes them)."""
-    e: np.ndarray
-    i: np.ndarray
-    p: np.ndarray
-    value: np.ndarray
-    ease: np.ndarray
+    """The chunk's products, sorted (the columns of ``value2d``)."""
+    pe: np.ndarray
+    """Exporter code of each pair."""
+    pi: np.ndarray
+    """Importer code of each pair."""
+    value2d: np.ndarray
+    """pairs x products flows (zeros where absent)."""
+    pair_ease: np.ndarray
+    """Ease of each pair."""
     without_ease: int
     """International cells of the rectangle dropped for lack of ease."""
 
     def __len__(self) -> int:
-        return len(self.value)
+        return self.value2d.size
 
     @property
     def shape(self) -> tuple[int, int, int]:
         """Exporters, importers, products of the rectangle."""
         return len(self.exporters), len(self.importers), len(self.products)
 
-    def frame(self, keep: np.ndarray | None = None) -> pd.DataFrame:
-        """The grid (or the cells ``keep``) as the text frame ``ChunkWorld.grid`` returned.
+    @property
+    def value(self) -> np.ndarray:
+        """Flow of each cell."""
+        return self.value2d.reshape(-1)
 
-        Columns exporter, importer, product, value, ease.
+    @property
+    def ease(self) -> np.ndarray:
+        """Ease of each cell."""
+        return np.repeat(self.pair_ease, len(self.products))
+
+    @property
+    def e(self) -> np.ndarray:
+        """Exporter code of each cell."""
+        return np.repeat(self.pe, len(self.products))
+
+    @property
+    def i(self) -> np.ndarray:
+        """Importer code of each cell."""
+        return np.repeat(self.pi, len(self.products))
+
+    @property
+    def p(self) -> np.ndarray:
+        """Product code of each cell."""
+        return np.tile(np.arange(len(self.products)), len(self.pe))
+
+    def frame(self, pairs: np.ndarray | None = None) -> pd.DataFrame:
+        """The grid (or the cells of ``pairs``, a boolean per pair) as a text frame.
+
+        Columns exporter, importer, product, value, ease: what the text path's grid was.
         """
-        e, i, p = self.e, self.i, self.p
-        value, ease = self.value, self.ease
-        if keep is not None:
-            e, i, p, value, ease = e[keep], i[keep], p[keep], value[keep], ease[keep]
+        n_p = len(self.products)
+        pe, pi, value, ease = self.pe, self.pi, self.value2d, self.pair_ease
+        if pairs is not None:
+            pe, pi, value, ease = pe[pairs], pi[pairs], value[pairs], ease[pairs]
         return pd.DataFrame(
             {
-                "exporter": text_column(self.exporters.to_numpy(), e),
-                "importer": text_column(self.importers.to_numpy(), i),
-                "product": text_column(self.products.to_numpy(), p),
-                "value": value,
-                "ease": ease,
+                "exporter": text_column(self.exporters.to_numpy(), np.repeat(pe, n_p)),
+                "importer": text_column(self.importers.to_numpy(), np.repeat(pi, n_p)),
+                "product": text_column(self.products.to_numpy(), np.tile(np.arange(n_p), len(pe))),
+                "value": value.reshape(-1),
+                "ease": np.repeat(ease, n_p),
             }
         )
 
@@ -162,42 +192,46 @@ def coded_grid(
     with_ease = international & ~np.isnan(ease)
     without = int((international & np.isnan(ease)).sum()) * n_p
     pairs = np.flatnonzero(with_ease.ravel())
-    cells = (pairs[:, None] * n_p + np.arange(n_p)).ravel()
     pe, pi = np.divmod(pairs, n_i)
     return CodedGrid(
         exporters,
         importers,
         products,
-        np.repeat(pe, n_p),
-        np.repeat(pi, n_p),
-        np.tile(np.arange(n_p), len(pairs)),
-        values[cells],
-        np.repeat(ease[pe, pi], n_p),
+        pe,
+        pi,
+        values.reshape(n_e * n_i, n_p)[pairs],
+        ease[pe, pi],
         without,
     )
 
 
-def _sums(keys: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
-    return np.bincount(keys, weights=weights, minlength=size)
+def _cube_sums(grid: CodedGrid, x2d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sums of a pairs x products matrix by product, exporter x product, importer x product."""
+    n_e, n_i, n_p = grid.shape
+    # through the (small) dense cube countries x countries x products: two reductions
+    cube = np.zeros((n_e, n_i, n_p))
+    cube[grid.pe, grid.pi] = x2d
+    return x2d.sum(axis=0), cube.sum(axis=1), cube.sum(axis=0)
 
 
 def itc_predicted(grid: CodedGrid, actual: np.ndarray) -> np.ndarray:
     """Supply x demand ``S_ik * D_jk`` of each cell (:func:`gravity.potential.itc.itc_predicted`).
 
-    ``actual`` is the base-year flow per cell; every sum is over the cell's own product.
+    ``actual`` is the base-year flow per cell (pairs x products, or flat in cell order);
+    every sum is over the cell's own product. Returns pairs x products.
     """
-    n_e, n_i, n_p = grid.shape
-    e, i, p = grid.e, grid.i, grid.p
-    world_k = _sums(p, actual, n_p)[p]
-    exports_ik = _sums(e * n_p + p, actual, n_e * n_p)[e * n_p + p]
-    imports = _sums(i * n_p + p, actual, n_i * n_p)
+    n_p = len(grid.products)
+    a2d = actual.reshape(len(grid.pe), n_p)
+    world_k, exports, imports = _cube_sums(grid, a2d)
+    exports_ik = exports[grid.pe]
     # the exporter's own imports of the product (none when it is not an importer)
-    as_importer = grid.importers.get_indexer(grid.exporters)[e]
-    own = np.where(as_importer >= 0, imports[np.maximum(as_importer, 0) * n_p + p], 0.0)
+    as_importer = grid.importers.get_indexer(grid.exporters)[grid.pe]
+    padded = np.vstack([imports, np.zeros((1, n_p))])  # row -1: not an importer
+    own = padded[as_importer]
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(world_k > 0, exports_ik / world_k, 0.0)
         reexport = np.where(own > 0, np.minimum(exports_ik / own, 1.0), 1.0)
-    demand = imports[i * n_p + p]
+    demand = imports[grid.pi]
     return np.asarray(share * reexport * demand, dtype=float)
 
 
@@ -207,15 +241,12 @@ def itc_pair_sums(grid: CodedGrid, predicted: np.ndarray, actual: np.ndarray) ->
     Columns exporter, importer (text), predicted, actual; pairs in cell order, as
     :func:`gravity.potential.itc.itc_pair_sums` (reset) gives them.
     """
-    n_e, n_i, _ = grid.shape
-    pair = grid.e * n_i + grid.i
-    present = np.flatnonzero(np.bincount(pair, minlength=n_e * n_i))
-    pe, pi = np.divmod(present, n_i)
+    shape = (len(grid.pe), len(grid.products))
     return pd.DataFrame(
         {
-            "exporter": text_column(grid.exporters.to_numpy(), pe),
-            "importer": text_column(grid.importers.to_numpy(), pi),
-            "predicted": _sums(pair, predicted, n_e * n_i)[present],
-            "actual": _sums(pair, actual, n_e * n_i)[present],
+            "exporter": text_column(grid.exporters.to_numpy(), grid.pe),
+            "importer": text_column(grid.importers.to_numpy(), grid.pi),
+            "predicted": predicted.reshape(shape).sum(axis=1),
+            "actual": actual.reshape(shape).sum(axis=1),
         }
     )

@@ -218,7 +218,7 @@ def fit_chunk(
     totals = sub.groupby(["exporter", "importer", "year"], observed=True, as_index=False)[
         "value"
     ].sum()
-    arrays = (grid.e, grid.i, grid.p, grid.value, grid.ease, fitted)
+    arrays = (grid.pe, grid.pi, grid.value2d, grid.pair_ease, fitted)
     record = {
         "chunk": index,
         "products": len(products),
@@ -301,11 +301,11 @@ def _cell_inputs(
 
 
 def _requested(grid: CodedGrid, options: PotentialOptions) -> np.ndarray | None:
-    """Cells of the requested exporters and destinations (``None``: every cell)."""
+    """Pairs of the requested exporters and destinations (``None``: every pair)."""
     keep: np.ndarray | None = None
     for wanted, labels, codes in (
-        (options.exporters, grid.exporters, grid.e),
-        (options.importers, grid.importers, grid.i),
+        (options.exporters, grid.exporters, grid.pe),
+        (options.importers, grid.importers, grid.pi),
     ):
         if wanted is None:
             continue
@@ -336,7 +336,7 @@ def score_chunk(
     frame["base_year"] = np.full(len(frame), world.base_year, dtype=np.int64)
     frame["year"] = np.full(len(frame), world.base_year + opts.horizon, dtype=np.int64)
     for column, values in cells.columns.items():
-        frame[column] = values if keep is None else values[keep]
+        frame[column] = (values if keep is None else values[keep]).reshape(-1)
     if tables.related is not None:
         frame = add_relatedness_columns(frame, tables.related, world.base_year)
     frame = select_cells(frame, opts)

@@ -155,15 +155,14 @@ def scale_coded(
     n_prod = len(grid.products)
     if n_prod == 0 or not len(grid):
         return None
-    used_e, ex = np.unique(grid.e[::n_prod], return_inverse=True)
-    used_i, im = np.unique(grid.i[::n_prod], return_inverse=True)
+    used_e, ex = np.unique(grid.pe, return_inverse=True)
+    used_i, im = np.unique(grid.pi, return_inverse=True)
     names = (
         grid.exporters.to_numpy()[used_e],
         grid.importers.to_numpy()[used_i],
         grid.products.to_numpy(),
     )
-    y = grid.value.reshape(len(ex), n_prod)
-    return _scale(ex, im, names, y, grid.ease[::n_prod], tol, max_iter)
+    return _scale(ex, im, names, grid.value2d, grid.pair_ease, tol, max_iter)
 
 
 def _scale(

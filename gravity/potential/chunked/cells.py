@@ -19,7 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gravity.potential.chunked.coded import CodedGrid, codes_of, dense_lookup, itc_predicted
+from gravity.potential.chunked.coded import (
+    CodedGrid,
+    codes_of,
+    dense_lookup,
+    international_codes,
+    itc_predicted,
+)
 from gravity.potential.model import _quantiles
 from gravity.potential.options import PotentialOptions
 
@@ -92,10 +98,9 @@ def demand_growth(
         return np.repeat(by_market[:, None], n_p, axis=1)
     year = rows["year"].to_numpy()
     sub = rows.loc[(year == first) | (year == last)]
-    sub = sub.loc[(sub["exporter"] != sub["importer"]).to_numpy()]
-    i = codes_of(sub["importer"], grid.importers)
+    _, i, international = international_codes(sub, grid.exporters, grid.importers)
     p = codes_of(sub["product"], grid.products)
-    ok = (i >= 0) & (p >= 0)
+    ok = international & (p >= 0)
     at = i[ok] * n_p + p[ok]
     is_last = sub["year"].to_numpy()[ok] == last
     values = sub["value"].to_numpy(dtype=float)[ok]

@@ -250,3 +250,48 @@ def itc_pair_sums(grid: CodedGrid, predicted: np.ndarray, actual: np.ndarray) ->
             "actual": actual.reshape(shape).sum(axis=1),
         }
     )
+
+
+def international_codes(
+    rows: pd.DataFrame, exporters: pd.Index, importers: pd.Index
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exporter and importer codes of ``rows``, and which rows are international cells.
+
+    International: on the rectangle, exporter and importer different countries (by label).
+    """
+    e = codes_of(rows["exporter"], exporters)
+    i = codes_of(rows["importer"], importers)
+    inside = (e >= 0) & (i >= 0)
+    domestic = domestic_pairs(exporters, importers)[np.maximum(e, 0), np.maximum(i, 0)]
+    return e, i, inside & ~domestic
+
+
+def pair_year_totals(
+    rows: pd.DataFrame, exporters: pd.Index, importers: pd.Index, years: tuple[int, ...]
+) -> pd.DataFrame:
+    """Flows summed by exporter, importer and year (of ``years``) over international rows.
+
+    Columns exporter, importer (text), year, value: one row per combination with rows, as a
+    groupby over the rows gives them.
+    """
+    wanted = np.unique(np.asarray(years))
+    year = rows["year"].to_numpy()
+    part = rows.loc[np.isin(year, wanted)]
+    e, i, ok = international_codes(part, exporters, importers)
+    y = np.searchsorted(wanted, part["year"].to_numpy())
+    n_i, n_y = len(importers), len(wanted)
+    ids = ((e * n_i + i) * n_y + y)[ok]
+    size = len(exporters) * n_i * n_y
+    count = np.bincount(ids, minlength=size)
+    value = np.bincount(ids, weights=part["value"].to_numpy(dtype=float)[ok], minlength=size)
+    present = np.flatnonzero(count)
+    pair, at = np.divmod(present, n_y)
+    pe, pi = np.divmod(pair, n_i)
+    return pd.DataFrame(
+        {
+            "exporter": text_column(exporters.to_numpy(), pe),
+            "importer": text_column(importers.to_numpy(), pi),
+            "year": wanted[at].astype(rows["year"].dtype),
+            "value": value[present],
+        }
+    )

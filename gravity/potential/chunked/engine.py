@@ -40,6 +40,7 @@ from gravity.potential.chunked.coded import (
     dense_lookup,
     itc_pair_sums,
     itc_predicted,
+    pair_year_totals,
 )
 from gravity.potential.chunked.sinkhorn import Scaled, scale_coded, scale_products
 from gravity.potential.chunked.source import ChunkReader
@@ -214,10 +215,7 @@ def fit_chunk(
     residuals = pd.DataFrame({"r": np.log(actual[positive] / fitted[positive])})
     pairs = itc_pair_sums(grid, itc_predicted(grid, actual), actual)
     years = (world.axes.years[0], world.axes.years[-1])
-    sub = rows[rows["year"].isin(years) & (rows["exporter"] != rows["importer"])]
-    totals = sub.groupby(["exporter", "importer", "year"], observed=True, as_index=False)[
-        "value"
-    ].sum()
+    totals = pair_year_totals(rows, grid.exporters, grid.importers, years)
     arrays = (grid.pe, grid.pi, grid.value2d, grid.pair_ease, fitted)
     record = {
         "chunk": index,

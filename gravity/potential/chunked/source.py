@@ -1,8 +1,8 @@
 """Where a chunk reads its panel rows: rows handed over, or the panel's Parquet file.
 
 Both give the observed rows of the chunk's products only (``exporter, importer, product, year,
-value``, keys as text); zeros are generated per chunk from the universe
-(:func:`gravity.panel.zeros.dense_flows`), never for the whole panel.
+value``; keys as text, or categorical with text categories); zeros are generated per chunk
+from the universe (:mod:`gravity.potential.chunked.coded`), never for the whole panel.
 """
 
 from __future__ import annotations
@@ -90,4 +90,6 @@ class ProductIndex:
         """The rows of ``products`` (in panel order)."""
         parts = [self._rows[p] for p in products if p in self._rows]
         positions = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-        return PanelRows(as_text(self.frame.iloc[positions]))
+        # keys stay as they are (categorical in a CLI run): the chunk passes read them as
+        # integer codes (gravity.potential.chunked.coded.codes_of), never as text per row
+        return PanelRows(self.frame[list(COLUMNS)].iloc[positions].reset_index(drop=True))

@@ -53,15 +53,12 @@ def text_column(labels: np.ndarray, codes: np.ndarray) -> pd.api.extensions.Exte
     return pd.array(pa.array(list(labels), pa.string()).take(codes), dtype="str")
 
 
-def dense_lookup(
-    series: pd.Series, first: pd.Index, second: pd.Index, fill: object = np.nan
-) -> np.ndarray:
-    """A Series on a two-level (text) index as a ``len(first) x len(second)`` matrix."""
+def dense_lookup(series: pd.Series, first: pd.Index, second: pd.Index) -> np.ndarray:
+    """A Series on a two-level (text) index as a ``len(first) x len(second)`` matrix (NaN off
+    the Series).
+    """
     full = pd.MultiIndex.from_product([first, second])
-    values = series.reindex(full).to_numpy()
-    if fill is not np.nan and values.dtype == object:
-        values = np.where(pd.isna(values), fill, values)
-    return values.reshape(len(first), len(second))
+    return series.reindex(full).to_numpy().reshape(len(first), len(second))
 
 
 @dataclass(frozen=True)

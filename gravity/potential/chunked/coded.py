@@ -54,8 +54,9 @@ def text_column(labels: np.ndarray, codes: np.ndarray) -> pd.api.extensions.Exte
 
 
 def dense_lookup(series: pd.Series, first: pd.Index, second: pd.Index) -> np.ndarray:
-    """A Series on a two-level (text) index as a ``len(first) x len(second)`` matrix (NaN off
-    the Series).
+    """A Series on a two-level (text) index as a ``len(first) x len(second)`` matrix.
+
+    Keys the Series does not have are NaN.
     """
     full = pd.MultiIndex.from_product([first, second])
     return series.reindex(full).to_numpy().reshape(len(first), len(second))

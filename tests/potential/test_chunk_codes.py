@@ -32,6 +32,7 @@ from gravity.potential.chunked.coded import (
     pair_year_totals,
 )
 from gravity.potential.chunked.sinkhorn import scale_coded, scale_products
+from gravity.potential.chunked.source import ProductIndex
 from gravity.potential.model import (
     add_intervals,
     pair_covariates,
@@ -233,3 +234,14 @@ def test_pass3_cells_equal_the_text_pass3() -> None:
             assert list(got) == list(want[column])
             continue
         np.testing.assert_allclose(got, want[column], rtol=SUM_ORDER_RTOL, err_msg=column)
+
+
+def test_product_index_of_a_sorted_panel_takes_the_same_rows() -> None:
+    panel = world(categorical=True)[0]
+    products = tuple(sorted(set(panel["product"].astype(str))))
+    by_product = panel.sort_values("product", kind="stable").reset_index(drop=True)
+    chunk = products[3:7]
+    for frame in (panel, by_product):  # argsort path, then the sorted shortcut
+        got = ProductIndex(frame).rows(chunk).read()
+        want = frame[frame["product"].astype(str).isin(chunk)].reset_index(drop=True)
+        assert_frame_equal(got, want)

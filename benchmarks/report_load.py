@@ -19,43 +19,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-SHARED = Path(os.environ.get("GRAVITY_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+from eu_report import build_eu
 
-EU_CONFIG = """
-output: out
-data:
-  trade:
-    path: {trade}
-    columns: {{exporter: Origin, importer: Destination, product: Product, year: Year,
-               value: Euros}}
-  zeros: fill
-  metadata: {{currency: EUR, unit: EUR}}
-relatedness: {{}}
-potential: {{ease_terms: [], pair_effects: true, horizon: 3, window: 4}}
-report: {{exporter: PT, formats: [html]}}
-"""
-
-
-def build_eu(folder: Path) -> Path:
-    """Run the pipeline on the Eurostat EU15 panel; return the report page."""
-    trade = SHARED / "fixest_trade" / "trade.csv"
-    if not trade.is_file():
-        sys.exit(f"{trade} not found (set GRAVITY_SHARED_DATA)")
-    config = folder / "eu.yaml"
-    config.write_text(EU_CONFIG.format(trade=trade), encoding="utf-8")
-    subprocess.run(
-        [sys.executable, "-m", "gravity.cli.main", "run", str(config), "--quiet"], check=True
-    )
-    return folder / "out" / "report" / "index.html"
+from gravity.report.browser import launch
 
 
 def plotly_only(folder: Path) -> Path:
@@ -108,7 +78,7 @@ def main() -> None:
         load_before = os.getloadavg()[0]
         times: dict[Path, list[float]] = {p: [] for p in [*pages, peer]}
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            browser = launch(playwright)
             first_render(browser, peer)  # warm the browser's caches once, untimed
             for _ in range(args.rounds):
                 for page in pages:  # alternate: report, peer, report, peer, ...

@@ -11,8 +11,6 @@ Chromium driven headless by Playwright, from disk (no network).
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,52 +19,13 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SHARED = Path(os.environ.get("GRAVITY_SHARED_DATA", ROOT.parent / "shared" / "data"))
-CHROMIUM = Path("/usr/bin/chromium")
 IMAGES = HERE / "img"
+# the EU page is built the way the page-load benchmark builds it
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-EU_CONFIG = """
-output: out
-data:
-  trade:
-    path: {trade}
-    columns: {{exporter: Origin, importer: Destination, product: Product, year: Year,
-               value: Euros}}
-  zeros: fill
-  metadata: {{currency: EUR, unit: EUR}}
-relatedness: {{}}
-potential: {{ease_terms: [], pair_effects: true, horizon: 3, window: 4}}
-report: {{exporter: PT, formats: [html], product_names: names.csv,
-          country_groups: WDICountry.csv,
-          title: "Export opportunities of Portugal (EU15 data)"}}
-"""
-# the data ship the 20 product groups as codes 1..20 only; the names table says just that
-NAMES = "product,name\n" + "".join(f"{k},Product group {k:02d}\n" for k in range(1, 21))
-# the World Bank's income classification in the layout of WDICountry.csv: every EU15 member and
-# the UK are high-income economies
-INCOME = "Country Code,Income Group\n" + "".join(
-    f"{c},High income\n"
-    for c in "AUT BEL DEU DNK ESP FIN FRA GBR GRC IRL ITA LUX NLD PRT SWE".split()
-)
+from eu_report import build_eu, run_config  # noqa: E402
 
-
-def _run(config: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "gravity.cli.main", "run", str(config), "--quiet"], check=True
-    )
-
-
-def build_eu(folder: Path) -> Path:
-    """The Portugal report on ``../shared/data/fixest_trade``; returns its page."""
-    trade = SHARED / "fixest_trade" / "trade.csv"
-    if not trade.is_file():
-        sys.exit(f"{trade} not found (set GRAVITY_SHARED_DATA)")
-    config = folder / "eu.yaml"
-    config.write_text(EU_CONFIG.format(trade=trade), encoding="utf-8")
-    (folder / "names.csv").write_text(NAMES, encoding="utf-8")
-    (folder / "WDICountry.csv").write_text(INCOME, encoding="utf-8")
-    _run(config)
-    return folder / "out" / "report" / "index.html"
+from gravity.report.browser import launch  # noqa: E402
 
 
 def build_demo(folder: Path) -> Path:
@@ -76,7 +35,7 @@ def build_demo(folder: Path) -> Path:
     config["data"]["synthetic"]["folder"] = str(folder / "demo_data")
     path = folder / "demo.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    _run(path)
+    run_config(path)
     return folder / "demo" / "report" / "index.html"
 
 
@@ -118,9 +77,7 @@ def main() -> None:
         folder = Path(tmp)
         pages = {"eu": args.eu or build_eu(folder), "demo": args.demo or build_demo(folder)}
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-            )
+            browser = launch(playwright)
             for name, page in pages.items():
                 for path in shoot(browser, page, name):
                     print(path.relative_to(ROOT))

@@ -7,19 +7,14 @@ import tempfile
 from pathlib import Path
 
 from gravity.exceptions import ConfigError
+from gravity.report.browser import BROWSER_FLAGS
 
 __all__ = ["CHROMIUM_FLAGS", "print_pdf"]
 
 CHROMIUM_FLAGS = (
     "--headless",
-    # the page is our own, self-contained file; the sandbox cannot start as root in containers
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *BROWSER_FLAGS,
     "--disable-breakpad",
-    "--no-first-run",
     "--no-default-browser-check",
     "--no-pdf-header-footer",
     "--run-all-compositor-stages-before-draw",

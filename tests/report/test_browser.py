@@ -10,20 +10,13 @@ import pandas as pd
 import pytest
 
 from gravity.cli.stage_report import stage_report
+from gravity.report.browser import DEFAULT_CHROMIUM, launch
 from gravity.report.country_groups import INCOME_MISSING
 from gravity.report.formatting import format_money
 from gravity.report.options import ReportOptions
 from tests.report.conftest import EU_EXPORTER, EU_NAMES, XSS_COUNTRY, XSS_PRODUCT, RunFolder
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM = DEFAULT_CHROMIUM
 EXPORTER = "XAA"
 
 if not CHROMIUM.is_file():
@@ -36,7 +29,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = launch(playwright)
         yield browser
         browser.close()
 

@@ -143,12 +143,19 @@ def _fingerprint(
 
 
 def _restrict_related(
-    related: RelatednessFeatures | None, products: tuple[str, ...]
+    related: RelatednessFeatures | None,
+    products: tuple[str, ...],
+    product_text: pd.Series | None = None,
 ) -> RelatednessFeatures | None:
-    """The relatedness features of ``products`` only (what one chunk's rows look up)."""
+    """The relatedness features of ``products`` only (what one chunk's rows look up).
+
+    ``product_text`` is ``related.frame["product"]`` as text, when the caller keeps it for
+    every chunk (a million rows at HS6, converted once rather than once per chunk).
+    """
     if related is None:
         return None
-    frame = related.frame[related.frame["product"].astype(str).isin(products)]
+    text = related.frame["product"].astype(str) if product_text is None else product_text
+    frame = related.frame[text.isin(products).to_numpy()]
     market = related.market
     if market is not None:
         cols = np.flatnonzero(pd.Index(market.products.astype(str)).isin(products))
@@ -305,16 +312,22 @@ def run_chunks(
         rows_reused = len(chunks) - len(todo)
         progress = Progress("pass 3 (scores)", len(todo), chunk_opts.progress)
         t0 = time.perf_counter()
-        product_level = supply.index.get_level_values("product")
+        # rows of each product in the supply tables, found once (not an isin per chunk)
+        codes, labels = pd.factorize(supply.index.get_level_values("product"))
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
+        at = {str(p): order[bounds[k] : bounds[k + 1]] for k, p in enumerate(labels)}
+        related_products = related.frame["product"].astype(str) if related is not None else None
 
         def score_tasks() -> Iterator[tuple[Any, ...]]:
             for i in todo:
-                keep = product_level.isin(chunks[i])
+                parts = [at[p] for p in chunks[i] if p in at]
+                keep = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
                 chunk_tables = replace(
                     tables,
-                    supply=supply[keep],
-                    source=source[keep],
-                    related=_restrict_related(related, chunks[i]),
+                    supply=supply.iloc[keep],
+                    source=source.iloc[keep],
+                    related=_restrict_related(related, chunks[i], related_products),
                 )
                 reader = _reader(index, chunks[i], shared, axes.years)
                 yield (world, i, chunks[i], reader, chunk_tables)

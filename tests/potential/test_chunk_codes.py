@@ -23,6 +23,7 @@ from gravity.potential.chunked.cells import (
     demand_growth,
     effect_matrix,
     pair_matrices,
+    relatedness_columns,
 )
 from gravity.potential.chunked.coded import (
     coded_grid,
@@ -39,7 +40,8 @@ from gravity.potential.model import (
     product_demand_growth,
     project_grid,
 )
-from tests.potential.test_chunked import options, world_panel
+from gravity.potential.pipeline import add_relatedness_columns
+from tests.potential.test_chunked import options, related, world_panel
 
 SUM_ORDER_RTOL = 1e-12
 """Sums taken in another order (bincount, numpy's pairwise reductions) than pandas' grouped
@@ -245,3 +247,17 @@ def test_product_index_of_a_sorted_panel_takes_the_same_rows() -> None:
         got = ProductIndex(frame).rows(chunk).read()
         want = frame[frame["product"].astype(str).isin(chunk)].reset_index(drop=True)
         assert_frame_equal(got, want)
+
+
+@pytest.mark.parametrize("exporters", [None, ["XAB", "XAE"]], ids=["all", "two"])
+def test_relatedness_columns_equal_the_merge(exporters: list[str] | None) -> None:
+    panel, axes, ease, base = world()
+    grid = coded(panel, axes, ease, base)
+    pairs = None if exporters is None else grid.exporters.isin(exporters)[grid.pe]
+    frame = grid.frame(pairs)
+    want = add_relatedness_columns(frame, related(), base)
+    got = relatedness_columns(grid, pairs, related(), base)
+    assert list(got) == [c for c in want.columns if c not in frame.columns]
+    assert want["similar_exporters"].notna().any() and want["density"].notna().any()
+    for column, values in got.items():
+        np.testing.assert_array_equal(values, want[column].to_numpy(dtype=float), err_msg=column)

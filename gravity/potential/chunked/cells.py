@@ -26,6 +26,7 @@ from gravity.potential.chunked.coded import (
     international_codes,
     itc_predicted,
 )
+from gravity.potential.features import RelatednessFeatures
 from gravity.potential.model import _quantiles
 from gravity.potential.options import PotentialOptions
 
@@ -182,3 +183,44 @@ def pair_matrices(
         dense_lookup(pairs["predicted"], exporters, importers).astype(float),
         dense_lookup(pairs["actual"], exporters, importers).astype(float),
     )
+
+
+def relatedness_columns(
+    grid: CodedGrid, pairs: np.ndarray | None, related: RelatednessFeatures, base_year: int
+) -> dict[str, np.ndarray]:
+    """density, pci, cog, market_relatedness and similar_exporters of the cells of ``pairs``.
+
+    What :func:`gravity.potential.pipeline.add_relatedness_columns` merges onto the text frame,
+    looked up by code: the base year's country x product table as an exporters x products
+    matrix, the market's importer density as importers x products, peer presence by position.
+    """
+    pe = grid.pe if pairs is None else grid.pe[pairs]
+    pi = grid.pi if pairs is None else grid.pi[pairs]
+    n_p = len(grid.products)
+    shape = (len(grid.exporters), n_p)
+    table = related.frame[related.frame["year"] == base_year]
+    e = codes_of(table["country"], grid.exporters)
+    p = codes_of(table["product"], grid.products)
+    ok = (e >= 0) & (p >= 0)
+    out: dict[str, np.ndarray] = {}
+    for column in ("density", "pci", "cog"):
+        if column in table.columns:
+            matrix = np.full(shape, np.nan)
+            matrix[e[ok], p[ok]] = table[column].to_numpy(dtype=float)[ok]
+            out[column] = matrix[pe].reshape(-1)
+    market = related.market
+    if market is not None:
+        ji = pd.Index(market.importers.astype(str)).get_indexer(grid.importers)
+        pj = pd.Index(market.products.astype(str)).get_indexer(grid.products)
+        density = np.where(
+            (ji[:, None] >= 0) & (pj[None, :] >= 0),
+            market.importer_density[np.maximum(ji, 0)][:, np.maximum(pj, 0)],
+            np.nan,
+        )
+        out["market_relatedness"] = density[pi].reshape(-1)
+        out["similar_exporters"] = market.peer_presence_at(
+            np.repeat(pd.Index(market.exporters).get_indexer(grid.exporters)[pe], n_p),
+            np.repeat(pd.Index(market.importers).get_indexer(grid.importers)[pi], n_p),
+            np.tile(pd.Index(market.products).get_indexer(grid.products), len(pe)),
+        )
+    return out

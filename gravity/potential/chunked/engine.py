@@ -33,6 +33,7 @@ from gravity.potential.chunked.cells import (
     demand_growth,
     effect_matrix,
     pair_matrices,
+    relatedness_columns,
 )
 from gravity.potential.chunked.coded import (
     CodedGrid,
@@ -47,7 +48,7 @@ from gravity.potential.chunked.source import ChunkReader
 from gravity.potential.chunked.store import ChunkStore
 from gravity.potential.features import RelatednessFeatures
 from gravity.potential.options import PotentialOptions
-from gravity.potential.pipeline import add_relatedness_columns, select_cells
+from gravity.potential.pipeline import select_cells
 from gravity.potential.scoring import ATTRACTIVENESS, FEASIBILITY
 
 __all__ = ["ChunkWorld", "GlobalTables", "demand_shift", "fit_chunk", "score_chunk"]
@@ -336,7 +337,9 @@ def score_chunk(
     for column, values in cells.columns.items():
         frame[column] = (values if keep is None else values[keep]).reshape(-1)
     if tables.related is not None:
-        frame = add_relatedness_columns(frame, tables.related, world.base_year)
+        related = relatedness_columns(grid, keep, tables.related, world.base_year)
+        for column, values in related.items():
+            frame[column] = values
     frame = select_cells(frame, opts)
     present = {c: bool(frame[c].notna().any()) for c in SCORE_COLUMNS if c in frame.columns}
     # the grid is in cell order (exporter, importer, product) and merges and selections keep

@@ -86,7 +86,8 @@ def run_step(command: list[str], cwd: Path, timeout: float, max_mb: float,
              env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``command`` (``env`` added to the environment); wall time, peak RSS of the
     children, and how it ended."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True,
@@ -105,12 +106,15 @@ def run_step(command: list[str], cwd: Path, timeout: float, max_mb: float,
         time.sleep(0.2)
     out, err = proc.communicate()
     seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    after, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime - cpu_before
     if status == "ok" and proc.returncode != 0:
         status = f"failed ({proc.returncode}): {(err.strip().splitlines() or [''])[-1][:120]}"
     # ru_maxrss of the children is the largest so far: it only says something when it grew
     peak = max(after / 1024 if after > before else 0.0, tree_peak)
-    return {"seconds": seconds, "peak_mb": peak, "status": status, "stdout": out}
+    # CPU seconds (user + system of the finished children): what a change saves, less
+    # sensitive than wall time to other work on a shared machine
+    return {"seconds": seconds, "cpu": cpu, "peak_mb": peak, "status": status, "stdout": out}
 
 
 def child_chunks(panel: str) -> None:
@@ -210,9 +214,11 @@ def bench_world(args: argparse.Namespace, root: Path, products: int) -> list[dic
 
     def record(step: str, result: dict[str, Any], count: int | None, note: str = "") -> None:
         rows.append({"products": products, "step": step, "seconds": result["seconds"],
+                     "cpu": result["cpu"],
                      "peak_mb": result["peak_mb"], "rows": count,
                      "note": note if result["status"] == "ok" else result["status"]})
-        print(f"  {products:>6} {step:<16} {result['seconds']:8.1f} s {result['peak_mb']:8.0f} MB"
+        print(f"  {products:>6} {step:<16} {result['seconds']:8.1f} s {result['cpu']:8.1f} s CPU"
+              f" {result['peak_mb']:8.0f} MB"
               f"  {note if result['status'] == 'ok' else result['status']}", flush=True)
 
     if args.reuse and (world / "out" / "panel" / "panel.parquet").is_file():
@@ -264,8 +270,10 @@ def bench_potential(args: argparse.Namespace, world: Path, products: int,
     exporter = args.exporter or _first_exporter(world)
     # chunked explicitly: below the automatic threshold (20M grid cells) the potential would
     # take its unchunked path, which is not what this benchmark measures
-    local = {"chunks": {"backend": "local"}}
-    dask = {"chunks": {"backend": "dask", "workers": 2}}  # a LocalCluster of 2 workers
+    # resume: false, or a rerun (and the other code of --baseline) would reuse the chunks
+    local = {"chunks": {"backend": "local", "resume": False}}
+    # a LocalCluster of 2 workers
+    dask = {"chunks": {"backend": "dask", "workers": 2, "resume": False}}
     plans: list[tuple[str, list[str] | None, dict[str, Any] | None]] = []
     wanted = {p.strip() for p in args.potential.split(",")}
     if "1" in wanted:
@@ -340,7 +348,7 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     print(f"world scale: {args.countries} countries x {sizes} products x {args.years} years; "
           f"{os.cpu_count()} CPUs; {load_average()}")
-    print(f"  {'prods':>6} {'step':<16} {'wall':>10} {'peak':>11}  notes")
+    print(f"  {'prods':>6} {'step':<16} {'wall':>10} {'CPU':>14} {'peak':>11}  notes")
     rows: list[dict[str, Any]] = []
     try:
         for products in sizes:

@@ -9,8 +9,12 @@ the small sums the global pass needs (ITC pair sums, exporter and
 importer totals for growth, log residuals for the pooled interval).
 
 Pass 3 (:func:`score_chunk`) rebuilds the chunk's grid and assembles the opportunity rows with
-the global tables of pass 2 (imputed supply, growth, pooled interval, ITC pair sums), through
-the same functions as :func:`gravity.potential.model.fit_potential`.
+the global tables of pass 2 (imputed supply, growth, pooled interval, ITC pair sums), with the
+formulas of :func:`gravity.potential.model.fit_potential`.
+
+Both passes hold the grid as integer codes (:mod:`gravity.potential.chunked.coded`, the pass-3
+arithmetic in :mod:`gravity.potential.chunked.cells`); text keys are built only for the rows
+written.
 """
 
 from __future__ import annotations

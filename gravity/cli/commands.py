@@ -152,7 +152,7 @@ def run_stages(
     log.info("gravity %s: stages %s", command, ", ".join(stages))
     try:
         start = time.perf_counter()
-        panel, built = stage_panel(config)
+        panel, built = stage_panel(config, load=stages != ["panel"])
         manifest.stage_seconds["panel"] = time.perf_counter() - start
         manifest.record(built, out, "panel: ")
         for name, (stage, prefix) in STAGE_RUNNERS.items():
@@ -281,7 +281,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     try:
         # the panel is rebuilt inside the lock: a second process must not rewrite it under us
         with batch_lock(config.output):
-            _, built = stage_panel(config)
+            _, built = stage_panel(config, load=False)
             manifest.record(built, config.output, "panel: ")
             summary = stage_batch(
                 batch,

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from gravity._base import Step
 from gravity.cli.manifest import StageOutput
@@ -28,6 +29,8 @@ from gravity.exceptions import ConfigError, EstimationError
 from gravity.layout import OutputLayout
 from gravity.panel.build import build_panel
 from gravity.panel.dataset import Panel
+from gravity.panel.io import load_panel, zeros_of
+from gravity.panel.stream import build_panel_streaming, use_streaming
 
 log = logging.getLogger("gravity")
 
@@ -35,7 +38,7 @@ Stage = Callable[[RunConfig, Panel], StageOutput]
 """The shape of every stage after the panel: the config and the panel in, files and steps out."""
 
 
-def stage_panel(config: RunConfig) -> tuple[Panel, StageOutput]:
+def stage_panel(config: RunConfig, load: bool = True) -> tuple[Panel, StageOutput]:
     """Build the panel and write ``OUTPUT/panel/panel.parquet`` (and ``panel.json``).
 
     Every step goes to the manifest with its rows in, out, removed and added, its trade value in
@@ -44,8 +47,10 @@ def stage_panel(config: RunConfig) -> tuple[Panel, StageOutput]:
     ``"implicit"`` and later stages get the observed rows (``Panel.dense`` fills them).
     """
     data = config.data
-    panel = build_panel(data.trade, data.synthetic, config.sample, config.base_dir, data)
     layout = OutputLayout(config.output)
+    if use_streaming(data.trade, data.synthetic, config.sample, config.base_dir, data):
+        return _stream_panel(config, layout, load)
+    panel = build_panel(data.trade, data.synthetic, config.sample, config.base_dir, data)
     written = panel.to_parquet(layout.panel)
     if panel.truth is not None:
         layout.truth.write_text(json.dumps(panel.truth, indent=2, sort_keys=True) + "\n")
@@ -59,6 +64,27 @@ def stage_panel(config: RunConfig) -> tuple[Panel, StageOutput]:
             f"{panel.zeros.zero_rows:,}",
         )
     return panel, StageOutput(files, panel.steps, panel.inputs)
+
+
+def _stream_panel(
+    config: RunConfig, layout: OutputLayout, load: bool
+) -> tuple[Panel, StageOutput]:
+    data = config.data
+    if data.trade is None:  # pragma: no cover - use_streaming is false without one
+        raise ConfigError("data.streaming needs data.trade (a file source)")
+    streamed = build_panel_streaming(data.trade, config.sample, config.base_dir, data,
+                                     layout.panel)
+    files = {str(path.relative_to(config.output)): path for path in streamed.written}
+    log.info("[panel] %s rows written to %s (streamed)", f"{streamed.metadata['rows']:,}",
+             layout.panel)
+    panel = streamed.panel
+    if panel is None:
+        # the rows stay on disk unless a later stage needs them in memory
+        panel = load_panel(layout.panel) if load else Panel(
+            pq.read_schema(layout.panel).empty_table().to_pandas(), streamed.steps,
+            streamed.inputs, None, streamed.metadata, *zeros_of(streamed.metadata),
+        )
+    return panel, StageOutput(files, streamed.steps, streamed.inputs)
 
 
 def stage_fit(config: RunConfig, panel: Panel) -> StageOutput:

@@ -32,9 +32,20 @@ import pandas as pd
 
 from gravity._base import Step, count_text
 from gravity.exceptions import ConfigError, DataError
+from gravity.panel.build_records import (
+    KEY_COLUMNS,
+    MONTH_COLUMNS,
+    canonical_frame,
+    check_final,
+    covariate_step,
+    derived_step,
+    implicit_zeros,
+    panel_metadata,
+    read_step,
+    value_total,
+)
 from gravity.panel.covariates import (
     CovariateTable,
-    MergeReport,
     apply_derived,
     load_covariate,
     merge_covariate,
@@ -54,89 +65,27 @@ from gravity.panel.synthetic import (
 )
 from gravity.panel.zeros import Universe, ZeroReport, fill_zeros, universe_of
 
-__all__ = ["KEY_COLUMNS", "MONTH_COLUMNS", "Panel", "SampleFilters", "build_panel"]
+__all__ = [
+    "KEY_COLUMNS",
+    "MONTH_COLUMNS",
+    "Panel",
+    "SampleFilters",
+    "build_panel",
+    "finish_panel",
+    "population_table",
+]
 
 log = logging.getLogger("gravity")
 
 TradeSource = BaciSource | ComtradeSource | GenericSource
 
-#: Key columns of the canonical panel, in their order (``product``/``year`` when present).
-KEY_COLUMNS = ("exporter", "importer", "product", "year")
-
-#: A monthly panel's extra key (``month``, 1-12) and its label (``period``, ``"2023-11"``).
-MONTH_COLUMNS = ("month", "period")
-
-_UNITS = {
-    "baci": ("USD", "USD (BACI's v, thousand USD, times 1000)"),
-    "comtrade": ("USD", "USD as reported by UN Comtrade (FOB exports, or CIF mirror imports)"),
-    "synthetic": ("USD", "USD (synthetic data)"),
-}
-
-
-def _total(frame: pd.DataFrame) -> float:
-    return float(frame["value"].to_numpy(dtype=float).sum()) if "value" in frame.columns else 0.0
 
 
 def _read_step(name: str, result: ReadResult, seconds: float) -> Step:
-    logged = dict(result.log)
-    removed = {k: int(v) for k, v in logged.items() if k.startswith(("dropped_", "merged_")) and v}
-    info = {
-        k: v
-        for k, v in logged.items()
-        if k not in removed
-        and not k.startswith(("dropped_", "merged_"))
-        and k not in ("rows_read", "rows_out")
-        and v
-    }
-    notes = [f"files: {', '.join(Path(f).name for f in result.files)}"]
-    report = result.countries
-    if report is not None and report.mode == "iso3":
-        if report.unmatched:
-            notes.append(
-                f"country codes not resolved to ISO3 (rows dropped): {', '.join(report.unmatched)}"
-                f" ({report.unmatched_share:.4%} of the {report.share_basis})"
-            )
-        if report.renamed:
-            notes.append(f"historical codes renamed: {report.renamed}")
-        if report.former_states:
-            notes.append(f"former states kept as their own code: {report.former_states}")
-    return Step(
-        name,
-        int(logged.get("rows_read", len(result.frame))),
-        len(result.frame),
-        removed=removed,
-        seconds=seconds,
-        notes=tuple(notes),
-        value_out=_total(result.frame),
-        counts={k: int(v) for k, v in info.items()},  # rows per file, codes padded, ...
+    return read_step(
+        name, result.log, result.files, result.countries, len(result.frame),
+        value_total(result.frame), seconds,
     )
-
-
-def _canonical(frame: pd.DataFrame, source: str, require: Sequence[str] = ()) -> pd.DataFrame:
-    """Key columns typed (text codes, int64 years, float values), canonical columns first.
-
-    Tables that are not country panels (numeric ids, a test data set's ``y, x, id``) pass with
-    the columns they have; only ``require`` is enforced.
-    """
-    missing = [c for c in require if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{source}: the table has no {', '.join(repr(m) for m in missing)} column; map "
-            f"it with columns: {{{missing[0]}: <column>}} (columns: "
-            f"{', '.join(map(str, frame.columns))})"
-        )
-    out = frame.copy(deep=False)  # copy-on-write: columns replaced below are not shared
-    for column in ("exporter", "importer", "product"):
-        if column in out.columns and not isinstance(out[column].dtype, pd.StringDtype):
-            out[column] = out[column].astype("str")
-    if "year" in out.columns:
-        out["year"] = out["year"].astype(np.int64)
-    if "value" in out.columns:
-        out["value"] = out["value"].astype(np.float64)
-    if "month" in out.columns:
-        out["month"] = out["month"].astype(np.int64)
-    first = [c for c in (*KEY_COLUMNS, *MONTH_COLUMNS, "value") if c in out.columns]
-    return out[first + [c for c in out.columns if c not in first]]
 
 
 def _read_trade(
@@ -153,7 +102,7 @@ def _read_trade(
             f"{files[0].name}: no rows left after reading ({result.log}); check the file and the "
             "column mapping"
         )
-    frame = _canonical(result.frame, files[0].name)
+    frame = canonical_frame(result.frame, files[0].name)
     step = _read_step(f"read {trade.kind}", result, time.perf_counter() - start)
     return frame, step, result
 
@@ -170,7 +119,7 @@ def _add_domestic(
     if "country" in domestic.columns and "exporter" not in domestic.columns:
         domestic = domestic.assign(exporter=domestic["country"], importer=domestic["country"])
         domestic = domestic.drop(columns="country")
-    domestic = _canonical(domestic, name, ("exporter", "importer", "value"))
+    domestic = canonical_frame(domestic, name, ("exporter", "importer", "value"))
     other = (domestic["exporter"] != domestic["importer"]).to_numpy()
     if other.any():
         row = domestic.iloc[int(np.flatnonzero(other)[0])]
@@ -209,11 +158,11 @@ def _add_domestic(
         added={"domestic_flows": len(domestic)},
         seconds=time.perf_counter() - start,
         notes=(f"files: {name}", f"reader counts: {result.log}"),
-        value_in=_total(frame),
-        value_out=_total(combined),
-        added_value={"domestic_flows": _total(domestic)},
+        value_in=value_total(frame),
+        value_out=value_total(combined),
+        added_value={"domestic_flows": value_total(domestic)},
     )
-    return _canonical(combined, name), step, result
+    return canonical_frame(combined, name), step, result
 
 
 def _zeros(
@@ -237,25 +186,9 @@ def _zeros(
     universe = universe_of(frame, opts.universe)
     domestic = int((frame["exporter"] == frame["importer"]).sum())
     if "product" in frame.columns and universe.cells() + domestic > opts.max_rows:
-        # every row lies in the universe drawn from it: the zeros are the cells not observed
-        zero_rows = universe.cells() - (len(frame) - domestic)
-        report = ZeroReport(
-            "implicit", opts.universe, universe.cells(), zero_rows, int((frame["value"] == 0).sum())
-        )
-        note = (
-            f"{zero_rows} zero rows kept implicit (the filled panel would have "
-            f"{len(frame) + zero_rows} rows > zeros.max_rows={opts.max_rows}); Panel.dense("
-            "products) fills them for the products an estimation needs; rows sorted by "
-            "product, exporter, importer, year (as panel.parquet is written, for chunked reads)"
-        )
-        step = Step(
-            "zeros",
-            len(frame),
-            len(frame),
-            seconds=time.perf_counter() - start,
-            notes=(note,),
-            value_in=_total(frame),
-            value_out=_total(frame),
+        step, report = implicit_zeros(
+            len(frame), domestic, int((frame["value"] == 0).sum()), value_total(frame), universe,
+            options.zeros, time.perf_counter() - start,
         )
         if monthly:
             frame = _periods_as_months(frame)
@@ -284,8 +217,8 @@ def _zeros(
         added={"zero_flows": report.zero_rows},
         seconds=time.perf_counter() - start,
         notes=tuple(notes),
-        value_in=_total(frame),
-        value_out=_total(out),
+        value_in=value_total(frame),
+        value_out=value_total(out),
     )
     return out, step, report, universe
 
@@ -306,24 +239,6 @@ def _periods_as_months(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.assign(year=year, month=month, period=period)
     first = [c for c in (*KEY_COLUMNS, *MONTH_COLUMNS, "value") if c in out.columns]
     return out[first + [c for c in out.columns if c not in first]]
-
-
-def _check_final(frame: pd.DataFrame) -> None:
-    """Keys present and values finite and non-negative (a bug guard as much as a data check)."""
-    for column in (c for c in KEY_COLUMNS if c in frame.columns):
-        empty = frame[column].isna().to_numpy()
-        if empty.any():
-            raise DataError(f"panel row {int(np.flatnonzero(empty)[0]) + 1}: {column!r} is empty")
-    if "value" not in frame.columns:
-        return
-    values = frame["value"].to_numpy(dtype=float)
-    bad = ~np.isfinite(values) | (values < 0)
-    if bad.any():
-        pos = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"panel row {pos + 1}: value {values[pos]!r} is not a finite, non-negative number; "
-            "fix the source"
-        )
 
 
 def build_panel(
@@ -393,7 +308,7 @@ def build_panel(
         tables.append(table)
     frame, step = filters.apply(frame)
     steps.append(step)
-    population = _population_table(tables, filters.options.population_variable)
+    population = population_table(tables, filters.options.population_variable)
     frame, threshold_step = filters.apply_thresholds(frame, population)
     if threshold_step is not None:
         steps.append(threshold_step)
@@ -401,6 +316,24 @@ def build_panel(
         if any(done.removed.values()):
             removed = {k: v for k, v in done.removed.items() if v}
             log.info("[panel] %s: %s", done.name, count_text(removed))
+    return finish_panel(frame, kind, options, steps, inputs, sources, tables, truth)
+
+
+def finish_panel(
+    frame: pd.DataFrame,
+    kind: str,
+    options: PanelOptions,
+    steps: list[Step],
+    inputs: list[tuple[Path, str]],
+    sources: list[dict[str, object]],
+    tables: list[CovariateTable],
+    truth: dict[str, Any] | None = None,
+) -> Panel:
+    """The steps after the sample filters: zeros, covariates, derived variables, final check.
+
+    ``steps``, ``inputs`` and ``sources`` hold what the earlier steps recorded; the streaming
+    build (:mod:`gravity.panel.stream`) ends here too when the panel is small enough to fill.
+    """
     frame, zero_step, zeros, universe = _zeros(frame, options, kind)
     if zeros is not None and zeros.mode == "implicit" and "product" in frame.columns:
         # sorted as the file is written (product first), so product chunks are contiguous;
@@ -414,48 +347,26 @@ def build_panel(
         log.info("[panel] zeros: %s", added)
     for table in tables:
         start = time.perf_counter()
-        rows, value = len(frame), _total(frame)
+        rows, value = len(frame), value_total(frame)
         frame, report = merge_covariate(frame, table)
         steps.append(
-            Step(
-                f"covariate {table.name}",
-                rows,
-                len(frame),
-                removed={"no_match": report.dropped_rows} if report.dropped_rows else {},
-                seconds=time.perf_counter() - start,
-                notes=_covariate_notes(table, report),
-                value_in=value,
-                value_out=_total(frame),
-                removed_value={"no_match": report.dropped_value} if report.dropped_rows else {},
+            covariate_step(
+                table, report, (rows, len(frame)), (value, value_total(frame)),
+                time.perf_counter() - start,
             )
         )
     if options.derived:
         start = time.perf_counter()
         frame, counts = apply_derived(frame, options.derived)
-        notes = tuple(
-            f"{name}: NaN on {c['missing_input']} rows with a missing input and "
-            f"{c['undefined']} rows where it is undefined"
-            if any(c.values())
-            else f"{name}: ok"
-            for name, c in counts.items()
-        )
-        steps.append(
-            Step(
-                "derived variables",
-                len(frame),
-                len(frame),
-                seconds=time.perf_counter() - start,
-                notes=notes,
-            )
-        )
+        steps.append(derived_step(counts, len(frame), time.perf_counter() - start))
     if frame.empty:
         raise DataError(
             f"every row was removed (the last by step {steps[-1].name!r}: "
             f"{steps[-1].removed}); relax the filters or on_missing"
         )
-    frame = _canonical(frame, "panel")
-    _check_final(frame)
-    metadata = _metadata(frame, kind, options, sources, tables, zeros, universe)
+    frame = canonical_frame(frame, "panel")
+    check_final(frame)
+    metadata = panel_metadata(frame, kind, options, sources, tables, zeros, universe)
     return Panel(
         frame,
         tuple(steps),
@@ -469,79 +380,12 @@ def build_panel(
     )
 
 
-def _covariate_notes(table: CovariateTable, report: MergeReport) -> tuple[str, ...]:
-    logged = table.source.get("log", {})
-    counts = (
-        ", ".join(f"{k}={v}" for k, v in logged.items() if v) if isinstance(logged, dict) else ""
-    )
-    files = ", ".join(Path(f).name for f in table.files)
-    keys = ", ".join(table.keys)
-    notes = [f"files: {files}; merged on ({keys})", f"reader counts: {counts}"]
-    countries = table.source.get("countries")
-    if isinstance(countries, dict) and countries.get("unmatched"):
-        unmatched = ", ".join(map(str, countries["unmatched"]))
-        notes.append(
-            f"country codes not resolved to ISO3 (rows dropped from the table): {unmatched}"
-        )
-    return (*notes, *report.notes())
-
-
-def _population_table(tables: list[CovariateTable], variable: str) -> pd.DataFrame | None:
+def population_table(tables: list[CovariateTable], variable: str) -> pd.DataFrame | None:
+    """The country-level table holding ``variable`` (the Atlas population threshold), if any."""
     for table in tables:
         if table.level == "country" and variable in table.variables:
             return table.frame[[*table.keys, variable]]
     return None
-
-
-def _metadata(
-    frame: pd.DataFrame,
-    kind: str,
-    options: PanelOptions,
-    sources: list[dict[str, object]],
-    tables: list[CovariateTable],
-    zeros: ZeroReport | None,
-    universe: Universe | None,
-) -> dict[str, Any]:
-    currency, unit = _UNITS.get(kind, (None, None))
-    value = {
-        "currency": options.metadata.currency or currency,
-        "unit": options.metadata.unit or unit or options.metadata.currency,
-        "description": options.metadata.description,
-    }
-    origin: dict[str, str] = {c: "trade" for c in frame.columns}
-    units: dict[str, str | None] = {"value": value["unit"]}
-    for table in tables:
-        for column in table.columns():
-            origin[column] = f"covariate {table.name}"
-            base = column[:-2] if table.level == "country" else column
-            units[column] = table.units.get(base)
-    for spec in options.derived:
-        for column in frame.columns:
-            if column == spec.name or column in (f"{spec.name}_o", f"{spec.name}_d"):
-                origin[column] = f"derived: {spec.op}({', '.join(spec.of)})"
-    zero_info: dict[str, object] = {"mode": "none"} if zeros is None else zeros.to_dict()
-    if zeros is not None and zeros.mode == "implicit" and universe is not None:
-        zero_info["universe_axes"] = universe.to_dict()
-    return {
-        "format": "gravity.panel/1",
-        "frequency": "monthly" if "month" in frame.columns else "annual",
-        "rows": len(frame),
-        "value_total": _total(frame),
-        "value": value,
-        "source_kind": kind,
-        "sources": sources,
-        "covariates": [t.describe() for t in tables],
-        "derived": [d.model_dump() for d in options.derived],
-        "zeros": zero_info,
-        "columns": {
-            str(c): {
-                "dtype": str(frame[c].dtype),
-                "origin": origin.get(str(c), "trade"),
-                "unit": units.get(str(c)),
-            }
-            for c in frame.columns
-        },
-    }
 
 
 def _synthetic_panel(

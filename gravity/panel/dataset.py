@@ -40,12 +40,17 @@ from gravity.panel.zeros import Universe, ZeroReport, fill_zeros
 
 __all__ = [
     "METADATA_KEY",
+    "PRODUCT_LAYOUT",
     "PRODUCT_ROW_GROUP_ROWS",
     "Panel",
+    "column_encodings",
+    "metadata_bytes",
     "product_order",
     "sort_by_product",
     "sort_owned_by_product",
+    "write_covariate_tables",
     "write_panel",
+    "write_sidecar",
 ]
 
 #: Key of the panel metadata in the Parquet schema metadata.
@@ -184,15 +189,8 @@ def write_panel(panel: Panel, path: Path) -> list[Path]:
     metadata = dict(panel.metadata)
     written = [path]
     if panel.zeros is not None and panel.zeros.mode == "implicit":
-        folder = path.parent / "covariates"
-        files = []
-        for table, stem in zip(panel.covariates, _file_names(panel.covariates), strict=True):
-            folder.mkdir(exist_ok=True)
-            target = folder / f"{stem}.parquet"
-            table.frame.to_parquet(target, index=False)
-            files.append({**table.describe(), "file": str(target.relative_to(path.parent)),
-                          "by_year": table.by_year})
-            written.append(target)
+        files, tables = write_covariate_tables(panel.covariates, path)
+        written += tables
         metadata["covariate_tables"] = files
     metadata["steps"] = [s.to_dict() for s in panel.steps]
     metadata["inputs"] = [{"path": str(p), "role": role} for p, role in panel.inputs]
@@ -200,18 +198,12 @@ def write_panel(panel: Panel, path: Path) -> list[Path]:
     if _by_product(panel):
         frame = sort_by_product(frame)
         cuts = _row_group_cuts(frame["product"], PRODUCT_ROW_GROUP_ROWS)
-        metadata["layout"] = {"sorted_by": list(PRODUCT_ORDER), "row_groups": "whole products",
-                              "row_group_rows": PRODUCT_ROW_GROUP_ROWS}
+        metadata["layout"] = dict(PRODUCT_LAYOUT)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     del frame
     schema_meta = dict(table.schema.metadata or {})
-    schema_meta[METADATA_KEY] = _dumps(metadata).encode("utf-8")
-    # statistics of text columns cost more than the rest of the write (min/max over millions of
-    # strings) and are of little use: keep them for numbers only
-    # and dictionaries of float columns (values, distances: nearly all distinct) are wasted work
-    numeric = [f.name for f in table.schema if not pa.types.is_string(f.type)
-               and not pa.types.is_large_string(f.type)]
-    discrete = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
+    schema_meta[METADATA_KEY] = metadata_bytes(metadata)
+    numeric, discrete = column_encodings(table.schema)
     if cuts is None:
         pq.write_table(table.replace_schema_metadata(schema_meta), path, write_statistics=numeric,
                        use_dictionary=discrete)
@@ -219,10 +211,58 @@ def write_panel(panel: Panel, path: Path) -> list[Path]:
         # product statistics (one short column) are what lets a reader skip row groups
         _write_by_product(table.replace_schema_metadata(schema_meta), path, cuts,
                           [*numeric, "product"], discrete)
+    written.insert(1, write_sidecar(path, metadata))
+    return written
+
+
+#: ``metadata["layout"]`` of a product-sorted panel file.
+PRODUCT_LAYOUT = {"sorted_by": list(PRODUCT_ORDER), "row_groups": "whole products",
+                  "row_group_rows": PRODUCT_ROW_GROUP_ROWS}
+
+
+def metadata_bytes(metadata: dict[str, Any]) -> bytes:
+    """The panel metadata as stored under :data:`METADATA_KEY` in the Parquet schema."""
+    return _dumps(metadata).encode("utf-8")
+
+
+def write_sidecar(path: Path, metadata: dict[str, Any]) -> Path:
+    """Write ``panel.json`` beside the panel file ``path``; returns its path."""
     sidecar = path.with_suffix(".json")
     sidecar.write_text(_dumps({"file": path.name, **metadata}, indent=2) + "\n", "utf-8")
-    written.insert(1, sidecar)
-    return written
+    return sidecar
+
+
+def write_covariate_tables(
+    tables: Sequence[CovariateTable], path: Path
+) -> tuple[list[dict[str, Any]], list[Path]]:
+    """Write ``covariates/<name>.parquet`` beside ``path`` (a panel with implicit zeros).
+
+    Returns the metadata entries (``metadata["covariate_tables"]``) and the files written.
+    """
+    folder = path.parent / "covariates"
+    files: list[dict[str, Any]] = []
+    written = []
+    for table, stem in zip(tables, _file_names(tables), strict=True):
+        folder.mkdir(exist_ok=True)
+        target = folder / f"{stem}.parquet"
+        table.frame.to_parquet(target, index=False)
+        files.append({**table.describe(), "file": str(target.relative_to(path.parent)),
+                      "by_year": table.by_year})
+        written.append(target)
+    return files, written
+
+
+def column_encodings(schema: pa.Schema) -> tuple[list[str], list[str]]:
+    """Columns written with statistics, and with dictionaries, in a panel file.
+
+    Statistics of text columns cost more than the rest of the write (min/max over millions of
+    strings) and are of little use: numbers only (a product-sorted file adds ``product``).
+    Dictionaries of float columns (values, distances: nearly all distinct) are wasted work.
+    """
+    numeric = [f.name for f in schema if not pa.types.is_string(f.type)
+               and not pa.types.is_large_string(f.type)]
+    discrete = [f.name for f in schema if not pa.types.is_floating(f.type)]
+    return numeric, discrete
 
 
 def _by_product(panel: Panel) -> bool:

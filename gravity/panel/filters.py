@@ -92,15 +92,7 @@ class SampleFilters:
             If the filters remove every row.
         """
         start = time.perf_counter()
-        keep = np.ones(len(frame), dtype=bool)
-        removed: dict[str, int] = {}
-        removed_value: dict[str, float] = {}
-        for name, mask in self._masks(frame):
-            gone = keep & ~mask
-            removed[name] = int(gone.sum())
-            removed_value[name] = _value(frame, gone)
-            keep &= mask
-        out = frame.loc[keep].reset_index(drop=True) if not keep.all() else frame
+        out, removed, removed_value = self.filter_rows(frame)
         absent = self._absent_years(frame)
         if len(out) == 0 and len(frame):
             years = f"; sample.years {absent} are not in the data" if absent else ""
@@ -127,12 +119,36 @@ class SampleFilters:
         )
         return out, step
 
-    def _absent_years(self, frame: pd.DataFrame) -> list[int]:
+    def filter_rows(
+        self, frame: pd.DataFrame
+    ) -> tuple[pd.DataFrame, dict[str, int], dict[str, float]]:
+        """The rows of ``frame`` every filter keeps, and the rows and value each one removed.
+
+        Unlike :meth:`apply` this never raises when every row goes: a streaming build filters
+        one piece (a year's file) at a time, and a piece may lie wholly outside the sample.
+        """
+        keep = np.ones(len(frame), dtype=bool)
+        removed: dict[str, int] = {}
+        removed_value: dict[str, float] = {}
+        for name, mask in self._masks(frame):
+            gone = keep & ~mask
+            removed[name] = int(gone.sum())
+            removed_value[name] = _value(frame, gone)
+            keep &= mask
+        out = frame.loc[keep].reset_index(drop=True) if not keep.all() else frame
+        return out, removed, removed_value
+
+    def absent_years(self, present: set[int]) -> list[int]:
+        """``sample.years`` not among the years ``present`` in the data (sorted)."""
         years = self.options.years
-        if years is None or "year" not in frame.columns or not len(frame):
+        if years is None:
             return []
-        present = set(pd.unique(frame["year"]).tolist())
         return sorted(int(y) for y in years if y not in present)
+
+    def _absent_years(self, frame: pd.DataFrame) -> list[int]:
+        if self.options.years is None or "year" not in frame.columns or not len(frame):
+            return []
+        return self.absent_years(set(pd.unique(frame["year"]).tolist()))
 
     def apply_thresholds(
         self, frame: pd.DataFrame, population: pd.DataFrame | None

@@ -42,6 +42,7 @@ __all__ = [
     "GeoDistCovariate",
     "PanelOptions",
     "SampleOptions",
+    "StreamingOptions",
     "ValueMetadata",
     "WdiCovariate",
     "ZeroOptions",
@@ -213,6 +214,41 @@ class ValueMetadata(StrictModel):
     description: str | None = None
 
 
+class StreamingOptions(StrictModel):
+    """Build the panel piece by piece, within a memory budget (BACI over many years).
+
+    The in-memory build holds the whole panel (about 125 bytes a row: 20 HS-6 BACI years are
+    220 million rows, 27 GB). The streaming build reads the trade source one file (a BACI year)
+    at a time, filters it, spills it sorted by product to temporary Parquet files, then sorts,
+    merges covariates and writes ``panel.parquet`` one bucket of products at a time; the file,
+    its metadata and the manifest counts are the same as the in-memory build's. ``enabled``:
+    ``auto`` streams when the estimated in-memory build exceeds ``memory_budget_gb`` (and the
+    data allow it: a trade file source, no domestic flows, no Atlas thresholds, annual data);
+    ``true`` always streams (a one-line error says what stands in the way); ``false`` never
+    does. A plain value (``streaming: true``) sets ``enabled``.
+    """
+
+    enabled: Literal["auto"] | bool = Field(
+        "auto", description="auto, true or false: when to build the panel by streaming."
+    )
+    memory_budget_gb: float = Field(
+        4.0,
+        gt=0,
+        description="Memory the panel build may use (GB): 'auto' streams above it, and a "
+        "streamed bucket of products is sized to fit in it.",
+    )
+    temp_dir: str | None = Field(
+        None,
+        description="Folder for the temporary spill files (default: beside panel.parquet); "
+        "they are removed at the end, also on error.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        return {"enabled": value} if isinstance(value, str | bool) else value
+
+
 class PanelOptions(StrictModel):
     """Everything the panel builder needs besides the trade source and the sample filters."""
 
@@ -225,6 +261,7 @@ class PanelOptions(StrictModel):
     derived: list[DerivedVariable] = Field(default_factory=list)
     zeros: ZeroOptions = ZeroOptions()
     metadata: ValueMetadata = ValueMetadata()
+    streaming: StreamingOptions = StreamingOptions()
 
     @model_validator(mode="after")
     def _unique_names(self) -> PanelOptions:

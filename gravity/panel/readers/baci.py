@@ -34,7 +34,7 @@ from gravity.panel.readers._common import (
 )
 from gravity.panel.readers.sources import BaciSource
 
-__all__ = ["read_baci", "read_baci_country_codes"]
+__all__ = ["check_revisions", "read_baci", "read_baci_country_codes"]
 
 _NAME = re.compile(r"BACI_(HS\d{2})_Y(\d{4})", re.IGNORECASE)
 _KEYS = ["exporter", "importer", "product", "year"]
@@ -305,6 +305,22 @@ def _aggregate_sorted(keys: list[np.ndarray], v: pa.ChunkedArray, digits: int) -
     )
 
 
+def check_revisions(paths: list[Path]) -> None:
+    """Refuse BACI files of more than one HS revision (their product codes differ).
+
+    Raises
+    ------
+    DataError
+        Naming the revisions found.
+    """
+    revisions = {m.group(1).upper() for p in paths if (m := _NAME.search(p.name))}
+    if len(revisions) > 1:
+        raise DataError(
+            f"BACI files of different HS revisions ({', '.join(sorted(revisions))}) cannot be "
+            "combined; read one revision, or convert codes with a concordance first"
+        )
+
+
 def read_baci(source: BaciSource, base_dir: Path | None = None) -> ReadResult:
     """Read CEPII BACI yearly files into the canonical trade table.
 
@@ -334,12 +350,7 @@ def read_baci(source: BaciSource, base_dir: Path | None = None) -> ReadResult:
     """
     base = Path.cwd() if base_dir is None else base_dir
     paths = resolve_paths(source.paths, base)
-    revisions = {m.group(1).upper() for p in paths if (m := _NAME.search(p.name))}
-    if len(revisions) > 1:
-        raise DataError(
-            f"BACI files of different HS revisions ({', '.join(sorted(revisions))}) cannot be "
-            "combined; read one revision, or convert codes with a concordance first"
-        )
+    check_revisions(paths)
     log: dict[str, int] = {"files_read": len(paths), "rows_read": 0}
     tables: list[pa.Table] = []
     keys: list[np.ndarray] = []

@@ -45,7 +45,9 @@ def stage_potential(
         base_year = options.year if options.year is not None else int(frame_in["year"].max())
         related = None
         if relatedness is not None and "product" in frame_in.columns:
-            related = relatedness(frame_in[frame_in["year"] <= base_year], base_year)
+            # the features read the base year's rows only: a copy of every earlier year's
+            # rows would be most of the panel (gigabytes at HS6)
+            related = relatedness(frame_in[frame_in["year"] == base_year], base_year)
         return _stage_chunked(config, frame_in, options, chunk_options, related, start, relatedness)
     # rank_opportunities computes the base year's relatedness once and hands it to the forecast,
     # which needs the relatedness of its earlier training years too

@@ -85,10 +85,19 @@ def pair_covariates(panel: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             "potential.ease_terms to columns it has (or [] with pair_effects: true)"
         )
     keys = ["exporter", "importer", "year"]
-    # the first row of each pair-year, as ``drop_duplicates(keys)`` keeps it: found on the keys
-    # alone, so that only those rows of the covariates are copied
-    first = ~panel[keys].duplicated()
-    return panel.loc[first.to_numpy(), keys + columns].reset_index(drop=True)
+    # the first row of each key, found on integer codes: a copy of the key and covariate
+    # columns of every row (tens of millions at HS6) would cost gigabytes
+    ids = np.zeros(len(panel), dtype=np.int64)
+    for key in keys:
+        column = panel[key]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes, size = column.cat.codes.to_numpy(), len(column.cat.categories)
+        else:
+            codes, uniques = pd.factorize(column)
+            size = len(uniques)
+        ids = ids * (size + 1) + (codes + 1)  # -1 (missing) is a key of its own
+    _, first = np.unique(ids, return_index=True)
+    return panel[keys + columns].take(np.sort(first)).reset_index(drop=True)
 
 
 def _pair_weight(frame: pd.DataFrame, weights: pd.Series) -> np.ndarray:

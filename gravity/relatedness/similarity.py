@@ -173,6 +173,13 @@ class MarketRelatedness:
         ei = _positions(self.exporters, exporter)
         ji = _positions(self.importers, importer)
         pi = _positions(self.products, product)
+        return self.peer_presence_at(ei, ji, pi)
+
+    def peer_presence_at(self, ei: np.ndarray, ji: np.ndarray, pi: np.ndarray) -> np.ndarray:
+        """:meth:`peer_presence` for positions in ``exporters``, ``importers``, ``products``.
+
+        ``-1`` marks a label not in this year; for callers that hold integer codes already.
+        """
         out = np.full(len(ei), np.nan)
         ok = (ei >= 0) & (ji >= 0) & (pi >= 0)
         weight = self.similarity.sum(axis=1)

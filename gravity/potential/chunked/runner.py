@@ -42,6 +42,9 @@ from gravity.potential.options import PotentialOptions
 
 __all__ = ["ChunkedPotential", "chunk_options_for", "run_chunks"]
 
+_HASH_BLOCK_ROWS = 2_000_000
+"""Rows hashed together by the plan's fingerprint."""
+
 # options that change how chunks run, not what they compute: left out of the fingerprint
 _RUN_ONLY = ("backend", "workers", "scheduler", "resume", "csv_max_rows", "progress")
 
@@ -128,7 +131,12 @@ def _fingerprint(
 ) -> str:
     digest = hashlib.sha256(__version__.encode())
     keys = ["exporter", "importer", "product", "year", "value"]
-    digest.update(pd.util.hash_pandas_object(panel[keys], index=False).to_numpy().tobytes())
+    # row hashes a block of rows at a time: the hashes of every row at once, with their
+    # temporaries, were the run's peak memory at HS6 (~2 GB over 50 million rows)
+    frame = panel[keys]
+    for start in range(0, len(frame), _HASH_BLOCK_ROWS):
+        block = frame.iloc[start : start + _HASH_BLOCK_ROWS]
+        digest.update(pd.util.hash_pandas_object(block, index=False).to_numpy().tobytes())
     digest.update(np.ascontiguousarray(ease.to_numpy(dtype=float)).tobytes())
     chunks = options.chunks.model_dump(exclude=set(_RUN_ONLY)) if options.chunks else {}
     opts = options.model_dump(mode="json", exclude={"chunks"})
@@ -139,12 +147,19 @@ def _fingerprint(
 
 
 def _restrict_related(
-    related: RelatednessFeatures | None, products: tuple[str, ...]
+    related: RelatednessFeatures | None,
+    products: tuple[str, ...],
+    product_text: pd.Series | None = None,
 ) -> RelatednessFeatures | None:
-    """The relatedness features of ``products`` only (what one chunk's rows look up)."""
+    """The relatedness features of ``products`` only (what one chunk's rows look up).
+
+    ``product_text`` is ``related.frame["product"]`` as text, when the caller keeps it for
+    every chunk (a million rows at HS6, converted once rather than once per chunk).
+    """
     if related is None:
         return None
-    frame = related.frame[related.frame["product"].astype(str).isin(products)]
+    text = related.frame["product"].astype(str) if product_text is None else product_text
+    frame = related.frame[text.isin(products).to_numpy()]
     market = related.market
     if market is not None:
         cols = np.flatnonzero(pd.Index(market.products.astype(str)).isin(products))
@@ -326,16 +341,22 @@ def run_chunks(
         rows_reused = len(chunks) - len(todo)
         progress = Progress("pass 3 (scores)", len(todo), chunk_opts.progress)
         t0 = time.perf_counter()
-        product_level = supply.index.get_level_values("product")
+        # rows of each product in the supply tables, found once (not an isin per chunk)
+        codes, labels = pd.factorize(supply.index.get_level_values("product"))
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
+        at = {str(p): order[bounds[k] : bounds[k + 1]] for k, p in enumerate(labels)}
+        related_products = related.frame["product"].astype(str) if related is not None else None
 
         def score_tasks() -> Iterator[tuple[Any, ...]]:
             for i in todo:
-                keep = product_level.isin(chunks[i])
+                parts = [at[p] for p in chunks[i] if p in at]
+                keep = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
                 chunk_tables = replace(
                     tables,
-                    supply=supply[keep],
-                    source=source[keep],
-                    related=_restrict_related(related, chunks[i]),
+                    supply=supply.iloc[keep],
+                    source=source.iloc[keep],
+                    related=_restrict_related(related, chunks[i], related_products),
                 )
                 reader = _reader(index, chunks[i], shared, score_years)
                 yield (world, i, chunks[i], reader, chunk_tables)

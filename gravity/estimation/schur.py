@@ -56,6 +56,8 @@ MAX_SCHUR_NNZ = 100_000_000
 # (2M rows: 0.09%). Up to DENSE_OK_LEVELS kept levels a dense factor is cheap anyway.
 MAX_DENSITY = 0.05
 DENSE_OK_LEVELS = 1_000
+# rows of the Schur complement whose nonzeros are counted to estimate its density
+DENSITY_SAMPLE = 64
 # a factor built at earlier weights is kept while solves with it take at most this many steps
 # (about the cost of one factorisation in passes over the data at 2M rows)
 REFACTOR_STEPS = 10
@@ -206,6 +208,8 @@ def schur_complement(layout: SchurLayout, weights: np.ndarray) -> sparse.csc_mat
     per_row = np.diff(b.indptr).astype(np.int64)
     if int(per_row @ per_row) > MAX_SCHUR_NNZ:
         return None
+    if n_kept > DENSE_OK_LEVELS and _sampled_density(b, n_kept) > MAX_DENSITY:
+        return None  # found before the products that assemble it (most of its cost)
     wsum = np.bincount(layout.ecode, weights=weights, minlength=layout.n_elim)
     inv = np.divide(1.0, wsum, out=np.zeros_like(wsum), where=wsum > 0)
     # D2' W D2: the kept levels' weights on the diagonal, and each pair of kept dimensions
@@ -216,6 +220,24 @@ def schur_complement(layout: SchurLayout, weights: np.ndarray) -> sparse.csc_mat
     vals = np.concatenate([_kept_weights(layout, weights), *(weights for _ in pairs)])
     gram = sparse.coo_matrix((vals, (rows, cols)), shape=(n_kept, n_kept)).tocsr()
     return (gram - (b.T.tocsr() @ sparse.diags(inv) @ b)).tocsc()
+
+
+def _sampled_density(b: sparse.csr_matrix, n_kept: int) -> float:
+    """Share of nonzeros in ``S``, measured exactly on :data:`DENSITY_SAMPLE` of its rows.
+
+    Row ``k`` of ``S`` is nonzero at every kept level that shares a level of the eliminated
+    dimension with ``k`` (the observations' own pairs of kept levels are among them, since each
+    observation has an eliminated level). The rows are evenly spaced over the levels, so the
+    estimate is deterministic; a trade panel's exporter-year x importer-year complement (about
+    half dense) and a worker-firm one (below 0.1%) are far from :data:`MAX_DENSITY` either way.
+    """
+    levels_of = b.T.tocsr()
+    rows = np.unique(np.linspace(0, n_kept - 1, DENSITY_SAMPLE).astype(np.int64))
+    met = 0
+    for k in rows:
+        eliminated = levels_of.indices[levels_of.indptr[k] : levels_of.indptr[k + 1]]
+        met += np.unique(b[eliminated].indices).size
+    return met / (rows.size * n_kept)
 
 
 def _kept_weights(layout: SchurLayout, weights: np.ndarray) -> np.ndarray:

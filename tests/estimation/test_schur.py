@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from scipy import linalg
+from scipy import linalg, sparse
 
 from gravity.estimation import schur
 from gravity.estimation.demean import AUTO_SWITCH_SWEEPS, demean, demean_numpy, project_rows
@@ -237,3 +237,38 @@ def test_dense_schur_complements_are_left_to_jacobi(monkeypatch: pytest.MonkeyPa
     assert out.converged
     wf = encode(worker_firm(16, 3000, 600), ("worker", "firm", "period"))
     assert SchurCache().get(wf, np.ones(wf.nobs)) is not None
+
+
+# the sampled density counts DENSITY_SAMPLE whole rows exactly: on these graphs the rows' fill
+# varies by a factor of a few, so the estimate stays within a third of the exact share (and both
+# far from MAX_DENSITY: ~0.5 on the trade panel, < 0.01 on the worker-firm graph)
+DENSITY_RTOL = 1 / 3
+
+
+@pytest.mark.parametrize("kind", ["trade", "worker_firm"])
+def test_sampled_density_matches_the_assembled_complement(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if kind == "trade":
+        fe = encode(gravity_panel(seed=3), ("exp_year", "imp_year", "pair"))
+    else:
+        fe = encode(worker_firm(16, 3000, 600), ("worker", "firm", "period"))
+    layout = schur.SchurLayout.of(fe)
+    assert layout is not None
+    w = np.random.default_rng(17).uniform(0.5, 2.0, fe.nobs)
+    limit = schur.MAX_DENSITY
+    monkeypatch.setattr(schur, "MAX_DENSITY", 1.0)  # assemble it whatever its density
+    exact = schur.schur_complement(layout, w)
+    assert exact is not None
+    kc = layout.kcodes
+    b = sparse.coo_matrix(
+        (np.ones(kc.size), (np.tile(layout.ecode, kc.shape[0]), kc.ravel())),
+        shape=(layout.n_elim, layout.n_kept),
+    ).tocsr()
+    # the pattern, before any entry cancels: each eliminated level couples its kept levels
+    pattern = (b.T @ b).tocsr()
+    share = pattern.nnz / layout.n_kept**2
+    estimate = schur._sampled_density(b, layout.n_kept)
+    assert estimate == pytest.approx(share, rel=DENSITY_RTOL)
+    assert exact.nnz <= pattern.nnz
+    assert (share > limit) == (kind == "trade")

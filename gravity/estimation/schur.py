@@ -190,7 +190,9 @@ class SchurLayout:
         return cls(elim, codes[elim], kcodes, levels[elim], n_kept)
 
 
-def schur_complement(layout: SchurLayout, weights: np.ndarray) -> sparse.csc_matrix | None:
+def schur_complement(
+    layout: SchurLayout, weights: np.ndarray, check_density: bool = True
+) -> sparse.csc_matrix | None:
     """``S = D2' W D2 - D2' W D1 (D1' W D1)^-1 D1' W D2`` as a sparse matrix (None: too large).
 
     Both terms are built from coordinate lists (duplicates summed by the conversion): a product
@@ -208,7 +210,8 @@ def schur_complement(layout: SchurLayout, weights: np.ndarray) -> sparse.csc_mat
     per_row = np.diff(b.indptr).astype(np.int64)
     if int(per_row @ per_row) > MAX_SCHUR_NNZ:
         return None
-    if n_kept > DENSE_OK_LEVELS and _sampled_density(b, n_kept) > MAX_DENSITY:
+    # (the pattern does not change with the weights: checked on a layout's first assembly only)
+    if check_density and n_kept > DENSE_OK_LEVELS and _sampled_density(b, n_kept) > MAX_DENSITY:
         return None  # found before the products that assemble it (most of its cost)
     wsum = np.bincount(layout.ecode, weights=weights, minlength=layout.n_elim)
     inv = np.divide(1.0, wsum, out=np.zeros_like(wsum), where=wsum > 0)
@@ -247,9 +250,11 @@ def _kept_weights(layout: SchurLayout, weights: np.ndarray) -> np.ndarray:
     )
 
 
-def factorise(layout: SchurLayout, weights: np.ndarray) -> splinalg.SuperLU | None:
+def factorise(
+    layout: SchurLayout, weights: np.ndarray, check_density: bool = True
+) -> splinalg.SuperLU | None:
     """Sparse LU of the ridged Schur complement at ``weights`` (None when it would not pay)."""
-    matrix = schur_complement(layout, weights)
+    matrix = schur_complement(layout, weights, check_density)
     if matrix is None:
         return None
     if layout.n_kept > DENSE_OK_LEVELS and matrix.nnz > MAX_DENSITY * layout.n_kept**2:
@@ -385,7 +390,7 @@ class SchurCache:
         last = self._solver
         factor = last.factor if last is not None and last.most_steps <= REFACTOR_STEPS else None
         if factor is None:
-            factor = factorise(self._layout, self._weights)
+            factor = factorise(self._layout, self._weights, self.factorisations == 0)
             if factor is None:
                 self._layout = None  # too large: it stays too large at other weights
                 return None

@@ -4,6 +4,8 @@
     python benchmarks/run.py --panels 450k       # one panel (450k, 1.2M, penppml, difficult)
     python benchmarks/run.py --quick             # a small panel, one round: a smoke run
     python benchmarks/run.py --relu              # also gravity's default (ReLU separation check)
+    python benchmarks/run.py --panels difficult --difficult-rows 2000000 --threads 1 \
+        --rounds 1 --timeout 1200                # hard graph; a peer past 1200 s shows as ">="
 
 Panels (``benchmarks/panels.py``): synthetic structural gravity with exporter-year, importer-year
 and pair fixed effects (about 450k and 1.2M rows), the real three-way panel
@@ -138,8 +140,17 @@ def _thread_env(threads: int) -> dict[str, str]:
     return env
 
 
-def run_python(tool: str, panel: Panel, path: Path, threads: int) -> dict[str, float] | None:
-    """One fit of a Python tool in a fresh subprocess."""
+def _timed_out(tool: str, timeout: float) -> dict[str, float]:
+    """A fit stopped at the time cap: its time is a lower bound (printed as ">=")."""
+    print(f"    {tool}: timed out after {timeout:.0f} s (reported as a lower bound)")
+    nan = float("nan")
+    return {"seconds": timeout, "timed_out": 1.0, "peak_mb": nan, "base_mb": nan}
+
+
+def run_python(
+    tool: str, panel: Panel, path: Path, threads: int, timeout: float = WORKER_TIMEOUT_S
+) -> dict[str, float] | None:
+    """One fit of a Python tool in a fresh subprocess (at most ``timeout`` seconds)."""
     cmd = [sys.executable, __file__, "--worker", tool, str(path), panel.formula, panel.coef]
     try:
         proc = subprocess.run(
@@ -148,11 +159,10 @@ def run_python(tool: str, panel: Panel, path: Path, threads: int) -> dict[str, f
             text=True,
             check=False,
             env=_thread_env(threads),
-            timeout=WORKER_TIMEOUT_S,
+            timeout=timeout,
         )
     except subprocess.TimeoutExpired:
-        print(f"    {tool}: timed out after {WORKER_TIMEOUT_S} s")
-        return None
+        return _timed_out(tool, timeout)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         errors = [ln for ln in proc.stderr.strip().splitlines() if "rror" in ln or "panic" in ln]
@@ -194,8 +204,10 @@ def fixest_available() -> bool:
     return proc.stdout.strip() == "TRUE"
 
 
-def run_fixest(panel: Panel, csv: Path, threads: int) -> dict[str, float] | None:
-    """One fit of R fixest in a fresh ``Rscript``."""
+def run_fixest(
+    panel: Panel, csv: Path, threads: int, timeout: float = WORKER_TIMEOUT_S
+) -> dict[str, float] | None:
+    """One fit of R fixest in a fresh ``Rscript`` (at most ``timeout`` seconds)."""
     # fixest caps its threads at OMP_NUM_THREADS: leave it unset
     env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
     cmd = ["Rscript", "-e", R_SCRIPT, str(csv), str(threads), panel.formula, panel.coef]
@@ -209,12 +221,11 @@ def run_fixest(panel: Panel, csv: Path, threads: int) -> dict[str, float] | None
         start_new_session=True,
     )
     try:
-        stdout, stderr = proc.communicate(timeout=WORKER_TIMEOUT_S)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-        print(f"    fixest: timed out after {WORKER_TIMEOUT_S} s")
-        return None
+        return _timed_out("fixest", timeout)
     lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
     if not lines:
         print(f"    fixest: failed: {(stderr.strip().splitlines() or ['no output'])[-1]}")
@@ -226,13 +237,29 @@ def _median(runs: list[dict[str, float]], key: str) -> float:
     return float(statistics.median(r[key] for r in runs))
 
 
-def _fmt(value: float | None, spec: str, width: int) -> str:
-    return f"{'-':>{width}s}" if value is None else f"{value:{width}{spec}}"
+def _fmt(value: float | None, spec: str, width: int, bound: str = "") -> str:
+    if value is None or value != value:  # absent, or NaN (a fit stopped at the time cap)
+        return f"{'-':>{width}s}"
+    return f"{bound + format(value, spec):>{width}s}"
+
+
+def _medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Medians over the finished runs; when every run hit the time cap, the cap (a lower bound)."""
+    done = [r for r in runs if not r.get("timed_out")]
+    if done:
+        return {k: _median(done, k) for k in done[0]}
+    nan = float("nan")
+    keys = ("coef", "se", "iterations", "peak_mb", "base_mb")
+    capped = max(r["seconds"] for r in runs)
+    return {"seconds": capped, "timed_out": 1.0, **dict.fromkeys(keys, nan)}
 
 
 def summarize(panel: Panel, threads: int, runs: dict[str, list[dict[str, float]]]) -> list[str]:
-    """Rows of the final table for one panel and thread count."""
-    med = {tool: {k: _median(r, k) for k in r[0]} for tool, r in runs.items() if r}
+    """Rows of the final table for one panel and thread count.
+
+    A peer stopped at the time cap shows its time as ">=cap" and the ratio against it as "<=".
+    """
+    med = {tool: _medians(r) for tool, r in runs.items() if r}
     fx = med.get("fixest")
     lines = []
     for tool in (t for t in med if t.startswith("gravity")):
@@ -242,24 +269,25 @@ def summarize(panel: Panel, threads: int, runs: dict[str, list[dict[str, float]]
         ratio_pf = g["seconds"] / p["seconds"] if p else None
         d_coef = abs(g["coef"] - fx["coef"]) / abs(fx["coef"]) if fx else None
         d_se = abs(g["se"] - fx["se"]) / abs(fx["se"]) if fx else None
-        mem = "/".join(
-            f"{med[t]['peak_mb']:.0f}" if t in med else "-" for t in (tool, "pyfixest", "fixest")
-        )
+        trio = (tool, "pyfixest", "fixest")
+        mem = "/".join(_fmt(med[t]["peak_mb"], ".0f", 1) if t in med else "-" for t in trio)
         # what the fit itself adds on top of the process (libraries and loaded data)
         fit_mem = "/".join(
-            f"{med[t]['peak_mb'] - med[t]['base_mb']:.0f}" if t in med else "-"
-            for t in (tool, "pyfixest", "fixest")
+            _fmt(med[t]["peak_mb"] - med[t]["base_mb"], ".0f", 1) if t in med else "-" for t in trio
         )
-        its = "/".join(
-            f"{med[t]['iterations']:.0f}" if t in med else "-" for t in (tool, "pyfixest", "fixest")
-        )
+        its = "/".join(_fmt(med[t]["iterations"], ".0f", 1) if t in med else "-" for t in trio)
         loads = [r["load"] for rs in runs.values() for r in rs]
+        capped = {t: ">=" if med[t].get("timed_out") else "" for t in med}
+        lo = {t: "<=" if med[t].get("timed_out") else "" for t in med}
         lines.append(
             f"{panel.key[:16]:16s} {tool:10s} {threads:>2d} "
-            f"{_fmt(g['seconds'], '.2f', 7)} {_fmt(p['seconds'] if p else None, '.2f', 7)} "
-            f"{_fmt(fx['seconds'] if fx else None, '.2f', 7)} {_fmt(ratio_fx, '.2f', 6)} "
-            f"{_fmt(ratio_pf, '.2f', 6)} {mem:>15s} {fit_mem:>15s} {its:>9s} "
-            f"{_fmt(d_coef, '.1e', 8)} {_fmt(d_se, '.1e', 8)} {statistics.mean(loads):5.2f}"
+            f"{_fmt(g['seconds'], '.2f', 7, capped[tool])} "
+            f"{_fmt(p['seconds'] if p else None, '.2f', 7, capped.get('pyfixest', ''))} "
+            f"{_fmt(fx['seconds'] if fx else None, '.2f', 8, capped.get('fixest', ''))} "
+            f"{_fmt(ratio_fx, '.3f', 7, lo.get('fixest', ''))} "
+            f"{_fmt(ratio_pf, '.3f', 7, lo.get('pyfixest', ''))} {mem:>15s} {fit_mem:>15s} "
+            f"{its:>9s} {_fmt(d_coef, '.1e', 8)} {_fmt(d_se, '.1e', 8)} "
+            f"{statistics.mean(loads):5.2f}"
         )
     return lines
 
@@ -281,6 +309,19 @@ def main() -> None:
     parser.add_argument("--difficult-rows", type=int, default=1_000_000)
     parser.add_argument("--relu", action="store_true", help="also gravity's default options")
     parser.add_argument("--lsmr", action="store_true", help="also pyfixest's LSMR demeaner")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=WORKER_TIMEOUT_S,
+        help="seconds one fit may take; a fit stopped there is reported as a lower bound",
+    )
+    parser.add_argument(
+        "--tools",
+        nargs="*",
+        choices=["gravity", "pyfixest", "fixest"],
+        default=["gravity", "pyfixest", "fixest"],
+        help="which tools run (gravity stands for gravity-fe, plus gravity with --relu)",
+    )
     args = parser.parse_args()
     if args.worker:
         worker(*args.worker)
@@ -293,10 +334,13 @@ def main() -> None:
         difficult_rows=args.difficult_rows if "difficult" in chosen and not args.quick else 0,
     )
     rounds = 1 if args.quick else args.rounds
-    tools = ["gravity-fe", *(["gravity"] if args.relu else []), "pyfixest"]
-    tools += ["pyfixest-lsmr"] if args.lsmr else []
-    has_r = fixest_available()
-    if not has_r:
+    tools = []
+    if "gravity" in args.tools:
+        tools += ["gravity-fe", *(["gravity"] if args.relu else [])]
+    if "pyfixest" in args.tools:
+        tools += ["pyfixest", *(["pyfixest-lsmr"] if args.lsmr else [])]
+    has_r = "fixest" in args.tools and fixest_available()
+    if not has_r and "fixest" in args.tools:
         print("fixest: not installed (set R_LIBS_USER to a library holding fixest and data.table)")
     print(f"1-minute load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     table: list[str] = []
@@ -316,14 +360,16 @@ def main() -> None:
                     for tool in runs[threads]:
                         load = os.getloadavg()[0]
                         out = (
-                            run_fixest(panel, csv, threads)
+                            run_fixest(panel, csv, threads, args.timeout)
                             if tool == "fixest"
-                            else run_python(tool, panel, path, threads)
+                            else run_python(tool, panel, path, threads, args.timeout)
                         )
                         if out is None:
                             continue
                         out["load"] = load
                         runs[threads][tool].append(out)
+                        if out.get("timed_out"):
+                            continue
                         print(
                             f"  round {rnd + 1} threads {threads} {tool:13s} "
                             f"{out['seconds']:8.2f} s {out['peak_mb']:7.0f} MB "
@@ -340,8 +386,8 @@ def main() -> None:
         "pyfixest and fixest do;\ngravity (--relu) adds ppmlhdfe's ReLU check, its default."
     )
     print(
-        f"{'panel':16s} {'tool':10s} {'th':>2s} {'gravity':>7s} {'pyfix':>7s} {'fixest':>7s} "
-        f"{'g/fx':>6s} {'g/pf':>6s} {'peak MB g/p/f':>15s} {'fit MB g/p/f':>15s} {'iter':>9s} "
+        f"{'panel':16s} {'tool':10s} {'th':>2s} {'gravity':>7s} {'pyfix':>7s} {'fixest':>8s} "
+        f"{'g/fx':>7s} {'g/pf':>7s} {'peak MB g/p/f':>15s} {'fit MB g/p/f':>15s} {'iter':>9s} "
         f"{'d coef':>8s} {'d se':>8s} {'load':>5s}"
     )
     print("\n".join(table))

@@ -5,6 +5,8 @@
     python benchmarks/world_scale.py --products 500,1000 --countries 200 --years 5
     python benchmarks/world_scale.py --skip-potential   # generator, panel and chunk reads only
     python benchmarks/world_scale.py --keep DIR   # keep the worlds and outputs in DIR
+    python benchmarks/world_scale.py --keep DIR --reuse --products 500 --potential 1 \
+        --baseline OLD_SRC --rounds 2     # the kept world; old code vs this one, alternating
 
 For each number of products, each step runs in its own subprocess (its peak resident memory is
 its own: ``resource.getrusage(RUSAGE_CHILDREN)``, the largest of the processes it waited for),
@@ -24,6 +26,12 @@ stopped when its resident memory passes it, so one step cannot take the shared m
   the manifest, and chunks/s when the manifest records chunks);
 * **potential all dask**: the same with ``potential.chunks: {backend: dask, workers: 2}`` (a
   local Dask cluster), when the config accepts it (the chunked potential engine).
+
+``--reuse`` keeps a world (and its panel) already in ``--keep DIR`` and skips generating it,
+the DuckDB peer, the panel and the chunk reads. ``--potential`` picks the potential runs (``1``,
+``all``, ``dask``). ``--baseline SRC`` runs each potential step alternately with the ``gravity``
+package of another source tree (``SRC/gravity``, e.g. ``git archive main``), ``--rounds`` times
+each, in the same environment: the before/after comparison of one change, same world, same load.
 
 Printed: the 1-minute load average before and after, one table row per step (seconds, peak MB,
 rows, notes), the ratio panel / duckdb, and the scaling curve (time and memory vs products).
@@ -74,12 +82,16 @@ def _tree_rss(pid: int) -> float:
     return total / 1e6
 
 
-def run_step(command: list[str], cwd: Path, timeout: float, max_mb: float) -> dict[str, Any]:
-    """Run ``command``; wall time, peak RSS of the children, and how it ended."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def run_step(command: list[str], cwd: Path, timeout: float, max_mb: float,
+             env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``command`` (``env`` added to the environment); wall time, peak RSS of the
+    children, and how it ended."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+                            text=True,
+                            env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
                             start_new_session=True)
     status, tree_peak = "ok", 0.0
     while proc.poll() is None:
@@ -94,12 +106,15 @@ def run_step(command: list[str], cwd: Path, timeout: float, max_mb: float) -> di
         time.sleep(0.2)
     out, err = proc.communicate()
     seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    after, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime - cpu_before
     if status == "ok" and proc.returncode != 0:
         status = f"failed ({proc.returncode}): {(err.strip().splitlines() or [''])[-1][:120]}"
     # ru_maxrss of the children is the largest so far: it only says something when it grew
     peak = max(after / 1024 if after > before else 0.0, tree_peak)
-    return {"seconds": seconds, "peak_mb": peak, "status": status, "stdout": out}
+    # CPU seconds (user + system of the finished children): what a change saves, less
+    # sensitive than wall time to other work on a shared machine
+    return {"seconds": seconds, "cpu": cpu, "peak_mb": peak, "status": status, "stdout": out}
 
 
 def child_chunks(panel: str) -> None:
@@ -199,11 +214,16 @@ def bench_world(args: argparse.Namespace, root: Path, products: int) -> list[dic
 
     def record(step: str, result: dict[str, Any], count: int | None, note: str = "") -> None:
         rows.append({"products": products, "step": step, "seconds": result["seconds"],
+                     "cpu": result["cpu"],
                      "peak_mb": result["peak_mb"], "rows": count,
                      "note": note if result["status"] == "ok" else result["status"]})
-        print(f"  {products:>6} {step:<16} {result['seconds']:8.1f} s {result['peak_mb']:8.0f} MB"
+        print(f"  {products:>6} {step:<16} {result['seconds']:8.1f} s {result['cpu']:8.1f} s CPU"
+              f" {result['peak_mb']:8.0f} MB"
               f"  {note if result['status'] == 'ok' else result['status']}", flush=True)
 
+    if args.reuse and (world / "out" / "panel" / "panel.parquet").is_file():
+        print(f"  {products:>6} {'(reused world)':<16} {world}", flush=True)
+        return rows + bench_potential(args, world, products, record)
     gen = run_step([*GRAVITY, "data", "synthetic", "baci", "--dest", str(world), "--countries",
                     str(args.countries), "--products", str(products), "--years", str(args.years),
                     "--seed", str(args.seed), "--quiet"], root, **limit)
@@ -240,14 +260,32 @@ def bench_world(args: argparse.Namespace, root: Path, products: int) -> list[dic
     record("chunks (dense)", chunks, got.get("rows"), note)
     if args.skip_potential:
         return rows
+    return rows + bench_potential(args, world, products, record)
+
+
+def bench_potential(args: argparse.Namespace, world: Path, products: int,
+                    record: Any) -> list[dict[str, Any]]:
+    """The potential runs of ``--potential`` on one world (``--baseline``: alternating)."""
+    limit = {"timeout": args.timeout, "max_mb": args.max_gb * 1000}
     exporter = args.exporter or _first_exporter(world)
     # chunked explicitly: below the automatic threshold (20M grid cells) the potential would
     # take its unchunked path, which is not what this benchmark measures
-    local = {"chunks": {"backend": "local"}}
-    plans: list[tuple[str, list[str] | None, dict[str, Any] | None]] = [
-        (f"potential 1 ({exporter})", [exporter], local), ("potential all", None, local)]
-    dask = {"chunks": {"backend": "dask", "workers": 2}}  # a LocalCluster of 2 workers
-    plans.append(("potential all dask", None, dask))
+    # resume: false, or a rerun (and the other code of --baseline) would reuse the chunks
+    local = {"chunks": {"backend": "local", "resume": False}}
+    # a LocalCluster of 2 workers
+    dask = {"chunks": {"backend": "dask", "workers": 2, "resume": False}}
+    plans: list[tuple[str, list[str] | None, dict[str, Any] | None]] = []
+    wanted = {p.strip() for p in args.potential.split(",")}
+    if "1" in wanted:
+        plans.append((f"potential 1 ({exporter})", [exporter], local))
+    if "all" in wanted:
+        plans.append(("potential all", None, local))
+    if "dask" in wanted:
+        plans.append(("potential all dask", None, dask))
+    codes: list[tuple[str, dict[str, str]]] = [("", {})]
+    if args.baseline is not None:
+        baseline = {"PYTHONPATH": str(Path(args.baseline).resolve())}
+        codes = [(" [baseline]", baseline), ("", {})]
     for label, exporters, backend in plans:
         name = "out_" + label.split(" (")[0].replace(" ", "_")
         config = _potential_config(world, name, exporters, backend)
@@ -255,13 +293,13 @@ def bench_world(args: argparse.Namespace, root: Path, products: int) -> list[dic
             print(f"  {products:>6} {label:<16} n/a: this build has no "
                   "potential.chunks.backend: dask")
             continue
-        result = run_step([*GRAVITY, "potential", config.name, "--quiet", "--force"], world,
-                          **limit)
-        note, count = _potential_note(world / name)
-        record(label, result, count, note)
-    return rows
-
-
+        for _ in range(args.rounds):
+            for tag, env in codes:  # alternating: baseline, this code, baseline, ...
+                result = run_step([*GRAVITY, "potential", config.name, "--quiet", "--force"],
+                                  world, env=env, **limit)
+                note, count = _potential_note(world / name)
+                record(label + tag, result, count, f"{note}; {load_average().split(',')[0]}")
+    return []
 def print_curve(rows: list[dict[str, Any]]) -> None:
     steps = list(dict.fromkeys(r["step"] for r in rows))
     products = sorted({r["products"] for r in rows})
@@ -290,6 +328,13 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=2400.0, help="seconds per step")
     parser.add_argument("--max-gb", type=float, default=12.0, help="memory guard per step")
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
+    parser.add_argument("--reuse", action="store_true",
+                        help="use a world (and panel) already in --keep DIR as it is")
+    parser.add_argument("--potential", default="1,all,dask",
+                        help="potential runs: any of 1 (one exporter), all, dask")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="source tree of other code (SRC/gravity) run alternately")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each potential step")
     parser.add_argument("--child", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -303,7 +348,7 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     print(f"world scale: {args.countries} countries x {sizes} products x {args.years} years; "
           f"{os.cpu_count()} CPUs; {load_average()}")
-    print(f"  {'prods':>6} {'step':<16} {'wall':>10} {'peak':>11}  notes")
+    print(f"  {'prods':>6} {'step':<16} {'wall':>10} {'CPU':>14} {'peak':>11}  notes")
     rows: list[dict[str, Any]] = []
     try:
         for products in sizes:

@@ -26,8 +26,6 @@ from gravity.potential.chunked.options import ChunkOptions
 from gravity.potential.chunked.rank import rank_chunks
 from gravity.potential.chunked.runner import chunk_options_for, run_chunks
 from gravity.potential.features import RelatednessFeatures
-from gravity.potential.forecast.backtest import run_forecast_backtest
-from gravity.potential.forecast.report import verdicts
 from gravity.potential.model import describe
 from gravity.potential.options import BacktestOptions, PotentialOptions
 from gravity.potential.pipeline import RelatednessFn, rank_opportunities
@@ -47,8 +45,10 @@ def stage_potential(
         base_year = options.year if options.year is not None else int(frame_in["year"].max())
         related = None
         if relatedness is not None and "product" in frame_in.columns:
-            related = relatedness(frame_in[frame_in["year"] <= base_year], base_year)
-        return _stage_chunked(config, frame_in, options, chunk_options, related, start)
+            # the features read the base year's rows only: a copy of every earlier year's
+            # rows would be most of the panel (gigabytes at HS6)
+            related = relatedness(frame_in[frame_in["year"] == base_year], base_year)
+        return _stage_chunked(config, frame_in, options, chunk_options, related, start, relatedness)
     # rank_opportunities computes the base year's relatedness once and hands it to the forecast,
     # which needs the relatedness of its earlier training years too
     ranked = rank_opportunities(frame_in, options, relatedness)
@@ -97,12 +97,13 @@ def _stage_chunked(
     chunk_options: ChunkOptions,
     related: RelatednessFeatures | None,
     start: float,
+    relatedness: RelatednessFn | None = None,
 ) -> StageOutput:
     """The potential in product chunks (``potential.chunks``, or a large grid)."""
     layout = OutputLayout(config.output)
     layout.potential_dir.mkdir(parents=True, exist_ok=True)
     options = options.model_copy(update={"chunks": chunk_options})
-    run = run_chunks(frame_in, options, layout.potential_chunks, related, layout.panel)
+    run = run_chunks(frame_in, options, layout.potential_chunks, related, layout.panel, relatedness)
     paths = {"parquet": layout.opportunities, "summary": layout.potential_summary}
     csv = layout.opportunities.with_suffix(".csv")
     ranked = rank_chunks(run, layout.opportunities, csv)
@@ -145,6 +146,16 @@ def _stage_chunked(
             "largest_chunk_cells": int(run.info["largest_chunk_cells"]),
         }
     )
+    if "forecast_training_rows" in run.info:  # model: forecast
+        counts["forecast_training_rows"] = sum(run.info["forecast_training_rows"].values())
+        counts["forecast_sampled_from"] = int(run.info["forecast_sampled_from"])
+        notes = (
+            *notes,
+            *run.info["forecast_notes"],
+            f"forecast: tables {run.info['forecast_tables_seconds']} s, training sample "
+            f"{run.info['forecast_sample_seconds']} s, fit {run.info['forecast_fit_seconds']} s"
+            + (" (reused from the chunk folder)" if run.info["forecast_reused"] else ""),
+        )
     notes = (
         *notes,
         f"chunked: {run.info['chunks']} chunks of {run.info['products_per_chunk']} products, "
@@ -209,6 +220,11 @@ def stage_forecast_backtest(
 
     Fitted models are cached in ``OUTPUT/backtest/cache/`` so that re-runs are fast.
     """
+    # imported here: the forecast's learners load scikit-learn (about a second of start-up that
+    # runs without the forecast, the demo's included, do not need)
+    from gravity.potential.forecast.backtest import run_forecast_backtest
+    from gravity.potential.forecast.report import verdicts
+
     start = time.perf_counter()
     layout = OutputLayout(config.output)
     layout.backtest_dir.mkdir(parents=True, exist_ok=True)

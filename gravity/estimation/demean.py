@@ -26,6 +26,7 @@ import numpy as np
 
 from gravity.estimation.fixed_effects import FixedEffects
 from gravity.estimation.krylov import cg_column
+from gravity.estimation.schur import SchurCache
 
 DEFAULT_TOL = 1e-8
 # largest Irons-Tuck step accepted; beyond it the sweep is taken plain (guards against overflow)
@@ -35,6 +36,9 @@ SOLVER_AP = 0
 SOLVER_CG = 1
 SOLVER_AUTO = 2
 SOLVERS = {"ap": SOLVER_AP, "cg": SOLVER_CG, "auto": SOLVER_AUTO}
+# preconditioners of the Krylov solver: the Schur complement of the largest dimension, factorised
+# (falls back to Jacobi when it would not fit), or the diagonal (Jacobi) one
+PRECONDITIONERS = ("schur", "jacobi")
 # "auto" hands a column over to conjugate gradients after this many sweeps without convergence.
 # Well-connected trade panels need at most about 20 (the benchmark panels: 8 to 20 for a cold
 # solve, 5 warm-started); on weakly connected ones projections need hundreds to thousands, and
@@ -197,17 +201,18 @@ def _project_column(
     maxiter: int,
     solver: int,
     switch_after: int,
-) -> tuple[int, bool, bool]:  # pragma: no cover - compiled
-    """Replace ``r0`` in place by its residual; returns (steps, converged, used CG).
+) -> tuple[int, bool, bool, float]:  # pragma: no cover - compiled
+    """Replace ``r0`` in place by its residual; returns (steps, converged, used CG, threshold).
 
     ``solver``: 0 alternating projections, 1 conjugate gradients, 2 projections that hand over
-    to conjugate gradients after ``switch_after`` sweeps without convergence.
+    to conjugate gradients after ``switch_after`` sweeps without convergence. ``threshold`` is
+    the stopping value of the squared weighted criterion, set from the column on entry.
     """
     n = r0.shape[0]
     acc = np.empty(offsets[-1])
     if codes.shape[0] == 1:
         _sweep_one(r0, codes, weights, inv_wsum, acc)
-        return 1, True, False
+        return 1, True, False, 0.0
     # weighted criterion: the WLS solution depends on the residuals through sum(w * r * x), so
     # precision is measured in the weighted norm (an unweighted max would be ruled by
     # observations with tiny weights and huge working values)
@@ -217,7 +222,7 @@ def _project_column(
     threshold = tol * tol * max(scale, 1e-300)
     if solver == SOLVER_CG:
         steps, ok = cg_column(r0, codes, weights, inv_wsum, offsets, threshold, maxiter)
-        return steps, ok, True
+        return steps, ok, True, threshold
     budget = maxiter if solver == SOLVER_AP else min(maxiter, switch_after)
     r1 = np.empty(n)
     r2 = np.empty(n)
@@ -230,7 +235,7 @@ def _project_column(
             # an element loop: a slice copy compiles numba's shape-mismatch error path (~1.4 s)
             for i in range(n):
                 r0[i] = r2[i]
-            return it, True, False
+            return it, True, False, threshold
         # Irons–Tuck extrapolation from r0 -> r1 -> r2, then one more sweep from there
         coef = num / den if den > 0.0 else 0.0
         # a wild step (ill-conditioned weights: ratios of 1e4 and more) would overflow: skip it
@@ -253,11 +258,11 @@ def _project_column(
             _sweep_into(r2, r0, r0, codes, weights, inv_wsum, offsets, acc, False)
         it += 1
     if solver == SOLVER_AP or it >= maxiter:
-        return it, False, False
+        return it, False, False, threshold
     # projections crawl: every iterate is x minus an element of the fixed-effect span, so
     # conjugate gradients carry on from where they stopped
     steps, ok = cg_column(r0, codes, weights, inv_wsum, offsets, threshold, maxiter - it)
-    return it + steps, ok, True
+    return it + steps, ok, True, threshold
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -271,20 +276,25 @@ def _project_rows(
     maxiter: int,
     solver: int,
     switch_after: int,
+    done: np.ndarray,
+    thresholds: np.ndarray,
 ) -> tuple[int, bool, bool]:  # pragma: no cover - compiled
-    """Residualise each row of the ``(k, n)`` array in place, one column per thread."""
+    """Residualise each row of the ``(k, n)`` array in place, one column per thread.
+
+    Each row's convergence goes to ``done`` and its stopping threshold to ``thresholds``.
+    """
     k = rows.shape[0]
     steps = np.zeros(k, dtype=np.int64)
-    ok = np.zeros(k, dtype=np.bool_)
     cg = np.zeros(k, dtype=np.bool_)
     for j in numba.prange(k):
-        s, c, used = _project_column(
+        s, c, used, thr = _project_column(
             rows[j], codes, weights, inv_wsum, offsets, tol, maxiter, solver, switch_after
         )
         steps[j] = s
-        ok[j] = c
+        done[j] = c
         cg[j] = used
-    return int(steps.max()) if k else 0, bool(ok.all()), bool(cg.any())
+        thresholds[j] = thr
+    return int(steps.max()) if k else 0, bool(done.all()), bool(cg.any())
 
 
 @numba.njit(cache=True, nogil=True)
@@ -298,18 +308,22 @@ def _project_rows_serial(
     maxiter: int,
     solver: int,
     switch_after: int,
+    done: np.ndarray,
+    thresholds: np.ndarray,
 ) -> tuple[int, bool, bool]:  # pragma: no cover - compiled
     """:func:`_project_rows` on one thread (same arithmetic per column, so the same result)."""
     steps = 0
     ok = True
     cg = False
     for j in range(rows.shape[0]):
-        s, c, used = _project_column(
+        s, c, used, thr = _project_column(
             rows[j], codes, weights, inv_wsum, offsets, tol, maxiter, solver, switch_after
         )
         steps = max(steps, s)
         ok = ok and c
         cg = cg or used
+        done[j] = c
+        thresholds[j] = thr
     return steps, ok, cg
 
 
@@ -331,13 +345,21 @@ def project_rows(
     maxiter: int,
     solver: str = "auto",
     switch_after: int = AUTO_SWITCH_SWEEPS,
+    preconditioner: str = "schur",
+    cache: SchurCache | None = None,
 ) -> tuple[int, bool, bool]:
     """Residualise the rows of a C-contiguous ``(k, n)`` float array in place (no copies).
 
     The in-place core of :func:`demean` for callers that keep their own buffers (IRLS). Returns
     the largest number of steps, whether every row converged, and whether conjugate gradients
-    were used for some row.
+    were used for some row. ``preconditioner`` and ``cache``: see :func:`demean` and
+    :class:`~gravity.estimation.schur.SchurCache` (which keeps one factorisation per weights).
     """
+    code = solver_code(solver)
+    if preconditioner not in PRECONDITIONERS:
+        raise ValueError(
+            f"unknown preconditioner {preconditioner!r}; choose one of {sorted(PRECONDITIONERS)}"
+        )
     codes = fe.kernel_codes
     offsets = fe.kernel_offsets
     inv = _inverse_weight_sums(codes, weights, offsets)
@@ -345,18 +367,49 @@ def project_rows(
     # kernel costs seconds to compile on a fresh install (the demo never needs it)
     parallel = rows.shape[0] > 1 and rows.shape[1] >= PARALLEL_MIN_OBS
     kernel = _project_rows if parallel and numba.get_num_threads() > 1 else _project_rows_serial
-    steps, ok, cg = kernel(
-        rows,
-        codes,
-        weights,
-        inv,
-        offsets,
-        float(tol),
-        int(maxiter),
-        solver_code(solver),
-        int(switch_after),
-    )
-    return int(steps), bool(ok), bool(cg)
+    k = rows.shape[0]
+    done = np.zeros(k, dtype=np.bool_)
+    thresholds = np.zeros(k)
+    reduce = code != SOLVER_AP and preconditioner == "schur" and len(fe) >= 2 and k > 0
+    if not reduce:
+        steps, ok, cg = kernel(
+            rows, codes, weights, inv, offsets, float(tol), int(maxiter), code,
+            int(switch_after), done, thresholds,
+        )  # fmt: skip
+        return int(steps), bool(ok), bool(cg)
+    steps = 0
+    if code == SOLVER_AUTO:
+        # projections first: they finish well-connected graphs in a few sweeps
+        budget = min(int(maxiter), int(switch_after))
+        steps, ok, _ = kernel(
+            rows, codes, weights, inv, offsets, float(tol), budget, SOLVER_AP, budget, done,
+            thresholds,
+        )  # fmt: skip
+        if ok:
+            return int(steps), True, False
+    else:
+        scale = np.einsum("ij,ij,j->i", rows, rows, weights)
+        thresholds[:] = float(tol) ** 2 * np.maximum(scale, 1e-300)
+    reduced = (cache or SchurCache()).get(fe, weights)
+    ok = True
+    extra = 0
+    for j in np.flatnonzero(~done):
+        # every iterate is x minus an element of the fixed-effect span, so the Krylov solver
+        # carries on from wherever the projections stopped
+        left = max(int(maxiter) - steps, 1)
+        s_j, ok_j = 0, False
+        if reduced is not None:
+            s_j, ok_j = reduced.solve(rows[j], float(thresholds[j]), left)
+        if not ok_j:
+            # no factor (too large, or rounding broke it) or it stalled: Jacobi conjugate
+            # gradients carry on from where it stopped
+            more, ok_j = cg_column(
+                rows[j], codes, weights, inv, offsets, thresholds[j], max(left - s_j, 1)
+            )
+            s_j += more
+        extra = max(extra, s_j)
+        ok = ok and ok_j
+    return int(steps + extra), ok, True
 
 
 def demean(
@@ -366,6 +419,7 @@ def demean(
     tol: float = DEFAULT_TOL,
     maxiter: int = DEFAULT_MAXITER,
     solver: str = "auto",
+    preconditioner: str = "schur",
 ) -> DemeanResult:
     """Residuals of the columns of ``x`` on the fixed effects (weighted least squares).
 
@@ -385,9 +439,14 @@ def demean(
     maxiter : int
         Maximum number of sweeps (or conjugate-gradient steps) per column.
     solver : {"auto", "ap", "cg"}
-        Alternating projections with Irons–Tuck acceleration (``"ap"``), Jacobi-preconditioned
-        conjugate gradients (``"cg"``, :mod:`gravity.estimation.krylov`), or projections that
-        hand over to conjugate gradients when they converge slowly (``"auto"``).
+        Alternating projections with Irons–Tuck acceleration (``"ap"``), preconditioned
+        conjugate gradients (``"cg"``), or projections that hand over to conjugate gradients
+        when they converge slowly (``"auto"``).
+    preconditioner : {"schur", "jacobi"}
+        Of the conjugate gradients: ``"schur"`` eliminates the largest dimension exactly and
+        preconditions the rest by the sparse factor of its Schur complement
+        (:mod:`gravity.estimation.schur`; Jacobi when that would not fit), ``"jacobi"`` works
+        on all dimensions with the levels' weight totals (:mod:`gravity.estimation.krylov`).
 
     Returns
     -------
@@ -400,7 +459,9 @@ def demean(
         return DemeanResult(mat[:, 0].copy() if one_d else mat.copy(), 0, True)
     w = np.ones(mat.shape[0]) if weights is None else np.ascontiguousarray(weights, dtype=float)
     rows = np.array(mat.T, dtype=np.float64, order="C", copy=True)  # solved in place
-    steps, conv, used_cg = project_rows(rows, fe, w, tol, maxiter, solver)
+    steps, conv, used_cg = project_rows(
+        rows, fe, w, tol, maxiter, solver, preconditioner=preconditioner
+    )
     res = rows[0] if one_d else np.ascontiguousarray(rows.T)
     return DemeanResult(res, steps, conv, "cg" if used_cg else "ap")
 

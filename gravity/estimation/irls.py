@@ -30,6 +30,7 @@ from scipy import linalg
 from gravity._base import StrictModel
 from gravity.estimation.demean import AUTO_SWITCH_SWEEPS, project_rows
 from gravity.estimation.fixed_effects import FixedEffects
+from gravity.estimation.schur import SchurCache
 from gravity.exceptions import CollinearityWarning, ConvergenceWarning, EstimationError
 
 # exp(+-700) is about 1e(+-304): the widest linear predictor that neither overflows nor
@@ -65,12 +66,17 @@ class IrlsOptions(StrictModel):
     """Maximum sweeps (or conjugate-gradient steps) per column and IRLS iteration [fixef.iter]."""
     demean_solver: Literal["auto", "ap", "cg"] = "auto"
     """Fixed-effect solver: alternating projections with Irons–Tuck acceleration (``ap``),
-    Jacobi-preconditioned conjugate gradients on the normal equations (``cg``, for weakly
+    preconditioned conjugate gradients on the normal equations (``cg``, for weakly
     connected graphs such as worker–firm panels), or ``auto``: projections, handing over to
     conjugate gradients when a solve takes more than ``demean_switch_after`` sweeps (and using
     them for the remaining IRLS steps)."""
     demean_switch_after: int = Field(default=AUTO_SWITCH_SWEEPS, ge=1, le=100_000_000)
     """Sweeps after which ``auto`` switches a slow solve to conjugate gradients."""
+    demean_preconditioner: Literal["schur", "jacobi"] = "schur"
+    """Preconditioner of the conjugate gradients: ``schur`` eliminates the fixed effect with the
+    most levels exactly and factorises the sparse Schur complement of the others (a handful of
+    steps per solve on weakly connected graphs; Jacobi when the factor would not fit in
+    memory), ``jacobi`` divides by each level's weight total (the previous default)."""
     collinearity_tol: float = Field(1e-9, gt=0.0, lt=1.0)
     """A regressor whose demeaned weighted norm falls below this share of its own is dropped."""
     max_halvings: int = Field(30, ge=0, le=1_000)
@@ -269,6 +275,8 @@ def fit_poisson(
     path: list[float] = [dev]
     inner_tol = max(opts.demean_tol, 1e-4) if has_fe else opts.demean_tol
     solver = opts.demean_solver
+    # one factorisation per weight vector, shared by the solves at those weights
+    cache = SchurCache()
     converged = False
     iteration = 0
     inner_ok = True
@@ -290,6 +298,8 @@ def fit_poisson(
                     opts.demean_maxiter,
                     solver,
                     opts.demean_switch_after,
+                    opts.demean_preconditioner,
+                    cache,
                 )
                 inner_ok = inner_ok and ok
                 solver = "cg" if used_cg and solver == "auto" else solver
@@ -297,7 +307,15 @@ def fit_poisson(
             else:
                 todo = rows
             _, ok, used_cg = project_rows(
-                todo, fe, w, inner_tol, opts.demean_maxiter, solver, opts.demean_switch_after
+                todo,
+                fe,
+                w,
+                inner_tol,
+                opts.demean_maxiter,
+                solver,
+                opts.demean_switch_after,
+                opts.demean_preconditioner,
+                cache,
             )
             inner_ok = inner_ok and ok
             # a graph on which projections crawled once crawls at every IRLS step
@@ -386,6 +404,8 @@ def fit_poisson(
             opts.demean_maxiter,
             solver,
             opts.demean_switch_after,
+            opts.demean_preconditioner,
+            cache,
         )
     elif k:
         X_res = X.T

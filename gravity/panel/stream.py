@@ -23,6 +23,7 @@ error.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -315,8 +316,7 @@ def _finish_in_memory(
     frame = frame.reset_index(drop=True)
     panel = finish_panel(frame, state.kind, options, steps, inputs, [source], tables)
     stream = _streaming_step(state, len(panel.frame), 0, len(panel.frame))
-    panel = Panel(panel.frame, (*panel.steps, stream), panel.inputs, panel.truth,
-                  panel.metadata, panel.zeros, panel.universe, panel.covariates, panel.derived)
+    panel = dataclasses.replace(panel, steps=(*panel.steps, stream))
     written = write_panel(panel, path)
     return StreamedPanel(written, panel.steps, panel.inputs, panel.metadata, panel)
 

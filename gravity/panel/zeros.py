@@ -190,6 +190,13 @@ def _codes(frame: pd.DataFrame, axes: Axes) -> tuple[list[np.ndarray], list[int]
     for column, values in parts:
         index = pd.Index(list(values))
         col = frame[column]
+        if column != "year" and isinstance(col.dtype, pd.CategoricalDtype):
+            # through the categories: no string per row (tens of millions at HS6)
+            mapped = index.get_indexer(pd.Index(col.cat.categories.astype("str")))
+            local = col.cat.codes.to_numpy()
+            codes.append(np.where(local >= 0, mapped[np.maximum(local, 0)], -1))
+            sizes.append(len(values))
+            continue
         local, uniques = pd.factorize(col if column == "year" else col.astype("str"))
         mapped = index.get_indexer(pd.Index(uniques))
         codes.append(mapped[local] if len(local) else local.astype(np.int64))

@@ -85,7 +85,19 @@ def pair_covariates(panel: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             "potential.ease_terms to columns it has (or [] with pair_effects: true)"
         )
     keys = ["exporter", "importer", "year"]
-    return panel[keys + columns].drop_duplicates(keys).reset_index(drop=True)
+    # the first row of each key, found on integer codes: a copy of the key and covariate
+    # columns of every row (tens of millions at HS6) would cost gigabytes
+    ids = np.zeros(len(panel), dtype=np.int64)
+    for key in keys:
+        column = panel[key]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes, size = column.cat.codes.to_numpy(), len(column.cat.categories)
+        else:
+            codes, uniques = pd.factorize(column)
+            size = len(uniques)
+        ids = ids * (size + 1) + (codes + 1)  # -1 (missing) is a key of its own
+    _, first = np.unique(ids, return_index=True)
+    return panel[keys + columns].take(np.sort(first)).reset_index(drop=True)
 
 
 def _pair_weight(frame: pd.DataFrame, weights: pd.Series) -> np.ndarray:
@@ -164,7 +176,11 @@ def growth_rates(
     """
     first, last = universe.years[0], universe.years[-1]
     span = last - first
-    sub = panel[panel["year"].isin([first, last]) & (panel["exporter"] != panel["importer"])]
+    used = [c for c in ("exporter", "importer", "product", "year", "value") if c in panel.columns]
+    sub = panel.loc[
+        (panel["year"].isin([first, last]) & (panel["exporter"] != panel["importer"])).to_numpy(),
+        used,
+    ]
     exports = sub.groupby(["year", "exporter"], observed=True)["value"].sum()
     imports = sub.groupby(["year", "importer"], observed=True)["value"].sum()
     cap = options.max_annual_growth

@@ -99,6 +99,12 @@ class PotentialOptions(StrictModel):
     quantiles of the potential over refits on resampled exporter-importer pairs."""
     bootstrap_draws: int = Field(30, ge=5, le=2000)
     """Number of bootstrap refits."""
+    background: bool = False
+    """``gravity run`` only: start the backtest in a second process as soon as the panel is
+    built, beside the fit, relatedness and potential stages (Linux; elsewhere it runs in turn).
+    It reads only the panel, so its files are the same; the run is shorter by up to the
+    backtest's time when a second core is free, and holds the backtest's tables in that second
+    process meanwhile."""
     n_jobs: int = Field(1, ge=-1)
     """Parallel workers for the bootstrap (joblib processes; -1 = all cores)."""
     seed: int = Field(20261125, ge=0, lt=2**63)
@@ -111,7 +117,8 @@ class PotentialOptions(StrictModel):
     """Estimate and score in product chunks, locally or on a Dask cluster, resumably
     (``products``, ``backend``, ``workers``, ``scheduler``, ``resume``, ``csv_max_rows``,
     ``progress``); omitted, product panels whose dense grid exceeds 20 million cells are
-    chunked with the defaults. Needs ``model: gravity`` and empirical intervals."""
+    chunked with the defaults. Needs empirical intervals; ``model: forecast`` is fitted once
+    from the chunks (its training sample drawn chunk by chunk) and scored chunk by chunk."""
 
     @field_validator("ease_terms")
     @classmethod
@@ -172,6 +179,12 @@ class BacktestOptions(ForecastOptions):
     """A new flow is 'material' when it reaches this share of the exporter's total exports."""
     top_k: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [100, 1000])
     """k of precision@k."""
+    background: bool = False
+    """``gravity run`` only: start the backtest in a second process as soon as the panel is
+    built, beside the fit, relatedness and potential stages (Linux; elsewhere it runs in turn).
+    It reads only the panel, so its files are the same; the run is shorter by up to the
+    backtest's time when a second core is free, and holds the backtest's tables in that second
+    process meanwhile."""
     n_jobs: int = Field(1, ge=-1)
     """Splits evaluated in parallel (joblib processes; -1 = all cores). The splits are
     independent, so the metrics are the same; each process holds its split's rows and starts

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from gravity.potential.features import RelatednessFeatures, RelatednessFn
-from gravity.potential.forecast.potential import forecast_potential
 from gravity.potential.itc import itc_potential
 from gravity.potential.model import PotentialResult, add_gap_columns, fit_potential
 from gravity.potential.options import PotentialOptions
@@ -71,6 +70,9 @@ def _with_forecast(
     The base year's relatedness, already computed for the table, is handed to the forecast, and
     only the exporters and importers the table keeps are scored.
     """
+    # imported here: the forecast loads scikit-learn, which the gravity potential never needs
+    from gravity.potential.forecast.potential import forecast_potential
+
     fc = forecast_potential(
         panel,
         base_year,
@@ -158,10 +160,9 @@ def add_relatedness_columns(
     frame = frame.merge(rel[["exporter", "product", *keep]], on=["exporter", "product"], how="left")
     market = related.market
     if market is not None:
-        imports = market.importer_frame()
-        key = imports["importer"].astype(str) + "^" + imports["product"].astype(str)
-        density_j = pd.Series(imports["importer_density"].to_numpy(), index=key)
-        frame["market_relatedness"] = (frame["importer"] + "^" + frame["product"]).map(density_j)
+        frame["market_relatedness"] = market.importer_density_at(
+            frame["importer"], frame["product"]
+        )
         frame["similar_exporters"] = market.peer_presence(
             frame["exporter"].to_numpy(),
             frame["importer"].to_numpy(),

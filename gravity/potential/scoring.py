@@ -16,8 +16,12 @@ components in USD, shares and indices combine without arbitrary scaling:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from pandas.core.groupby import DataFrameGroupBy
 
 FEASIBILITY = ("density", "market_relatedness", "similar_exporters", "ease")
 ATTRACTIVENESS = ("demand_growth", "demand", "pci", "cog")
@@ -47,8 +51,8 @@ def score_components(frame: pd.DataFrame) -> ScoreComponents:
     return ScoreComponents(feas, attr)
 
 
-def _pct_rank(frame: pd.DataFrame, column: str) -> pd.Series:
-    return frame.groupby("exporter", observed=True)[column].rank(pct=True, method="average")
+def _pct_rank(groups: DataFrameGroupBy, column: str) -> pd.Series:
+    return groups[column].rank(pct=True, method="average")
 
 
 def score_opportunities(
@@ -71,23 +75,27 @@ def score_opportunities(
     pandas.DataFrame
         A copy with the four columns added; :func:`score_components` names what entered each.
     """
-    out = frame.copy()
+    # a shallow copy: pandas copies on write, so adding columns leaves ``frame`` as it was
+    out = frame.copy(deep=False)
     components = components or score_components(out)
     feas, attr = components.feasibility, components.attractiveness
+    # one grouping for every rank: the exporter labels are factorised once, not once per column
+    groups = frame.groupby("exporter", observed=True)
     out["feasibility"] = (
-        pd.concat([_pct_rank(out, c) for c in feas], axis=1).mean(axis=1) if feas else 0.5
+        pd.concat([_pct_rank(groups, c) for c in feas], axis=1).mean(axis=1) if feas else 0.5
     )
     out["attractiveness"] = (
-        pd.concat([_pct_rank(out, c) for c in attr], axis=1).mean(axis=1) if attr else 0.5
+        pd.concat([_pct_rank(groups, c) for c in attr], axis=1).mean(axis=1) if attr else 0.5
     )
-    untapped_rank = _pct_rank(out, "untapped")
+    untapped_rank = _pct_rank(groups, "untapped")
     out["score"] = (
         weights["untapped"] * untapped_rank
         + weights["feasibility"] * out["feasibility"]
         + weights["attractiveness"] * out["attractiveness"]
     )
     out["rank"] = (
-        out.groupby("exporter", observed=True)["score"]
+        out["score"]
+        .groupby(groups.ngroup().to_numpy())
         .rank(ascending=False, method="first")
         .astype(int)
     )

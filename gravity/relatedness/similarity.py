@@ -79,6 +79,13 @@ def _positions(levels: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.where(codes >= 0, found[codes] if len(found) else codes, -1)
 
 
+def _text_positions(levels: np.ndarray, labels: pd.Series) -> np.ndarray:
+    """Position of each label in ``levels`` compared as text (-1 when absent or missing)."""
+    codes, uniques = pd.factorize(labels)
+    found = pd.Index(levels.astype(str)).get_indexer(pd.Index(uniques).astype(str))
+    return np.where(codes >= 0, found[codes] if len(found) else codes, -1)
+
+
 def _recode(codes: np.ndarray, labels: np.ndarray, into: np.ndarray) -> np.ndarray:
     """Codes into ``labels`` turned into positions in ``into`` (-1: missing or absent)."""
     remap = pd.Index(into).get_indexer(labels) if len(labels) else np.empty(0, np.int64)
@@ -131,6 +138,21 @@ class MarketRelatedness:
             }
         )
 
+    def importer_density_at(self, importer: pd.Series, product: pd.Series) -> np.ndarray:
+        """``importer_density`` of aligned importer and product labels (NaN where not this year's).
+
+        The value that :meth:`importer_frame` holds for the same (text) labels, read by position
+        in the dense matrix instead of by joining text keys.
+        """
+        # the labels are factorised as they are (Arrow text hashes fast), then their distinct
+        # values are found among this year's importers and products, compared as text
+        ji = _text_positions(self.importers, importer)
+        pi = _text_positions(self.products, product)
+        ok = (ji >= 0) & (pi >= 0)
+        out = np.full(len(ji), np.nan)
+        out[ok] = self.importer_density[ji[ok], pi[ok]]
+        return out
+
     def peer_presence(
         self, exporter: np.ndarray, importer: np.ndarray, product: np.ndarray
     ) -> np.ndarray:
@@ -151,6 +173,13 @@ class MarketRelatedness:
         ei = _positions(self.exporters, exporter)
         ji = _positions(self.importers, importer)
         pi = _positions(self.products, product)
+        return self.peer_presence_at(ei, ji, pi)
+
+    def peer_presence_at(self, ei: np.ndarray, ji: np.ndarray, pi: np.ndarray) -> np.ndarray:
+        """:meth:`peer_presence` for positions in ``exporters``, ``importers``, ``products``.
+
+        ``-1`` marks a label not in this year; for callers that hold integer codes already.
+        """
         out = np.full(len(ei), np.nan)
         ok = (ei >= 0) & (ji >= 0) & (pi >= 0)
         weight = self.similarity.sum(axis=1)

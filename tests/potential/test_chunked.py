@@ -25,6 +25,7 @@ from gravity.exceptions import ConfigError
 from gravity.panel.dataset import Panel
 from gravity.panel.synthetic import SyntheticWorldOptions, generate_world
 from gravity.potential.chunked import engine, rank
+from gravity.potential.chunked.coded import CodedGrid
 from gravity.potential.chunked.options import ChunkOptions
 from gravity.potential.chunked.rank import rank_chunks
 from gravity.potential.chunked.runner import run_chunks
@@ -137,13 +138,14 @@ def test_no_frame_of_countries_squared_by_products(
     """The largest chunk frame is one chunk's grid, whatever the number of products."""
     largest: dict[int, int] = {}
 
-    def recorded(frame: pd.DataFrame, axes: object, year: int | None = None) -> pd.DataFrame:
-        out = dense_flows(frame, axes, year)  # type: ignore[arg-type]
-        largest[n_products] = max(largest.get(n_products, 0), len(out))
+    def recorded(*args: object) -> CodedGrid:
+        out = coded_grid(*args)  # type: ignore[arg-type]
+        # the chunk's cells: those in the grid and those dropped for lack of ease
+        largest[n_products] = max(largest.get(n_products, 0), len(out) + out.without_ease)
         return out
 
-    dense_flows = engine.dense_flows
-    monkeypatch.setattr(engine, "dense_flows", recorded)
+    coded_grid = engine.coded_grid
+    monkeypatch.setattr(engine, "coded_grid", recorded)
     monkeypatch.setattr(rank, "RANK_BATCH_ROWS", 500)
     per_chunk = 3
     for n_products in (9, 27):
@@ -249,8 +251,10 @@ def test_other_options_start_over(tmp_path: Path) -> None:
 def test_chunk_options_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'scheduler' is set but backend is 'joblib'"):
         ChunkOptions(backend="joblib", scheduler="tcp://127.0.0.1:8786")
-    with pytest.raises(ConfigError, match="model: forecast is not chunked yet"):
-        run_chunks(world_panel(), options(model="forecast", chunks=ChunkOptions()), tmp_path)
+    with pytest.raises(ConfigError, match="interval_method: bootstrap refits the whole model"):
+        run_chunks(
+            world_panel(), options(interval_method="bootstrap", chunks=ChunkOptions()), tmp_path
+        )
     with pytest.raises(ConfigError, match="needs the panel as a Parquet file"):
         run_chunks(world_panel(), options(chunks=ChunkOptions(backend="dask")), tmp_path)
 

@@ -25,7 +25,12 @@ from gravity.panel.zeros import Axes, dense_flows
 from gravity.potential.chunked import engine
 from gravity.potential.chunked.options import ChunkOptions
 from gravity.potential.chunked.runner import run_chunks
-from gravity.potential.chunked.sinkhorn import scale_products
+from gravity.potential.chunked.sinkhorn import (
+    MAX_ITER,
+    STALL_WINDOW,
+    scale_products,
+    will_converge,
+)
 from tests.potential.test_chunked import options, related, world_panel
 
 TIGHT = PpmlOptions(irls=IrlsOptions(tol=1e-14, demean_tol=1e-12))
@@ -187,3 +192,41 @@ def test_chunked_run_records_the_solver_of_each_chunk(tmp_path: Path) -> None:
     records = [run.store.fit_record(i) for i in range(run.info["chunks"])]
     assert {r["solver"] for r in records} == {"scaling"}
     assert all(0.0 <= r["fit_seconds"] <= r["seconds"] for r in records)
+
+
+def test_a_scaling_that_cannot_converge_stops_early() -> None:
+    # the support of test_flows_sums_met_only_in_the_limit...: the error falls like 1/k, so
+    # the rate check stops it after a few windows rather than at the cap
+    grid = tiny_grid({("A", "B"): 2.0, ("A", "C"): 3.0, ("B", "A"): 1.0, ("C", "A"): 4.0})
+    stats: dict[str, int] = {}
+    assert scale_products(grid, stats=stats) is None
+    assert stats["iterations"] <= 5 * STALL_WINDOW < MAX_ITER
+    # without the cap mattering, it is still the general solver's fit
+    np.testing.assert_array_equal(engine._fit_products(grid)[2], reference(grid))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_converging_scalings_are_not_stopped(seed: int) -> None:
+    # the worlds above converge (linearly): the rate check lets them finish, to the same fit
+    # as without it (a cap of one window leaves the check nothing to stop)
+    for grid in (demo_grid(), sparse_grid(seed), sparse_grid(seed, sigma=4.0)):
+        stats: dict[str, int] = {}
+        scaled = scale_products(grid, stats=stats)
+        assert scaled is not None
+        assert stats["iterations"] > 1
+
+
+def test_will_converge_reads_the_rate() -> None:
+    tol, window = 1e-12, 100
+    # linear convergence: 1e-3 -> 1e-4 over a window needs 8 more windows to reach 1e-12
+    assert will_converge(1e-4, 1e-3, window, tol, left=801)
+    assert not will_converge(1e-4, 1e-3, window, tol, left=799)
+    # sublinear (1/k): from iteration 1,000 to 1,100 the error falls by a tenth only, a rate
+    # that would need ~2.3e4 more iterations (the error itself would need ~1e9)
+    assert not will_converge(1e-3 / 1.1, 1e-3, window, tol, left=MAX_ITER)
+    # no progress, or an error that grew
+    assert not will_converge(1e-3, 1e-3, window, tol, left=MAX_ITER)
+    assert not will_converge(2e-3, 1e-3, window, tol, left=MAX_ITER)
+    # the first window has nothing to compare with; a met tolerance is met
+    assert will_converge(1e-3, np.inf, window, tol, left=0)
+    assert will_converge(1e-13, 1e-3, window, tol, left=0)

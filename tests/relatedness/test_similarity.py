@@ -104,3 +104,28 @@ def test_market_side_needs_bilateral_panel_and_proximity(panel: pd.DataFrame) ->
         market_relatedness(panel, year)
     with pytest.raises(DataError, match="bilateral panel"):
         market_relatedness(panel.drop(columns="importer"), year)
+
+
+def test_importer_density_at_equals_the_importer_frame_joined_by_labels(
+    panel: pd.DataFrame,
+) -> None:
+    # oracle: the join by "importer^product" text keys it replaced in the potential's features;
+    # values must be the very same floats (NaN for a label not in this year)
+    year = Relatedness(panel).fit().years[0]
+    market = market_relatedness(panel, year)
+    frame = market.importer_frame()
+    key = frame["importer"].astype(str) + "^" + frame["product"].astype(str)
+    by_key = pd.Series(frame["importer_density"].to_numpy(), index=key)
+    rng = np.random.default_rng(5)
+    importers = [*map(str, market.importers), "zz", None]
+    products = [*map(str, market.products), "p99", None]
+    cells = pd.DataFrame(
+        {
+            "importer": pd.array(rng.choice(np.array(importers, dtype=object), 400), dtype="str"),
+            "product": pd.array(rng.choice(np.array(products, dtype=object), 400), dtype="str"),
+        }
+    )
+    expected = (cells["importer"] + "^" + cells["product"]).map(by_key).to_numpy()
+    got = market.importer_density_at(cells["importer"], cells["product"])
+    np.testing.assert_array_equal(got, expected)
+    assert np.isnan(got).any() and np.isfinite(got).any()

@@ -9,14 +9,19 @@ the small sums the global pass needs (ITC pair sums, exporter and
 importer totals for growth, log residuals for the pooled interval).
 
 Pass 3 (:func:`score_chunk`) rebuilds the chunk's grid and assembles the opportunity rows with
-the global tables of pass 2 (imputed supply, growth, pooled interval, ITC pair sums), through
-the same functions as :func:`gravity.potential.model.fit_potential`.
+the global tables of pass 2 (imputed supply, growth, pooled interval, ITC pair sums), with the
+formulas of :func:`gravity.potential.model.fit_potential`.
+
+Both passes hold the grid as integer codes (:mod:`gravity.potential.chunked.coded`, the pass-3
+arithmetic in :mod:`gravity.potential.chunked.cells`); text keys are built only for the rows
+written.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,20 +30,30 @@ import pandas as pd
 
 from gravity.estimation.ppml import Ppml
 from gravity.exceptions import GravityError, GravityWarning
-from gravity.panel.zeros import Axes, dense_flows
-from gravity.potential.chunked.sinkhorn import scale_products
+from gravity.panel.zeros import Axes
+from gravity.potential.chunked.cells import (
+    CellInputs,
+    chunk_cells,
+    demand_growth,
+    effect_matrix,
+    pair_matrices,
+    relatedness_columns,
+)
+from gravity.potential.chunked.coded import (
+    CodedGrid,
+    coded_grid,
+    dense_lookup,
+    itc_pair_sums,
+    itc_predicted,
+    pair_year_totals,
+)
+from gravity.potential.chunked.forecast import ChunkForecast
+from gravity.potential.chunked.sinkhorn import Scaled, scale_coded, scale_products
 from gravity.potential.chunked.source import ChunkReader
 from gravity.potential.chunked.store import ChunkStore
 from gravity.potential.features import RelatednessFeatures
-from gravity.potential.itc import itc_pair_sums, itc_potential, itc_predicted
-from gravity.potential.model import (
-    add_intervals,
-    log_residuals,
-    product_demand_growth,
-    project_grid,
-)
 from gravity.potential.options import PotentialOptions
-from gravity.potential.pipeline import add_relatedness_columns, select_cells
+from gravity.potential.pipeline import select_cells
 from gravity.potential.scoring import ATTRACTIVENESS, FEASIBILITY
 
 __all__ = ["ChunkWorld", "GlobalTables", "demand_shift", "fit_chunk", "score_chunk"]
@@ -59,14 +74,17 @@ class ChunkWorld:
     """Ease by (exporter, importer) at the base year."""
     store: ChunkStore
 
-    def grid(self, rows: pd.DataFrame, products: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
-        """The chunk's base-year grid with ease (cells without ease dropped, and counted)."""
-        axes = Axes(self.axes.exporters, self.axes.importers, (), tuple(sorted(products)))
-        grid = dense_flows(rows, axes, self.base_year)
-        pair_index = pd.MultiIndex.from_frame(grid[["exporter", "importer"]])
-        grid["ease"] = self.ease.reindex(pair_index).to_numpy()
-        lacking = grid["ease"].isna()
-        return grid[~lacking].reset_index(drop=True), int(lacking.sum())
+    def coded(self, rows: pd.DataFrame, products: tuple[str, ...]) -> CodedGrid:
+        """The chunk's base-year grid with ease, as integer codes (cells without ease dropped).
+
+        The same cells in the same order as :func:`gravity.panel.zeros.dense_flows` of the
+        chunk's products with the ease column, less the cells without ease.
+        """
+        exporters, importers = pd.Index(self.axes.exporters), pd.Index(self.axes.importers)
+        ease = dense_lookup(self.ease, exporters, importers).astype(float)
+        return coded_grid(
+            rows, exporters, importers, pd.Index(sorted(products)), self.base_year, ease
+        )
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,8 @@ class GlobalTables:
     """Added to every supply and taken from every demand effect: the normalisation of the
     unchunked fit (:func:`demand_shift`)."""
     related: RelatednessFeatures | None = None
+    forecast: ChunkForecast | None = None
+    """``model: forecast``: the fitted forecast that replaces gravity's potential."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -129,27 +149,42 @@ def _fit_products(grid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.nd
 
     One PPML ``value ~ 1 | exporter^product + importer^product`` over the chunk: the
     unchunked model restricted to the chunk's products, whose effects separate by product.
+    ``grid`` is a text frame (exporter, importer, product, value, ease) in cell order.
     """
-    supply, demand, fitted, separated, _ = _fit_with_solver(grid)
+    values = grid["value"].to_numpy(dtype=float)
+    supply, demand, fitted, separated, _ = _solve(values, lambda: scale_products(grid), grid)
     return supply, demand, fitted, separated
 
 
 def _fit_with_solver(
-    grid: pd.DataFrame,
+    grid: CodedGrid,
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, int, str]:
-    """:func:`_fit_products` and the solver that fitted: ``scaling``, ``ppml`` or ``none``."""
-    fitted = np.full(len(grid), np.nan)
+    """:func:`_fit_products` of a coded grid, and the solver that fitted.
+
+    The solver is ``scaling``, ``ppml`` or ``none``; the text frame is built only for the
+    general solver.
+    """
+    return _solve(grid.value, lambda: scale_coded(grid), grid.frame)
+
+
+def _solve(
+    values: np.ndarray,
+    scale: Callable[[], Scaled | None],
+    frame: pd.DataFrame | Callable[[], pd.DataFrame],
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, int, str]:
+    fitted = np.full(len(values), np.nan)
     empty = (
         _empty("exporter", "observed"),
         _empty("importer", "demand"),
     )
-    if not (grid["value"] > 0).any():  # nothing identified: every cell is separated
-        return empty[0], empty[1], fitted, len(grid), "none"
+    if not (values > 0).any():  # nothing identified: every cell is separated
+        return empty[0], empty[1], fitted, len(values), "none"
     # the same MLE by matrix scaling (no regressors); the general solver where it does not apply
-    scaled = scale_products(grid)
+    scaled = scale()
     if scaled is not None:
         supply, demand = _min_norm_split(scaled.supply, scaled.demand)
         return supply, demand, scaled.fitted, scaled.separated, "scaling"
+    grid = frame if isinstance(frame, pd.DataFrame) else frame()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GravityWarning)
         fit = Ppml("value ~ 1 | exporter^product + importer^product", grid, offset="ease").fit()
@@ -174,35 +209,33 @@ def fit_chunk(
     start = time.perf_counter()
     rows = reader.read()
     read_seconds = time.perf_counter() - start
-    grid, without_ease = world.grid(rows, products)
+    grid = world.coded(rows, products)
     fit_start = time.perf_counter()
     try:
         supply, demand, fitted, separated, solver = _fit_with_solver(grid)
         fit_seconds = time.perf_counter() - fit_start
     except GravityError as exc:
         raise GravityError(f"potential: products {products[0]}..{products[-1]}: {exc}") from None
-    grid["fitted"] = fitted
-    actual = grid["value"].where(grid["value"] > world.options.min_flow, 0.0)
-    scored = grid.assign(actual=actual)
-    residuals = log_residuals(scored)[["r"]]
-    pairs = itc_pair_sums(scored, itc_predicted(scored)).reset_index()
+    actual = np.where(grid.value > world.options.min_flow, grid.value, 0.0)
+    # log residuals of the positive cells (log_residuals), for the pooled interval
+    with np.errstate(invalid="ignore"):
+        positive = (actual > 0) & (fitted > 0)
+    residuals = pd.DataFrame({"r": np.log(actual[positive] / fitted[positive])})
+    pairs = itc_pair_sums(grid, itc_predicted(grid, actual), actual)
     years = (world.axes.years[0], world.axes.years[-1])
-    sub = rows[rows["year"].isin(years) & (rows["exporter"] != rows["importer"])]
-    totals = sub.groupby(["exporter", "importer", "year"], observed=True, as_index=False)[
-        "value"
-    ].sum()
-    largest = int(grid.memory_usage(deep=False).sum())
+    totals = pair_year_totals(rows, grid.exporters, grid.importers, years)
+    arrays = (grid.pe, grid.pi, grid.value2d, grid.pair_ease, fitted)
     record = {
         "chunk": index,
         "products": len(products),
         "rows_read": len(rows),
         "cells": len(grid),
-        "cells_without_ease": without_ease,
+        "cells_without_ease": grid.without_ease,
         "cells_separated": separated,
         "solver": solver,
         "fit_seconds": round(fit_seconds, 3),
         "largest_frame_cells": len(grid),
-        "largest_frame_bytes": largest,
+        "largest_frame_bytes": int(sum(a.nbytes for a in arrays)),
         "read_seconds": round(read_seconds, 3),
         "seconds": round(time.perf_counter() - start, 3),
     }
@@ -236,6 +269,57 @@ def _empty(key: str, value: str) -> pd.DataFrame:
     )
 
 
+def _cell_inputs(
+    world: ChunkWorld, index: int, grid: CodedGrid, rows: pd.DataFrame, tables: GlobalTables
+) -> CellInputs:
+    """The global tables of pass 2 and the chunk's own effects as dense matrices."""
+    exporters, importers, products = grid.exporters, grid.importers, grid.products
+    observed = effect_matrix(
+        world.store.read_fit(index, "supply"),
+        "exporter",
+        "observed",
+        exporters,
+        products,
+        tables.shift,
+    )
+    demand = effect_matrix(
+        world.store.read_fit(index, "demand"),
+        "importer",
+        "demand",
+        importers,
+        products,
+        -tables.shift,
+    )
+    pair_predicted, pair_actual = pair_matrices(tables.itc_pairs, exporters, importers)
+    return CellInputs(
+        observed=observed,
+        supply=dense_lookup(tables.supply, exporters, products).astype(float),
+        source=dense_lookup(tables.source, exporters, products),
+        demand=demand,
+        demand_growth=demand_growth(
+            rows, grid, tables.importer_growth, world.axes.years, world.options
+        ),
+        supply_growth=tables.supply_growth.reindex(exporters).fillna(0.0).to_numpy(dtype=float),
+        pair_predicted=pair_predicted,
+        pair_actual=pair_actual,
+        pooled=tables.pooled,
+    )
+
+
+def _requested(grid: CodedGrid, options: PotentialOptions) -> np.ndarray | None:
+    """Pairs of the requested exporters and destinations (``None``: every pair)."""
+    keep: np.ndarray | None = None
+    for wanted, labels, codes in (
+        (options.exporters, grid.exporters, grid.pe),
+        (options.importers, grid.importers, grid.pi),
+    ):
+        if wanted is None:
+            continue
+        on_axis = labels.isin([str(w) for w in wanted])
+        keep = on_axis[codes] if keep is None else keep & on_axis[codes]
+    return keep
+
+
 def score_chunk(
     world: ChunkWorld,
     index: int,
@@ -243,56 +327,40 @@ def score_chunk(
     reader: ChunkReader,
     tables: GlobalTables,
 ) -> dict[str, Any]:
-    """Pass 3 of one chunk: its opportunity rows (requested exporters), written to the store."""
+    """Pass 3 of one chunk: its opportunity rows (requested exporters), written to the store.
+
+    Every cell's numbers are computed on integer codes (:mod:`gravity.potential.chunked.cells`);
+    the text frame is built for the requested exporters' and destinations' cells only.
+    """
     start = time.perf_counter()
     opts = world.options
     rows = reader.read()
-    grid, _ = world.grid(rows, products)
-    supply_obs = world.store.read_fit(index, "supply")
-    demand = world.store.read_fit(index, "demand")
-    ek = pd.MultiIndex.from_frame(grid[["exporter", "product"]])
-    observed = pd.Series(
-        supply_obs["observed"].to_numpy() + tables.shift,
-        index=pd.MultiIndex.from_frame(supply_obs[["exporter", "product"]]),
-    ).reindex(ek)
-    grid["supply"] = tables.supply.reindex(ek).to_numpy()
-    grid["supply_source"] = tables.source.reindex(ek).to_numpy()
-    demand_key = demand["importer"] + "^" + demand["product"]
-    grid["demand"] = (
-        (grid["importer"] + "^" + grid["product"])
-        .map(pd.Series(demand["demand"].to_numpy() - tables.shift, index=demand_key))
-        .to_numpy()
-    )
-    by_market = tables.importer_growth.reindex(grid["importer"]).to_numpy()
-    universe = world.axes
-    if opts.demand_growth == "imports" and universe.years[-1] > universe.years[0]:
-        g_demand = product_demand_growth(rows, tables.importer_growth, universe, opts)
-        by_product = g_demand.reindex(pd.MultiIndex.from_frame(grid[["importer", "product"]]))
-        grid["demand_growth"] = np.where(by_product.isna(), by_market, by_product.to_numpy())
-    else:
-        grid["demand_growth"] = by_market
-    # in sample (both effects identified) the fit's own value exp(S_obs + D + E), as the
-    # unchunked fit reports it; elsewhere the value with potential supply
-    in_sample = observed.notna().to_numpy() & grid["demand"].notna().to_numpy()
-    own = np.exp(observed.to_numpy() + grid["demand"].to_numpy() + grid["ease"].to_numpy())
-    full = np.exp(grid["supply"] + grid["demand"] + grid["ease"]).to_numpy()
-    grid["fitted"] = np.where(in_sample, own, full)
-    grid, no_potential = project_grid(grid, tables.supply_growth, opts)
-    add_intervals(grid, opts, True, pooled=tables.pooled)
-    grid.insert(3, "base_year", world.base_year)
-    grid.insert(4, "year", world.base_year + opts.horizon)
-    grid["itc_potential"] = itc_potential(grid, opts.horizon, tables.itc_pairs).to_numpy()
+    grid = world.coded(rows, products)
+    cells = chunk_cells(grid, _cell_inputs(world, index, grid, rows, tables), opts)
+    keep = _requested(grid, opts)
+    frame = grid.frame(keep)[["exporter", "importer", "product"]]
+    frame["base_year"] = np.full(len(frame), world.base_year, dtype=np.int64)
+    frame["year"] = np.full(len(frame), world.base_year + opts.horizon, dtype=np.int64)
+    for column, values in cells.columns.items():
+        frame[column] = (values if keep is None else values[keep]).reshape(-1)
+    related: dict[str, np.ndarray] = {}
     if tables.related is not None:
-        grid = add_relatedness_columns(grid, tables.related, world.base_year)
-    frame = select_cells(grid, opts)
+        related = relatedness_columns(grid, keep, tables.related, world.base_year)
+        for column, values in related.items():
+            frame[column] = values
+    if tables.forecast is not None:  # model: forecast (rows hold every year up to the base)
+        frame = tables.forecast.merge(frame, rows)
+        # the relatedness columns come after the forecast's, as in the unchunked table
+        frame = frame[[c for c in frame.columns if c not in related] + list(related)]
+    frame = select_cells(frame, opts)
     present = {c: bool(frame[c].notna().any()) for c in SCORE_COLUMNS if c in frame.columns}
-    # the grid is in cell order (exporter, importer, product; dense_flows) and merges and
-    # selections keep it: the rows files are sorted by exporter, as the ranking reads them
+    # the grid is in cell order (exporter, importer, product) and merges and selections keep
+    # it: the rows files are sorted by exporter, as the ranking reads them
     record = {
         "chunk": index,
         "rows": len(frame),
         "exporters": sorted(frame["exporter"].unique().tolist()),
-        "cells_without_demand_or_supply": no_potential,
+        "cells_without_demand_or_supply": cells.no_potential,
         "present": present,
         "largest_frame_cells": len(grid),
         "seconds": round(time.perf_counter() - start, 3),

@@ -31,15 +31,19 @@ from gravity.potential.chunked.engine import (
     fit_chunk,
     score_chunk,
 )
+from gravity.potential.chunked.forecast import fit_chunked_forecast
 from gravity.potential.chunked.options import AUTO_CHUNK_CELLS, ChunkOptions
 from gravity.potential.chunked.source import ChunkReader, ParquetRows, ProductIndex
 from gravity.potential.chunked.store import ChunkStore
-from gravity.potential.features import RelatednessFeatures
+from gravity.potential.features import RelatednessFeatures, RelatednessFn
 from gravity.potential.grid import check_panel
 from gravity.potential.model import fit_ease, growth_rates, impute_supply, pooled_interval
 from gravity.potential.options import PotentialOptions
 
 __all__ = ["ChunkedPotential", "chunk_options_for", "run_chunks"]
+
+_HASH_BLOCK_ROWS = 2_000_000
+"""Rows hashed together by the plan's fingerprint."""
 
 # options that change how chunks run, not what they compute: left out of the fingerprint
 _RUN_ONLY = ("backend", "workers", "scheduler", "resume", "csv_max_rows", "progress")
@@ -70,11 +74,11 @@ def chunk_options_for(panel: pd.DataFrame, options: PotentialOptions) -> ChunkOp
 
     Without ``potential.chunks``, a product panel whose base-year grid would exceed
     ``AUTO_CHUNK_CELLS`` cells is chunked (with the default chunk options) unless the model
-    needs the whole grid (``model: forecast`` or bootstrap intervals).
+    needs the whole grid (bootstrap intervals).
     """
     if options.chunks is not None:
         return options.chunks
-    if "product" not in panel.columns or options.model == "forecast":
+    if "product" not in panel.columns:
         return None
     if options.interval_method == "bootstrap":
         return None
@@ -88,11 +92,6 @@ def _check(panel: pd.DataFrame, options: PotentialOptions) -> None:
         raise DataError(
             "potential.chunks needs a product dimension: the panel has no 'product' column "
             "(remove potential.chunks)"
-        )
-    if options.model == "forecast":
-        raise ConfigError(
-            "potential.chunks: model: forecast is not chunked yet; remove potential.chunks or "
-            "use model: gravity"
         )
     if options.interval_method == "bootstrap":
         raise ConfigError(
@@ -132,7 +131,12 @@ def _fingerprint(
 ) -> str:
     digest = hashlib.sha256(__version__.encode())
     keys = ["exporter", "importer", "product", "year", "value"]
-    digest.update(pd.util.hash_pandas_object(panel[keys], index=False).to_numpy().tobytes())
+    # row hashes a block of rows at a time: the hashes of every row at once, with their
+    # temporaries, were the run's peak memory at HS6 (~2 GB over 50 million rows)
+    frame = panel[keys]
+    for start in range(0, len(frame), _HASH_BLOCK_ROWS):
+        block = frame.iloc[start : start + _HASH_BLOCK_ROWS]
+        digest.update(pd.util.hash_pandas_object(block, index=False).to_numpy().tobytes())
     digest.update(np.ascontiguousarray(ease.to_numpy(dtype=float)).tobytes())
     chunks = options.chunks.model_dump(exclude=set(_RUN_ONLY)) if options.chunks else {}
     opts = options.model_dump(mode="json", exclude={"chunks"})
@@ -143,12 +147,19 @@ def _fingerprint(
 
 
 def _restrict_related(
-    related: RelatednessFeatures | None, products: tuple[str, ...]
+    related: RelatednessFeatures | None,
+    products: tuple[str, ...],
+    product_text: pd.Series | None = None,
 ) -> RelatednessFeatures | None:
-    """The relatedness features of ``products`` only (what one chunk's rows look up)."""
+    """The relatedness features of ``products`` only (what one chunk's rows look up).
+
+    ``product_text`` is ``related.frame["product"]`` as text, when the caller keeps it for
+    every chunk (a million rows at HS6, converted once rather than once per chunk).
+    """
     if related is None:
         return None
-    frame = related.frame[related.frame["product"].astype(str).isin(products)]
+    text = related.frame["product"].astype(str) if product_text is None else product_text
+    frame = related.frame[text.isin(products).to_numpy()]
     market = related.market
     if market is not None:
         cols = np.flatnonzero(pd.Index(market.products.astype(str)).isin(products))
@@ -225,6 +236,7 @@ def run_chunks(
     folder: Path,
     related: RelatednessFeatures | None = None,
     panel_path: Path | None = None,
+    relatedness: RelatednessFn | None = None,
 ) -> ChunkedPotential:
     """Estimate and score export potential in product chunks; rows go to ``folder``.
 
@@ -242,6 +254,8 @@ def run_chunks(
     panel_path : pathlib.Path, optional
         The panel's Parquet file; needed by the ``dask`` backend, whose workers read their chunk
         from it.
+    relatedness : callable, optional
+        Relatedness measures of a year: ``model: forecast`` trains on earlier years' features.
 
     Returns
     -------
@@ -301,22 +315,50 @@ def run_chunks(
         )
         counts.update(supply_counts)
         timings["global_seconds"] = round(time.perf_counter() - t0, 3)
+        # model: forecast reads every year up to the base year (its history features)
+        history = tuple(y for y in years if y <= base_year)
+        forecast_info: dict[str, Any] = {}
+        if options.model == "forecast":
+            fitted = fit_chunked_forecast(
+                panel,
+                base_year,
+                options.horizon,
+                options.forecast_options(),
+                chunks,
+                lambda products: _reader(index, products, shared, history),
+                run,
+                store,
+                relatedness,
+                related,
+                options.exporters,
+                options.importers,
+                chunk_opts.progress,
+            )
+            tables = replace(tables, forecast=fitted.forecast)
+            forecast_info = fitted.info
+        score_years = history if options.model == "forecast" else axes.years
         todo = [i for i in range(len(chunks)) if not store.rows_done(i)]
         rows_reused = len(chunks) - len(todo)
         progress = Progress("pass 3 (scores)", len(todo), chunk_opts.progress)
         t0 = time.perf_counter()
-        product_level = supply.index.get_level_values("product")
+        # rows of each product in the supply tables, found once (not an isin per chunk)
+        codes, labels = pd.factorize(supply.index.get_level_values("product"))
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
+        at = {str(p): order[bounds[k] : bounds[k + 1]] for k, p in enumerate(labels)}
+        related_products = related.frame["product"].astype(str) if related is not None else None
 
         def score_tasks() -> Iterator[tuple[Any, ...]]:
             for i in todo:
-                keep = product_level.isin(chunks[i])
+                parts = [at[p] for p in chunks[i] if p in at]
+                keep = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
                 chunk_tables = replace(
                     tables,
-                    supply=supply[keep],
-                    source=source[keep],
-                    related=_restrict_related(related, chunks[i]),
+                    supply=supply.iloc[keep],
+                    source=source.iloc[keep],
+                    related=_restrict_related(related, chunks[i], related_products),
                 )
-                reader = _reader(index, chunks[i], shared, axes.years)
+                reader = _reader(index, chunks[i], shared, score_years)
                 yield (world, i, chunks[i], reader, chunk_tables)
 
         for _ in run(score_chunk, score_tasks()):
@@ -348,6 +390,7 @@ def run_chunks(
         "chunk_fit_seconds": round(sum(float(r["seconds"]) for r in fits), 3),
         "chunk_score_seconds": round(sum(float(r["seconds"]) for r in scored), 3),
         **timings,
+        **forecast_info,
     }
     return ChunkedPotential(
         store,

@@ -31,7 +31,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from threadpoolctl import threadpool_limits
 
-__all__ = ["MARGIN_TOL", "MAX_ITER", "Scaled", "scale_products"]
+from gravity.potential.chunked.coded import CodedGrid
+
+__all__ = ["MARGIN_TOL", "MAX_ITER", "Scaled", "scale_coded", "scale_products", "will_converge"]
 
 MARGIN_TOL = 1e-12
 """Stop when the largest relative error of an exporter x product sum is below this: the column
@@ -46,6 +48,27 @@ sums only in the limit, with some fitted values tending to zero) goes to the gen
 EASE_RANGE = 600.0
 """Largest spread of ``ease`` (in logs) scaled in floating point: ``exp`` of a wider spread
 underflows, and such a chunk goes to the general solver."""
+
+
+STALL_WINDOW = 100
+"""Iterations between two checks of the convergence rate (:func:`will_converge`); the scaling
+gives up after two checks in a row that say the cap will not be reached."""
+
+
+def will_converge(error: float, earlier: float, window: int, tol: float, left: int) -> bool:
+    """Whether ``error`` reaches ``tol`` within ``left`` iterations at the last window's rate.
+
+    The scaling converges linearly where the MLE exists: the error falls by a constant factor
+    per iteration, and ``log(tol / error) / rate`` iterations remain. Where the flows' sums are
+    met only in the limit the fall is sublinear, the estimated rate keeps shrinking, and the
+    estimate exceeds any cap; an error that did not fall at all never converges.
+    """
+    if error <= tol:
+        return True
+    if not (0.0 < error < earlier) or not np.isfinite(earlier):
+        return not np.isfinite(earlier)  # the first window has nothing to compare with
+    rate = np.log(error / earlier) / window  # < 0: log-error change per iteration
+    return bool(np.log(tol / error) / rate <= left)
 
 
 @dataclass(frozen=True)
@@ -109,7 +132,10 @@ def _connected(k: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> bool:
 
 
 def scale_products(
-    grid: pd.DataFrame, tol: float = MARGIN_TOL, max_iter: int = MAX_ITER
+    grid: pd.DataFrame,
+    tol: float = MARGIN_TOL,
+    max_iter: int = MAX_ITER,
+    stats: dict[str, int] | None = None,
 ) -> Scaled | None:
     """Fit ``value ~ 1 | exporter^product + importer^product`` (offset ``ease``) by scaling.
 
@@ -121,7 +147,10 @@ def scale_products(
     tol : float
         Largest relative error of the exporter x product sums at which to stop.
     max_iter : int
-        Iteration cap.
+        Iteration cap (the scaling stops earlier when its rate cannot reach ``tol`` within it,
+        :func:`will_converge`).
+    stats : dict, optional
+        Receives ``iterations``, the iterations run (when the scaling got that far).
 
     Returns
     -------
@@ -135,10 +164,48 @@ def scale_products(
     if layout is None:
         return None
     ex, im, exporters, importers, products = layout
-    n_pairs, n_prod = len(ex), len(products)
-    n_exp, n_imp = len(exporters), len(importers)
-    y = grid["value"].to_numpy(dtype=float).reshape(n_pairs, n_prod)
+    n_prod = len(products)
+    y = grid["value"].to_numpy(dtype=float).reshape(len(ex), n_prod)
     ease = grid["ease"].to_numpy(dtype=float)[::n_prod]
+    return _scale(ex, im, (exporters, importers, products), y, ease, tol, max_iter, stats)
+
+
+def scale_coded(
+    grid: CodedGrid, tol: float = MARGIN_TOL, max_iter: int = MAX_ITER
+) -> Scaled | None:
+    """:func:`scale_products` on an integer-coded grid (no text keys to factorise).
+
+    A :class:`~gravity.potential.chunked.coded.CodedGrid` is dense over its pairs x products
+    by construction; its exporters and importers are renumbered over those in the grid, as
+    :func:`scale_products` factorises them.
+    """
+    n_prod = len(grid.products)
+    if n_prod == 0 or not len(grid):
+        return None
+    used_e, ex = np.unique(grid.pe, return_inverse=True)
+    used_i, im = np.unique(grid.pi, return_inverse=True)
+    names = (
+        grid.exporters.to_numpy()[used_e],
+        grid.importers.to_numpy()[used_i],
+        grid.products.to_numpy(),
+    )
+    return _scale(ex, im, names, grid.value2d, grid.pair_ease, tol, max_iter, None)
+
+
+def _scale(
+    ex: np.ndarray,
+    im: np.ndarray,
+    names: tuple[np.ndarray, np.ndarray, np.ndarray],
+    y: np.ndarray,
+    ease: np.ndarray,
+    tol: float,
+    max_iter: int,
+    stats: dict[str, int] | None,
+) -> Scaled | None:
+    """The scaling on pair codes ``ex``, ``im`` and flows ``y`` (pairs x products)."""
+    exporters, importers, products = names
+    n_pairs, n_prod = y.shape
+    n_exp, n_imp = len(exporters), len(importers)
     spread = float(ease.max() - ease.min()) if n_pairs else 0.0
     if n_pairs == 0 or not np.isfinite(spread) or spread > EASE_RANGE:
         return None
@@ -163,18 +230,28 @@ def scale_products(
     safe_r = np.where(rows, r, 1.0)
     iterations = 0
     converged = False
+    slow, before = False, np.inf
     kb = k @ b
     # one BLAS thread: the products are small (countries^2 x products) and threads spinning
     # against another process on a 2-core machine made each chunk ~8x slower (measured)
     with np.errstate(divide="ignore", invalid="ignore"), threadpool_limits(1, user_api="blas"):
-        for iterations in range(1, max_iter + 1):  # noqa: B007 (the count is reported)
+        for iterations in range(1, max_iter + 1):
             a = np.where(rows, r / kb, 0.0)
             b = np.where(cols, c / (k.T @ a), 0.0)
             kb = k @ b  # the column sums are now exact: the row sums carry the error
-            err = np.abs(a * kb - r) / safe_r
-            if float(err.max(initial=0.0)) <= tol:
+            worst = float((np.abs(a * kb - r) / safe_r).max(initial=0.0))
+            if worst <= tol:
                 converged = True
                 break
+            if iterations % STALL_WINDOW == 0:
+                # a support that admits the sums only in the limit converges sublinearly: stop
+                # once the rate of the last windows cannot reach tol within the cap
+                late = not will_converge(worst, before, STALL_WINDOW, tol, max_iter - iterations)
+                if late and slow:
+                    break
+                slow, before = late, worst
+    if stats is not None:
+        stats["iterations"] = iterations
     if not converged or not (np.isfinite(a).all() and np.isfinite(b).all()):
         return None
     active = rows[ex] & cols[im]

@@ -1,8 +1,8 @@
 """Where a chunk reads its panel rows: rows handed over, or the panel's Parquet file.
 
 Both give the observed rows of the chunk's products only (``exporter, importer, product, year,
-value``, keys as text); zeros are generated per chunk from the universe
-(:func:`gravity.panel.zeros.dense_flows`), never for the whole panel.
+value``; keys as text, or categorical with text categories); zeros are generated per chunk
+from the universe (:mod:`gravity.potential.chunked.coded`), never for the whole panel.
 """
 
 from __future__ import annotations
@@ -82,12 +82,23 @@ class ProductIndex:
             uniques = pd.Index(product.cat.categories.astype(str))
         else:
             codes, uniques = pd.factorize(product.astype(str))
-        order = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-        self._rows = {str(p): order[bounds[i] : bounds[i + 1]] for i, p in enumerate(uniques)}
+        self._order: np.ndarray | None = None
+        if len(codes) and (codes >= 0).all() and (np.diff(codes) >= 0).all():
+            # sorted by product already (as panel.parquet is written): no sort of every row
+            bounds = np.searchsorted(codes, np.arange(len(uniques) + 1))
+        else:
+            self._order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[self._order], np.arange(len(uniques) + 1))
+        self._bounds = {str(p): (int(bounds[i]), int(bounds[i + 1])) for i, p in enumerate(uniques)}
+
+    def _positions(self, product: str) -> np.ndarray:
+        start, stop = self._bounds[product]
+        return np.arange(start, stop) if self._order is None else self._order[start:stop]
 
     def rows(self, products: tuple[str, ...]) -> PanelRows:
         """The rows of ``products`` (in panel order)."""
-        parts = [self._rows[p] for p in products if p in self._rows]
+        parts = [self._positions(p) for p in products if p in self._bounds]
         positions = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-        return PanelRows(as_text(self.frame.iloc[positions]))
+        # keys stay as they are (categorical in a CLI run): the chunk passes read them as
+        # integer codes (gravity.potential.chunked.coded.codes_of), never as text per row
+        return PanelRows(self.frame[list(COLUMNS)].iloc[positions].reset_index(drop=True))

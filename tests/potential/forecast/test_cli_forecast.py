@@ -10,7 +10,7 @@ import pytest
 
 from gravity.cli.main import main
 from gravity.panel.synthetic import SyntheticWorldOptions, generate_world
-from gravity.potential import pipeline
+from gravity.potential.forecast import potential as forecast_module
 from gravity.potential.forecast.backtest import PREDICTION_COLUMNS
 from tests.potential.forecast.world import simulate
 
@@ -113,13 +113,14 @@ def test_potential_forecast_gets_each_training_years_own_relatedness(
     panel.to_parquet(tmp_path / "trade.parquet", index=False)
     (tmp_path / "run.yaml").write_text(PRODUCT_POTENTIAL)
     seen: dict[str, object] = {}
-    real = pipeline.forecast_potential
+    real = forecast_module.forecast_potential
 
     def spy(*args: object, **kwargs: object) -> object:
         seen["relatedness"], seen["shared"] = args[4], kwargs["shared"]
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline, "forecast_potential", spy)
+    # the pipeline imports the forecast when it first needs it, from this module
+    monkeypatch.setattr(forecast_module, "forecast_potential", spy)
     assert main(["potential", str(tmp_path / "run.yaml"), "--quiet"]) == 0
     base = int(panel["year"].max())
     shared = seen["shared"]

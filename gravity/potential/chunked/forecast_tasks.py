@@ -1,0 +1,318 @@
+"""The forecast's per-chunk tasks: global sums, the training sample's keys, its examples.
+
+They run in worker processes like pass 1 and pass 3 (:mod:`.engine`), each on one product
+chunk's rows of every year up to the base year: the chunk's own cube (countries x countries x
+the chunk's products x years) is the largest array, never the whole panel's.
+
+- :func:`chunk_sums`: the chunk's part of the forecast's global tables (sums and counts of
+  positive cells by exporter, importer, pair, exporter x product, importer x product and
+  product; the year's total and smallest positive flow) and a hash of its history.
+- :func:`chunk_sample_keys`: the candidates of each training (or calibration) block of the
+  chunk, after keeping a seeded share of the negatives, with the key that draws the block's
+  capped sample (at most ``cap`` per chunk: a global cap keeps no more than that of a chunk).
+- :func:`chunk_examples`: features, outcomes and anchors of the chunk's sampled cells.
+
+Random draws are a hash of the run's seed, the block and the cell's global code, so the sample
+does not depend on how the products are chunked or in which order the chunks run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gravity.potential.chunked.source import ChunkReader
+from gravity.potential.forecast.cube import Cube, build_cube, normalise_panel
+from gravity.potential.forecast.features import FeatureBuilder, GlobalTables
+from gravity.potential.forecast.harness import log_anchor
+from gravity.potential.forecast.options import ForecastOptions, Task
+
+__all__ = [
+    "SUM_NAMES",
+    "Block",
+    "ForecastWorld",
+    "chunk_examples",
+    "chunk_sample_keys",
+    "chunk_sums",
+    "uniform",
+]
+
+SUM_NAMES = ("exporter", "importer", "pair", "exporter_product", "importer_product", "product")
+"""The tables of sums and counts by key that the bilateral features read."""
+# streams of the hashed draws: which negatives are kept, and the capped sample's order
+_NEGATIVE_STREAM, _CAP_STREAM = 1, 2
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of examples: a task's candidates at origin ``t`` with the outcome at ``b``.
+
+    The key of :meth:`gravity.potential.forecast.harness.TaskHarness.examples`.
+    """
+
+    task: Task
+    t: int
+    b: int
+    cap: int | None
+    """At most this many cells (a seeded uniform sample); None: every candidate."""
+    salt: int
+    negative_rate: float | None
+
+    @property
+    def subsamples_negatives(self) -> bool:
+        """Whether only a share of the negative candidates is kept."""
+        return self.negative_rate is not None and self.negative_rate < 1
+
+
+@dataclass(frozen=True)
+class ForecastWorld:
+    """What the forecast tasks of every chunk share (small)."""
+
+    countries: pd.Index
+    products: pd.Index
+    """Every product of the panel's rows up to the base year (the global product codes)."""
+    years: np.ndarray
+    """The panel's years up to the base year."""
+    options: ForecastOptions
+    sum_years: tuple[int, ...]
+    """Year indices whose sums the features read."""
+    hash_years: tuple[int, ...]
+    """Year indices whose history hash keys a fitted model."""
+
+
+def uniform(cells: np.ndarray, *key: int) -> np.ndarray:
+    """A uniform draw in [0, 1) per global cell code: a hash of ``key`` and the code.
+
+    SplitMix64's finaliser (Steele, Lea & Flood 2014) on the cell code plus a per-``key``
+    constant from :class:`numpy.random.SeedSequence`: the same cell gets the same draw in
+    whichever chunk, and in whichever order, it is drawn.
+    """
+    constant = np.random.SeedSequence(list(key)).generate_state(1, np.uint64)[0]
+    z = cells.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + constant
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+@dataclass
+class _Chunk:
+    """A chunk's cube over the whole panel's countries and years, and its product codes."""
+
+    cube: Cube
+    data: pd.DataFrame
+    products: np.ndarray
+    """Global product code of each of the chunk's products."""
+    e: np.ndarray
+    i: np.ndarray
+    p: np.ndarray
+    """Global product code of every cell."""
+    n_products: int
+    """Products of the whole panel."""
+
+    def global_cells(self, cells: np.ndarray) -> np.ndarray:
+        """Codes of ``cells`` in the whole panel's cube, ``(e * C + i) * P + p``."""
+        n_c = len(self.cube.countries)
+        return (self.e[cells] * n_c + self.i[cells]) * self.n_products + self.p[cells]
+
+
+def _read(world: ForecastWorld, reader: ChunkReader) -> _Chunk | None:
+    rows = reader.read()
+    rows = rows[rows["year"] <= world.years[-1]]
+    if not len(rows):
+        return None
+    data = normalise_panel(rows)
+    cube = build_cube(data, True, world.options.min_flow, world.countries, world.years)
+    assert cube.products is not None  # a product chunk
+    products = world.products.get_indexer(cube.products).astype(np.int64)
+    e, i, p = cube.codes(np.arange(cube.n_cells))
+    return _Chunk(cube, data, products, e, i, products[p], len(world.products))
+
+
+def chunk_sums(
+    world: ForecastWorld, index: int, products: tuple[str, ...], reader: ChunkReader
+) -> dict[str, Any]:
+    """The chunk's sums and counts of positive cells by key, per year index of ``sum_years``.
+
+    Exporter, importer and pair tables are the chunk's part (added over chunks); exporter x
+    product, importer x product and product tables hold the chunk's products' columns, summed
+    over the same cells in the same order as over the whole panel.
+    """
+    chunk = _read(world, reader)
+    out: dict[str, Any] = {"chunk": index, "sums": {}, "total": {}, "min_positive": {}}
+    if chunk is None:
+        out["hash"] = {a: "" for a in world.hash_years}
+        out["products"] = np.zeros(0, dtype=np.int64)
+        return out
+    cube, e, i = chunk.cube, chunk.e, chunk.i
+    n_c, n_pc = len(cube.countries), cube.n_products
+    _, _, local = cube.codes(np.arange(cube.n_cells))
+    keys = {
+        "exporter": (e, n_c),
+        "importer": (i, n_c),
+        "pair": (e * n_c + i, n_c * n_c),
+        "exporter_product": (e * n_pc + local, n_c * n_pc),
+        "importer_product": (i * n_pc + local, n_c * n_pc),
+        "product": (local, n_pc),
+    }
+    for a in world.sum_years:
+        v = cube.values[a]
+        positive = v > 0
+        for name, (key, n) in keys.items():
+            out["sums"][(a, name)] = (
+                np.bincount(key, weights=v, minlength=n),
+                np.bincount(key, positive, minlength=n),
+            )
+        out["total"][a] = float(v.sum())
+        out["min_positive"][a] = float(v[positive].min()) if positive.any() else float("inf")
+    out["hash"] = {a: _history_hash(cube, a) for a in world.hash_years}
+    out["products"] = chunk.products
+    return out
+
+
+def _history_hash(cube: Cube, a: int) -> str:
+    digest = hashlib.sha256()
+    labels = cube.products if cube.products is not None else []
+    digest.update("\x1f".join(map(str, labels)).encode())
+    digest.update(np.ascontiguousarray(cube.values[: a + 1]).tobytes())
+    digest.update(np.ascontiguousarray(cube.observed[: a + 1]).tobytes())
+    return digest.hexdigest()
+
+
+def _candidates(chunk: _Chunk, tables: GlobalTables, task: Task, t: int) -> np.ndarray:
+    """The chunk's candidate cells at year index ``t`` (local codes).
+
+    :meth:`~gravity.potential.forecast.harness.TaskHarness.candidates` (``active_only``) over
+    the whole panel: the exporter, importer and product trade in that year, by the whole
+    panel's totals; the cell is not domestic; no trade (``new_flow``) or trade (``level``).
+    """
+    v = chunk.cube.values[t]
+    exporting = tables.sums[(t, "exporter")][0] > 0
+    importing = tables.sums[(t, "importer")][0] > 0
+    traded = tables.sums[(t, "product")][0] > 0
+    active = exporting[chunk.e] & importing[chunk.i] & traded[chunk.p] & (chunk.e != chunk.i)
+    if task == "new_flow":
+        return np.flatnonzero(active & (v <= 0))
+    return np.flatnonzero(active & (v > 0))
+
+
+def _kept(
+    chunk: _Chunk, world: ForecastWorld, tables: GlobalTables, block: Block
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Candidates of ``block`` kept after the negatives' share, and the count before it.
+
+    The kept cells' local and global codes.
+    """
+    cells = _candidates(chunk, tables, block.task, block.t)
+    n_all = cells.size
+    codes = chunk.global_cells(cells)
+    if block.subsamples_negatives:
+        assert block.negative_rate is not None
+        years = world.years
+        draw = uniform(
+            codes,
+            world.options.seed,
+            block.salt,
+            int(years[block.t]),
+            int(years[block.b]),
+            _NEGATIVE_STREAM,
+        )
+        negative = ~(chunk.cube.values[block.b, cells] > 0)
+        keep = ~negative | (draw < block.negative_rate)
+        cells, codes = cells[keep], codes[keep]
+    return cells, codes, n_all
+
+
+def _cap_draw(world: ForecastWorld, block: Block, codes: np.ndarray) -> np.ndarray:
+    years = world.years
+    return uniform(
+        codes,
+        world.options.seed,
+        block.salt,
+        int(years[block.t]),
+        int(years[block.b]),
+        _CAP_STREAM,
+    )
+
+
+def chunk_sample_keys(
+    world: ForecastWorld,
+    index: int,
+    products: tuple[str, ...],
+    reader: ChunkReader,
+    tables: GlobalTables,
+    blocks: tuple[Block, ...],
+) -> dict[str, Any]:
+    """Per block: the chunk's candidates, those kept, and its ``cap`` kept of smallest draw.
+
+    The block's sample is the ``cap`` cells of smallest draw over every chunk (a uniform sample
+    without replacement), so no chunk contributes more than its own ``cap`` smallest.
+    """
+    chunk = _read(world, reader)
+    out: dict[str, Any] = {"chunk": index, "blocks": []}
+    for block in blocks:
+        if chunk is None:
+            out["blocks"].append((0, 0, np.zeros(0, np.int64), np.zeros(0)))
+            continue
+        _, codes, n_all = _kept(chunk, world, tables, block)
+        draw = _cap_draw(world, block, codes)
+        if block.cap is not None and codes.size > block.cap:
+            keep = np.argpartition(draw, block.cap - 1)[: block.cap]
+            codes, draw = codes[keep], draw[keep]
+        out["blocks"].append((n_all, codes.size, codes, draw))
+    return out
+
+
+def chunk_examples(
+    world: ForecastWorld,
+    index: int,
+    products: tuple[str, ...],
+    reader: ChunkReader,
+    tables: GlobalTables,
+    blocks: tuple[Block, ...],
+    chosen: tuple[np.ndarray | None, ...],
+) -> dict[str, Any]:
+    """Per block: the chunk's examples (global codes, features, outcomes, anchor).
+
+    ``chosen`` holds, per block, the global codes of its sample (None: every candidate kept
+    after the negatives' share).
+    """
+    chunk = _read(world, reader)
+    out: dict[str, Any] = {"chunk": index, "blocks": []}
+    if chunk is None:
+        out["blocks"] = [None] * len(blocks)
+        return out
+    opts = world.options
+    builder = FeatureBuilder(chunk.cube, chunk.data, opts.lags, opts.ease_terms, tables=tables)
+    frames: dict[tuple[int, bytes], pd.DataFrame] = {}
+    years = world.years
+    for block, codes_wanted in zip(blocks, chosen, strict=True):
+        cells, codes, _ = _kept(chunk, world, tables, block)
+        if codes_wanted is not None:
+            pick = np.isin(codes, codes_wanted)
+            cells, codes = cells[pick], codes[pick]
+        horizon = float(years[block.b] - years[block.t])
+        # the same cells at the same origin (the two horizons of one origin) share features
+        key = (block.t, np.ascontiguousarray(cells).tobytes())
+        if key in frames:
+            feats = frames[key].assign(horizon=np.full(cells.size, horizon))
+        else:
+            feats = builder.bilateral(block.t, cells, horizon)
+            frames[key] = feats
+        cube = chunk.cube
+        out["blocks"].append(
+            {
+                "codes": codes,
+                "features": feats,
+                "actual_origin": cube.values[block.t, cells],
+                "observed_origin": cube.observed[block.t, cells],
+                "anchor": log_anchor(builder, block.t, cells, feats),
+                "actual": cube.values[block.b, cells],
+                "observed_target": cube.observed[block.b, cells],
+            }
+        )
+    return out

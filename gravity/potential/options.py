@@ -67,6 +67,9 @@ class PotentialOptions(StrictModel):
     ``interval``, and ``entry_probability`` replaces the fixed-weight feasibility in the score."""
     learner: LearnerOptions = Field(default_factory=LearnerOptions)
     """Tree learners of ``model: forecast`` (training-sample cap, iterations, threads)."""
+    level_blend: bool = False
+    """``model: forecast``: blend the level forecast with the naive rules as chosen on an
+    earlier origin (``backtest.level_blend``); off by default."""
     year: int | None = Field(None, ge=1000, le=9999)
     """Base year (latest year of the data when omitted); training uses years up to it."""
     horizon: int = Field(5, ge=0, le=30)
@@ -148,6 +151,7 @@ class PotentialOptions(StrictModel):
             ease_terms=self.ease_terms,
             min_flow=self.min_flow,
             learner=self.learner,
+            level_blend=self.level_blend,
         )
 
     def score_weights(self) -> dict[str, float]:

@@ -50,11 +50,12 @@ from gravity.potential.chunked.forecast_tasks import (
 from gravity.potential.chunked.source import ChunkReader
 from gravity.potential.chunked.store import ChunkStore
 from gravity.potential.features import RelatednessFeatures, RelatednessFn
+from gravity.potential.forecast.blend import Blend
 from gravity.potential.forecast.conformal import BandedWidth, calibrate
 from gravity.potential.forecast.cube import Cube, normalise_panel
 from gravity.potential.forecast.features import FeatureBuilder
 from gravity.potential.forecast.fitted import CALIBRATION_CELLS, POTENTIAL_TASKS, ForecastModel
-from gravity.potential.forecast.harness import Examples, TaskHarness
+from gravity.potential.forecast.harness import VALIDATION_CELLS, Examples, TaskHarness
 from gravity.potential.forecast.learner import FittedHurdle
 from gravity.potential.forecast.options import ForecastOptions
 from gravity.potential.model import add_gap_columns
@@ -106,12 +107,16 @@ class ForecastFit:
 
 
 class _SampledHarness(TaskHarness):
-    """A task harness whose examples were drawn from the chunks beforehand.
+    """A task harness whose examples are drawn from the chunks.
 
-    Asking for examples that were not drawn is an error: it would need the whole cube.
+    The blocks the plan foresees are drawn beforehand; a block it did not (an entry blend that
+    pools earlier origins until its validation cells hold enough entries, a level blend's own
+    earlier origins) is drawn by ``fetch``, one more pass over the chunks. Without ``fetch``,
+    asking for it is an error: it would need the whole cube.
     """
 
     history: dict[int, str]
+    fetch: Callable[[Block], Examples] | None = None
 
     def examples(
         self,
@@ -123,6 +128,8 @@ class _SampledHarness(TaskHarness):
     ) -> Examples:
         """The examples drawn from the chunks for this block."""
         key = (a, b, sample, salt, negative_rate)
+        if key not in self._examples and self.fetch is not None:
+            self._examples[key] = self.fetch(Block(self.task, a, b, sample, salt, negative_rate))
         if key not in self._examples:
             raise GravityError(
                 f"chunked forecast: the examples of {self.task} {key} were not drawn from the "
@@ -141,9 +148,11 @@ def _harness(
     opts: ForecastOptions,
     data: pd.DataFrame,
     history: dict[int, str],
+    fetch: Callable[[Block], Examples] | None = None,
 ) -> _SampledHarness:
     harness = _SampledHarness(task, cube, builder, opts, data, values=True)  # type: ignore[arg-type]
     harness.history = history
+    harness.fetch = fetch
     return harness
 
 
@@ -158,7 +167,12 @@ def _calibration_origin(harness: TaskHarness, a: int, horizon: int) -> int | Non
 
 
 def _blocks(harness: TaskHarness, a: int, horizon: int) -> tuple[list[Block], list[int]]:
-    """The example blocks the model at ``a`` and its calibration read, and their origins."""
+    """The example blocks the model at ``a``, its calibration and its blend read; their origins.
+
+    The blend's validation blocks are those of the latest earlier origin with a model (the
+    calibration's own block, at the potential's single horizon); the earlier ones an entry
+    blend may add are drawn only if it needs them (:class:`_SampledHarness`).
+    """
     opts = harness.options
     per_pair = max(opts.learner.max_train_rows // 2, 1000)
     rate = opts.learner.negative_rate
@@ -176,6 +190,15 @@ def _blocks(harness: TaskHarness, a: int, horizon: int) -> tuple[list[Block], li
         years = harness.cube.years
         hit = int(np.flatnonzero(years == years[c] + horizon)[0])
         blocks.append(Block(harness.task, c, hit, CALIBRATION_CELLS, 2, None))
+    pairs = harness.training_pairs(a)
+    for c in sorted({t for t, _ in pairs}, reverse=True):
+        if not harness.training_pairs(c):
+            continue
+        for t, b in pairs:
+            block = Block(harness.task, t, b, VALIDATION_CELLS, 2, None)
+            if t == c and block not in blocks:
+                blocks.append(block)
+        break
     return blocks, origins
 
 
@@ -300,6 +323,7 @@ def _examples(
             actual=stack("actual"),
             observed_target=stack("observed_target"),
             sampled_from=counts[k],
+            lagged=stack("lagged") if block.task == "new_flow" else None,
         )
     return out
 
@@ -408,34 +432,53 @@ def fit_chunked_forecast(
     history = _stream_tables(plan, chunks, reader, run, progress)
     timings["forecast_tables_seconds"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    examples = _draw(plan, chunks, reader, run, progress)
+    examples = _draw(plan, chunks, reader, run, progress, plan.all_blocks)
     timings["forecast_sample_seconds"] = time.perf_counter() - t0
+    fetched: list[Block] = []
+
+    def fetch(block: Block) -> Examples:
+        """A block the plan did not foresee, drawn from the chunks now."""
+        if block.t not in plan.world.hash_years:
+            raise GravityError(
+                f"chunked forecast: examples at year index {block.t} were asked for, which is "
+                "not an origin the global tables hold"
+            )
+        fetched.append(block)
+        got = _draw(plan, chunks, reader, run, progress, [block])
+        return got.get(block) or _empty_examples(block, plan.world.years)
+
     t0 = time.perf_counter()
     models: dict[str, FittedHurdle] = {}
     widths: dict[str, BandedWidth] = {}
+    blends: dict[str, Blend] = {}
     notes = []
     for task in POTENTIAL_TASKS:
-        harness = _harness(task, plan.cube, plan.builder, plan.world.options, plan.data, history)
+        harness = _harness(
+            task, plan.cube, plan.builder, plan.world.options, plan.data, history, fetch
+        )
         for block in plan.blocks[task]:
             ex = examples.get(block) or _empty_examples(block, plan.world.years)
             harness._examples[(block.t, block.b, block.cap, block.salt, block.negative_rate)] = ex
         model = harness.model(plan.a)
         assert model is not None  # training pairs checked by _plan
         width = calibrate(harness, plan.a, horizon, CALIBRATION_CELLS)
+        blends[task] = harness.blend(plan.a, float(horizon))
         notes.append(
             f"{task} cells: trained on {model.n_train:,} examples; interval calibrated on "
-            f"{width.source} ({width.describe()})"
+            f"{width.source} ({width.describe()}); {blends[task].describe()}"
         )
         models[task], widths[task] = model, width
     timings["forecast_fit_seconds"] = time.perf_counter() - t0
-    tables = plan.builder.glob.restrict([plan.a - 1, plan.a])
+    # the year before (growth rates) and the history window (the pair effect), as unchunked
+    tables = plan.builder.glob.restrict(sorted({plan.a - 1, *plan.builder.window(plan.a)}))
     fitted = ForecastModel(
-        base_year, horizon, plan.world.options, tables, models, widths, tuple(notes)
+        base_year, horizon, plan.world.options, tables, models, widths, tuple(notes), blends
     )
     info: dict[str, Any] = {
         "forecast_training_rows": {t: models[t].n_train for t in POTENTIAL_TASKS},
         "forecast_training_available": {t: models[t].n_available for t in POTENTIAL_TASKS},
         "forecast_sample_blocks": sum(len(b) for b in plan.blocks.values()),
+        "forecast_blocks_drawn_later": len(fetched),
         "forecast_sampled_from": int(sum(ex.sampled_from for ex in examples.values())),
         "forecast_notes": list(notes),
         **{k: round(v, 3) for k, v in timings.items()},
@@ -484,7 +527,6 @@ def _plan(
     probe = ForecastWorld(countries, products, years, opts, (), ())
     cube, builder = _global_builder(data, probe, relatedness, shared)
     blocks: dict[str, list[Block]] = {}
-    origins: set[int] = set()
     for task in POTENTIAL_TASKS:
         harness = _harness(task, cube, builder, opts, data, {})
         if not harness.training_pairs(a):
@@ -493,13 +535,20 @@ def _plan(
                 f"{base_year} in the panel (years {years[0]}..{years[-1]}), so there "
                 "is nothing to train on; set potential.horizon to a gap between panel years"
             )
-        blocks[task], model_origins = _blocks(harness, a, horizon)
-        origins |= set(model_origins)
-    feature_origins = origins | {b.t for task in POTENTIAL_TASKS for b in blocks[task]}
-    # the features of an origin read its tables and the previous year's (growth)
-    sum_years = feature_origins | {o - 1 for o in feature_origins if o > 0}
+        blocks[task], _ = _blocks(harness, a, horizon)
+    # every origin whose features (or model) the fit may read: the base year and each training
+    # origin (a blend or calibration reads only earlier models of those origins)
+    feature_origins = {a} | {
+        t
+        for task in POTENTIAL_TASKS
+        for t, _ in _harness(task, cube, builder, opts, data, {}).training_pairs(a)
+    }
+    # the features of an origin read its tables, the previous year's (growth) and those of its
+    # history window (the pair effect)
+    sum_years = {b for o in feature_origins for b in builder.window(o)}
+    sum_years |= {o - 1 for o in feature_origins if o > 0}
     world = ForecastWorld(
-        countries, products, years, opts, tuple(sorted(sum_years)), tuple(sorted(origins))
+        countries, products, years, opts, tuple(sorted(sum_years)), tuple(sorted(feature_origins))
     )
     return _Plan(world, a, blocks, cube, builder, data)
 
@@ -519,13 +568,17 @@ def _stream_tables(
     )
     builder.glob.sums.update(sums)
     builder.glob.scalars.update(scalars)
-    for o in sorted({b.t for b in plan.all_blocks} | set(world.hash_years)):
-        builder.gravity(o)  # each year's structural gravity and relatedness, from its rows
+    for o in world.hash_years:  # every feature origin
+        # each year's structural gravity (over the history window: the pair effect) and
+        # relatedness, from the year's rows
+        for b in builder.window(o):
+            builder.gravity(b)
         builder.related(o)
+    covariates = [builder.covariate_hash(b) for b in range(max(world.hash_years) + 1)]
     return {
-        o: hashlib.sha256(
-            (chunk_hashes[o] + "".join(builder.covariate_hash(b) for b in range(o + 1))).encode()
-        ).hexdigest()[:32]
+        o: hashlib.sha256((chunk_hashes[o] + "".join(covariates[: o + 1])).encode()).hexdigest()[
+            :32
+        ]
         for o in world.hash_years
     }
 
@@ -536,10 +589,10 @@ def _draw(
     reader: Callable[[tuple[str, ...]], ChunkReader],
     run: TaskRunner,
     progress: bool,
+    blocks: list[Block],
 ) -> dict[Block, Examples]:
-    """The examples of every block, drawn chunk by chunk."""
+    """The examples of ``blocks``, drawn chunk by chunk."""
     world, tables, n = plan.world, plan.builder.glob, len(chunks)
-    blocks = plan.all_blocks
     frozen = tuple(blocks)
     n_c, n_p = len(world.countries), len(world.products)
     sampled = any(b.subsamples_negatives for b in blocks) or any(

@@ -10,7 +10,9 @@ the chunk's products x years) is the largest array, never the whole panel's.
 - :func:`chunk_sample_keys`: the candidates of each training (or calibration) block of the
   chunk, after keeping a seeded share of the negatives, with the key that draws the block's
   capped sample (at most ``cap`` per chunk: a global cap keeps no more than that of a chunk).
-- :func:`chunk_examples`: features, outcomes and anchors of the chunk's sampled cells.
+- :func:`chunk_examples`: features, outcomes and anchors of the chunk's sampled cells, and
+  their ``lagged_presence`` (the rule the new-flow blend may stack with reads the cell's own
+  earlier years, which only the chunk holds).
 
 Random draws are a hash of the run's seed, the block and the cell's global code, so the sample
 does not depend on how the products are chunked or in which order the chunks run.
@@ -26,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from gravity.potential.chunked.source import ChunkReader
+from gravity.potential.forecast.baselines import lagged_presence
 from gravity.potential.forecast.cube import Cube, build_cube, normalise_panel
 from gravity.potential.forecast.features import FeatureBuilder, GlobalTables
 from gravity.potential.forecast.harness import log_anchor
@@ -81,7 +84,8 @@ class ForecastWorld:
     sum_years: tuple[int, ...]
     """Year indices whose sums the features read."""
     hash_years: tuple[int, ...]
-    """Year indices whose history hash keys a fitted model."""
+    """Year indices of the origins the fit may read (the base year and every training origin):
+    their features' tables are summed, and their history hash keys a model fitted there."""
 
 
 def uniform(cells: np.ndarray, *key: int) -> np.ndarray:
@@ -169,18 +173,30 @@ def chunk_sums(
             )
         out["total"][a] = float(v.sum())
         out["min_positive"][a] = float(v[positive].min()) if positive.any() else float("inf")
-    out["hash"] = {a: _history_hash(cube, a) for a in world.hash_years}
+    out["hash"] = _history_hashes(cube, world.hash_years)
     out["products"] = chunk.products
     return out
 
 
-def _history_hash(cube: Cube, a: int) -> str:
-    digest = hashlib.sha256()
+def _history_hashes(cube: Cube, origins: tuple[int, ...]) -> dict[int, str]:
+    """Hash of the chunk's history up to each year index of ``origins``.
+
+    Each year is hashed once and the hashes of an origin's years are chained, so many origins
+    cost one pass over the cube, not one pass per origin.
+    """
     labels = cube.products if cube.products is not None else []
-    digest.update("\x1f".join(map(str, labels)).encode())
-    digest.update(np.ascontiguousarray(cube.values[: a + 1]).tobytes())
-    digest.update(np.ascontiguousarray(cube.observed[: a + 1]).tobytes())
-    return digest.hexdigest()
+    head = hashlib.sha256("\x1f".join(map(str, labels)).encode()).hexdigest()
+    last = max(origins, default=-1)
+    years = [
+        hashlib.sha256(
+            np.ascontiguousarray(cube.values[b]).tobytes()
+            + np.ascontiguousarray(cube.observed[b]).tobytes()
+        ).hexdigest()
+        for b in range(last + 1)
+    ]
+    return {
+        a: hashlib.sha256((head + "".join(years[: a + 1])).encode()).hexdigest() for a in origins
+    }
 
 
 def _candidates(chunk: _Chunk, tables: GlobalTables, task: Task, t: int) -> np.ndarray:
@@ -313,6 +329,8 @@ def chunk_examples(
                 "anchor": log_anchor(builder, block.t, cells, feats),
                 "actual": cube.values[block.b, cells],
                 "observed_target": cube.observed[block.b, cells],
+                # the entry blend's rule that reads the cell's own earlier years
+                "lagged": lagged_presence(cube, block.t, cells, horizon),
             }
         )
     return out

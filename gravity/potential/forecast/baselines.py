@@ -94,11 +94,19 @@ def new_flow_baselines(
 
 
 def new_flow_signals(
-    cube: Cube, a: int, cells: np.ndarray, feats: pd.DataFrame, horizon: float, lags: int
+    cube: Cube,
+    a: int,
+    cells: np.ndarray,
+    feats: pd.DataFrame,
+    horizon: float,
+    lags: int,
+    lagged: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The new-flow baselines that read only a cell's features and own history (not ``itc``).
 
     These can be computed for any product chunk, so the forecast can be stacked with them.
+    ``lagged``: the cells' :func:`lagged_presence`, when computed beforehand (from the chunk
+    that holds their history).
     """
     product = cube.products is not None
     positive_lags = sum(
@@ -116,7 +124,7 @@ def new_flow_signals(
         gravity = feats["gravity_log_fitted"]
     out = {
         "persistence": np.asarray(positive_lags, dtype=float),
-        "lagged_presence": lagged_presence(cube, a, cells, horizon),
+        "lagged_presence": (lagged_presence(cube, a, cells, horizon) if lagged is None else lagged),
         "mass": mass.to_numpy(dtype=float),
         "count_mass": np.asarray(counts, dtype=float),
         "reverse_flow": np.nan_to_num(_exp(feats["log_reverse"]).astype(float), nan=0.0),

@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from gravity.potential.forecast.baselines import entry_baselines, new_flow_signals
+from gravity.potential.forecast.baselines import (
+    entry_baselines,
+    lagged_presence,
+    new_flow_signals,
+)
 from gravity.potential.forecast.blend import (
     MIN_VALIDATION_POSITIVES,
     Blend,
@@ -59,6 +63,9 @@ class Examples:
     actual: np.ndarray
     observed_target: np.ndarray
     sampled_from: int
+    lagged: np.ndarray | None = None
+    """New flows: the ``lagged_presence`` rule of each cell at this horizon (it reads the cell's
+    own history, which a product chunk's examples keep and the global tables do not)."""
 
     @property
     def label(self) -> np.ndarray:
@@ -226,6 +233,7 @@ class TaskHarness:
             actual=label_value if self.task != "new_product" else actual,
             observed_target=cube.observed[b, cells],
             sampled_from=n_all,
+            lagged=(lagged_presence(cube, a, cells, horizon) if self.task == "new_flow" else None),
         )
         self._examples[key] = ex
         return ex
@@ -287,7 +295,14 @@ class TaskHarness:
             # precision@k) does not change the model, so it does not change the key
             "options": self.options.model_dump(
                 mode="json",
-                exclude={"cache_dir", "origins", "interval", "interval_bands", "top_k"},
+                exclude={
+                    "cache_dir",
+                    "origins",
+                    "interval",
+                    "interval_bands",
+                    "top_k",
+                    "level_blend",
+                },
             ),
         }
         key = cache_key(self._history_hash(a), self.task, year, spec)
@@ -333,12 +348,19 @@ class TaskHarness:
         feats: pd.DataFrame,
         horizon: float,
         names: list[str] | None = None,
+        lagged: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
-        """Scores of the naive rules a blend can stack with, for ``cells`` at year index ``a``."""
+        """Scores of the naive rules a blend can stack with, for ``cells`` at year index ``a``.
+
+        ``lagged``: the cells' ``lagged_presence`` when already known (examples drawn from
+        product chunks); otherwise it is read from the cube.
+        """
         if self.task == "new_product":
             out = entry_baselines(feats, self.options.lags)
         elif self.task == "new_flow":
-            out = new_flow_signals(self.cube, a, cells, feats, horizon, self.options.lags)
+            out = new_flow_signals(
+                self.cube, a, cells, feats, horizon, self.options.lags, lagged=lagged
+            )
         else:
             return {}
         return out if names is None else {k: out[k] for k in names if k in out}
@@ -363,7 +385,11 @@ class TaskHarness:
         """
         key = (a, horizon if self.task == "level" else None)
         if key not in self._blends:
-            if self.task == "level":
+            if self.task == "level" and not self.options.level_blend:
+                self._blends[key] = Blend(
+                    source="none, the level blend is off (`level_blend: false`)"
+                )
+            elif self.task == "level":
                 self._blends[key] = self._level_blend(a, horizon)
             else:
                 self._blends[key] = self._entry_blend(a)
@@ -401,7 +427,11 @@ class TaskHarness:
         prob = np.concatenate([p for p, _ in parts])
         per_ex = [
             self.signals(
-                self.cube.index_of(ex.origin), ex.cells, ex.features, float(ex.target - ex.origin)
+                self.cube.index_of(ex.origin),
+                ex.cells,
+                ex.features,
+                float(ex.target - ex.origin),
+                lagged=ex.lagged,
             )
             for _, ex in parts
         ]

@@ -66,6 +66,12 @@ class ForecastOptions(StrictModel):
     """Bilateral regressors of the per-origin structural gravity PPML (panel columns)."""
     seed: int = 20261127
     learner: LearnerOptions = Field(default_factory=LearnerOptions)
+    level_blend: bool = False
+    """Levels: combine the learned change with the naive rules, per horizon, as chosen on the
+    latest earlier origin's out-of-time forecasts (``log v0 + w * change + g * h * growth``,
+    :mod:`gravity.potential.forecast.blend`). Off by default: on the real panels it won one
+    cell and lost two that the model alone wins (``docs/forecast-backtests.md``). The entry
+    tasks' blend with a naive rule is always on."""
     max_eval_cells: int | None = Field(None, ge=1000)
     """Evaluate a seeded sample of at most this many candidates per task and origin (all when
     omitted); the sampled share is reported."""

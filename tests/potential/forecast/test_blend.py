@@ -95,13 +95,35 @@ def world() -> pd.DataFrame:
     return simulate(years=range(2000, 2012))
 
 
-def _options() -> ForecastOptions:
+def _options(level_blend: bool = True) -> ForecastOptions:
     return ForecastOptions(
         tasks=["new_flow", "level"],
         origins=[2008, 2009],
         horizons=[1],
         learner={"max_iter": 40, "min_samples_leaf": 20},
         ease_terms=["log(dist)"],
+        level_blend=level_blend,
+    )
+
+
+def test_the_level_blend_is_off_by_default(world: pd.DataFrame) -> None:
+    """Default: levels are the model alone; new flows are still blended out of time."""
+    assert ForecastOptions().level_blend is False
+    res = run_forecast_backtest(
+        world, _options(level_blend=False).model_copy(update={"origins": [2008]})
+    )
+    notes = [n for n in res.notes if ": blend " in n]
+    level = [n for n in notes if n.startswith("level")]
+    entry = [n for n in notes if n.startswith("new_flow")]
+    assert level and all("level blend is off" in n for n in level)
+    assert entry and all("2007->2008" in n for n in entry)
+    # the level switch changes no new-flow forecast (the entry blend does not read it)
+    on = run_forecast_backtest(world, _options().model_copy(update={"origins": [2008]}))
+    keys = ["task", "exporter", "importer", "model"]
+    off_new = res.predictions.query("task == 'new_flow' and model == 'forecast'")
+    on_new = on.predictions.query("task == 'new_flow' and model == 'forecast'")
+    np.testing.assert_array_equal(
+        off_new.sort_values(keys)["score"].to_numpy(), on_new.sort_values(keys)["score"].to_numpy()
     )
 
 

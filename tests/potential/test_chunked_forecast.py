@@ -13,6 +13,10 @@ panel's cube (:func:`gravity.potential.forecast.fitted.fit_forecast`).
   by construction: the chunked run is checked to be exactly invariant to the chunk size, and
   its end result against the unchunked one within the spread of the unchunked forecast over
   seeds (``SEED_MEAN_ATOL``, ``SEED_RANK_CORR``).
+- The shipped default blends new flows with a naive rule (chosen on the calibration origin's
+  out-of-time forecasts); the two blends that read more than the default's tables are checked
+  exactly too: new flows stacked with ``lagged_presence`` (a cell's own earlier years) and the
+  level blend (an option), whose calibration reads an earlier origin's model drawn on demand.
 - Gravity's columns follow ``test_chunked`` (``IRLS_RTOL``).
 """
 
@@ -39,6 +43,7 @@ from gravity.potential.chunked.rank import rank_chunks
 from gravity.potential.chunked.runner import run_chunks
 from gravity.potential.features import relatedness_features
 from gravity.potential.forecast import fitted
+from gravity.potential.forecast import harness as harness_module
 from gravity.potential.forecast.fitted import ForecastModel, fit_forecast
 from gravity.potential.forecast.options import LearnerOptions
 from gravity.potential.options import PotentialOptions
@@ -128,6 +133,52 @@ def test_chunked_forecast_equals_unchunked(
     training = info["forecast_training_rows"]
     assert training == info["forecast_training_available"]
     assert isinstance(training, dict) and min(training.values()) > 1000
+
+
+def test_the_level_blend_chunked_draws_its_earlier_origins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The level blend (an option) is chunked exactly too.
+
+    At horizon 1 the interval is calibrated on the forecast issued at 2004, with 2004's own
+    blend, chosen on 2003's model: blocks the plan does not foresee, drawn from the chunks when
+    asked for.
+    """
+    monkeypatch.setattr(rank, "RANK_BATCH_ROWS", 300)
+    opts = options(level_blend=True, horizon=1)
+    want = unchunked(tmp_path, opts)
+    got, info = chunked(tmp_path, opts.model_copy(update={"chunks": ChunkOptions(products=4)}))
+    assert_same_opportunities(got, want)
+    assert_frame_equal(got[KEYS + FORECAST_COLUMNS], want[KEYS + FORECAST_COLUMNS])
+    drawn_later = info["forecast_blocks_drawn_later"]
+    assert isinstance(drawn_later, int) and drawn_later > 0
+    model: ForecastModel = joblib.load(tmp_path / "chunks" / "forecast.joblib")
+    assert "2004->2005" in model.blends["level"].source  # the base year's own blend
+
+
+def test_a_blend_with_the_cells_own_history_is_chunked_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``lagged_presence`` reads a cell's earlier years, which the global tables do not hold.
+
+    With it the only rule the new-flow blend can stack with, the chunked forecast (whose
+    examples carry it from their chunk) still equals the unchunked one.
+    """
+    monkeypatch.setattr(rank, "RANK_BATCH_ROWS", 300)
+    every = harness_module.new_flow_signals
+
+    def lagged_only(*args: object, **kwargs: object) -> dict[str, np.ndarray]:
+        return {"lagged_presence": every(*args, **kwargs)["lagged_presence"]}  # type: ignore[arg-type]
+
+    monkeypatch.setattr(harness_module, "new_flow_signals", lagged_only)
+    opts = options()
+    want = rank_opportunities(world_panel(), opts, relatedness_features()).frame
+    want.to_parquet(tmp_path / "reference.parquet", index=False)
+    want = pd.read_parquet(tmp_path / "reference.parquet")
+    got, _ = chunked(tmp_path, opts.model_copy(update={"chunks": ChunkOptions(products=4)}))
+    model: ForecastModel = joblib.load(tmp_path / "chunks" / "forecast.joblib")
+    assert model.blends["new_flow"].signal == "lagged_presence"
+    assert_frame_equal(got[KEYS + FORECAST_COLUMNS], want[KEYS + FORECAST_COLUMNS])
 
 
 def test_streamed_tables_equal_the_whole_panels(tmp_path: Path) -> None:

@@ -13,10 +13,16 @@ whole panel's cube, every cell in every year. Here the same model is built from 
    the cells of smallest hashed draw (a uniform sample). Without a cap or negative share to
    apply, the blocks hold every candidate in the whole panel's cell order: the unchunked
    training sample exactly.
-3. The two hurdle models and their conformal widths are fitted once, through the unchunked
-   code (:class:`~gravity.potential.forecast.harness.TaskHarness`, ``calibrate``), and the
+3. The two hurdle models, their conformal widths and their blends with the naive rules are
+   fitted once, through the unchunked code (:class:`~gravity.potential.forecast.harness.
+   TaskHarness`, ``calibrate``, ``blend``), and the
    :class:`~gravity.potential.forecast.fitted.ForecastModel` is kept in the chunk folder so a
-   resumed run does not fit it again.
+   resumed run does not fit it again. What they read beyond the global tables comes with the
+   examples from their chunk: each cell's ``lagged_presence`` (a rule the new-flow blend may
+   stack with). The tables hold every year of each origin's history window (the pair effect
+   sums the gravity fits over it). Blocks of examples the plan did not foresee (an entry blend
+   pooling more earlier origins, the level blend's own earlier origins) are drawn when asked
+   for, one more pass over the chunks each (``forecast_blocks_drawn_later`` in the record).
 
 Pass 3 then scores each chunk with :meth:`ForecastModel.score` and merges the forecast into
 the chunk's rows as the unchunked table does (:class:`ChunkForecast`).

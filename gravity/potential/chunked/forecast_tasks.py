@@ -329,8 +329,12 @@ def chunk_examples(
                 "anchor": log_anchor(builder, block.t, cells, feats),
                 "actual": cube.values[block.b, cells],
                 "observed_target": cube.observed[block.b, cells],
-                # the entry blend's rule that reads the cell's own earlier years
-                "lagged": lagged_presence(cube, block.t, cells, horizon),
+                # the new-flow blend's rule that reads the cell's own earlier years
+                "lagged": (
+                    lagged_presence(cube, block.t, cells, horizon)
+                    if block.task == "new_flow"
+                    else None
+                ),
             }
         )
     return out

@@ -23,9 +23,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from gravity.potential.chunked import runner
 from gravity.cli.main import main as gravity
 from gravity.panel.synthetic_baci import BaciWorldOptions, write_baci_world
+from gravity.potential.chunked import runner
 
 
 class Recorder:

@@ -312,13 +312,18 @@ def bench_potential(args: argparse.Namespace, world: Path, products: int,
             built = run_step([*GRAVITY, "panel", config.name, "--quiet", "--force"], world,
                              **limit)
             record(f"panel ({name})", built, None, "built for the runs that reuse it")
+        # the baseline writes its own folder: its panel must not replace the one reused here
+        other = _potential_config(world, name + "_baseline", exporters, backend)
         for _ in range(args.rounds):
             for tag, env in codes:  # alternating: baseline, this code, baseline, ...
-                result = run_step([*GRAVITY, "potential", config.name, "--quiet", "--force"],
+                target = other if tag else config
+                result = run_step([*GRAVITY, "potential", target.name, "--quiet", "--force"],
                                   world, env=env, **limit)
-                note, count = _potential_note(world / name)
+                note, count = _potential_note(world / target.stem)
                 record(label + tag, result, count, f"{note}; {load_average().split(',')[0]}")
     return []
+
+
 def print_curve(rows: list[dict[str, Any]]) -> None:
     steps = list(dict.fromkeys(r["step"] for r in rows))
     products = sorted({r["products"] for r in rows})

@@ -25,7 +25,14 @@ stopped when its resident memory passes it, so one step cannot take the shared m
   exporter (its time includes rebuilding the panel; the potential steps' own seconds come from
   the manifest, and chunks/s when the manifest records chunks);
 * **potential all dask**: the same with ``potential.chunks: {backend: dask, workers: 2}`` (a
-  local Dask cluster), when the config accepts it (the chunked potential engine).
+  local Dask cluster), when the config accepts it (the chunked potential engine);
+* **potential 1 dask** and **potential 1 forecast** (``--potential dask1,forecast1``): one
+  exporter on a local Dask cluster of 2 workers, and one exporter with ``model: forecast``.
+
+``--panel-first`` runs ``gravity panel`` in each potential run's output folder first (its own
+row), so that the timed ``gravity potential`` reuses that panel instead of building it; with
+``--baseline`` the other code writes its own output folder (``..._baseline``), so its runs
+build their panel as that code does.
 
 ``--reuse`` keeps a world (and its panel) already in ``--keep DIR`` and skips generating it,
 the DuckDB peer, the panel and the chunk reads. ``--potential`` picks the potential runs (``1``,

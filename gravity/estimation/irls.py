@@ -331,7 +331,8 @@ def fit_poisson(
                     CollinearityWarning,
                     stacklevel=3,
                 )
-        Xk = rows[1 + kept]
+        # a view while no column was dropped (the usual case): a fancy index would copy k rows
+        Xk = rows[1:] if kept.size == k else rows[1 + kept]
         if not (np.all(np.isfinite(z_res)) and np.all(np.isfinite(Xk))):
             raise EstimationError(
                 f"IRLS iteration {iteration}: the working variables are not finite (fitted "
@@ -342,6 +343,7 @@ def fit_poisson(
             xw = Xk * w
             try:
                 beta_new = linalg.solve(xw @ Xk.T, xw @ z_res, assume_a="pos")
+                del xw  # (k, n): not held through the deviance pass below
             except (linalg.LinAlgError, ValueError):
                 raise EstimationError(
                     f"IRLS iteration {iteration}: the weighted regressors became collinear "

@@ -93,7 +93,10 @@ def worker(tool: str, data_path: str, formula: str, coef_name: str) -> None:
         warm = worker_firm_panel(2000, 200)
     if tool.startswith("gravity"):
         # "gravity-base": the same fit with the checkout named by --baseline (first on the path)
-        from gravity.estimation.demean import demean
+        import numba
+        import numpy as np
+
+        from gravity.estimation.demean import PARALLEL_MIN_OBS, demean, project_rows
         from gravity.estimation.fixed_effects import FixedEffects
         from gravity.estimation.ppml import Ppml, PpmlOptions, SeparationOptions
 
@@ -107,6 +110,12 @@ def worker(tool: str, data_path: str, formula: str, coef_name: str) -> None:
             # fit does not reach; trade panels never do, so their process does not load them
             small = FixedEffects.from_frame(warm, [[c] for c in warm.columns[-2:]])
             demean(warm.iloc[:, 1].to_numpy(), small, solver="cg")
+        if numba.get_num_threads() > 1:
+            # with threads, columns are demeaned in parallel from PARALLEL_MIN_OBS rows on, a
+            # size the small warm-up fit lacks: load that kernel (and start its threads) too
+            n = PARALLEL_MIN_OBS
+            groups = FixedEffects.from_frame(pd.DataFrame({"g": np.arange(n) % 100}), [["g"]])
+            project_rows(np.ones((2, n)), groups, np.ones(n), 1e-8, 10)
 
         def fit() -> tuple[float, float, int, int]:
             res = Ppml(formula, data, options=options).fit()

@@ -247,8 +247,18 @@ def fit_poisson(
     opts = options or IrlsOptions()
     n = y.shape[0]
     y = np.ascontiguousarray(y, dtype=np.float64)
-    w0 = np.ones(n) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
-    off = np.zeros(n) if offset is None else np.ascontiguousarray(offset, dtype=np.float64)
+    # no weights or offset: one value read n times (a zero-stride view), not two n-vectors of
+    # ones and zeros; the kernels' arithmetic is the same, 1.0 * x and x + 0.0
+    w0 = (
+        np.broadcast_to(np.float64(1.0), (n,))
+        if weights is None
+        else np.ascontiguousarray(weights, dtype=np.float64)
+    )
+    off = (
+        np.broadcast_to(np.float64(0.0), (n,))
+        if offset is None
+        else np.ascontiguousarray(offset, dtype=np.float64)
+    )
     if np.any(y < 0):
         raise EstimationError("PPML needs a non-negative outcome; found negative values")
     if float((w0 * y).sum()) <= 0:

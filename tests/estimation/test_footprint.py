@@ -11,9 +11,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from gravity.estimation.demean import demean
 from gravity.estimation.fixed_effects import FixedEffects
@@ -86,3 +88,31 @@ def test_the_estimator_and_the_api_load_no_module_a_fit_does_not_run() -> None:
     assert _loaded("import gravity.estimation.ppml", ["scipy.sparse", "sklearn", "joblib"]) == []
     # gv.ppml loads gravity.api: the forecast (scikit-learn) and potential (joblib) stages wait
     assert _loaded("import gravity.api", ["sklearn", "joblib"]) == []
+
+
+def test_irls_runs_on_one_blas_thread_unless_there_are_many_regressors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from gravity.estimation import ppml as ppml_module
+
+    seen: list[int] = []
+    original = ppml_module.fit_poisson
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ppml_module, "fit_poisson", spy)
+    rng = np.random.default_rng(5)
+    n = 400
+    frame = pd.DataFrame({f"x{j}": rng.normal(size=n) for j in range(16)})
+    frame["g"] = rng.integers(0, 20, n)
+    frame["y"] = rng.poisson(np.exp(0.1 * frame["x0"]))
+    opts = {"separation": {"regressor": False}}
+    with threadpool_limits(limits=2, user_api="blas"):
+        ppml_module.Ppml("y ~ x0 + x1 | g", frame, options=opts).fit()
+        wide = " + ".join(f"x{j}" for j in range(ppml_module.BLAS_THREADS_MIN_REGRESSORS))
+        ppml_module.Ppml(f"y ~ {wide} | g", frame, options=opts).fit()
+    assert seen == [1, 2]

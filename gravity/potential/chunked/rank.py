@@ -19,6 +19,7 @@ grid's cell order (exporter, importer, product).
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -39,11 +40,11 @@ __all__ = ["RankedFiles", "rank_chunks"]
 
 RANK_BATCH_ROWS: Final = 8_000_000
 """Most rows of one batch of exporters, whatever the memory budget allows."""
-RANK_BATCH_BYTES: Final = 2_000_000_000
+RANK_BATCH_BYTES: Final = 1_500_000_000
 """Memory budget of one batch: its rows read, the working arrays and the rows written."""
 _TEXT_BYTES: Final = 16
 """Bytes a text cell takes in Arrow (offset and a few characters), for the budget."""
-_WORK_BYTES: Final = 160
+_WORK_BYTES: Final = 240
 """Bytes a row takes in the ranking's working arrays (codes, orders, ranks, the score)."""
 
 
@@ -56,6 +57,8 @@ class RankedFiles:
     batches: int
     components: ScoreComponents
     largest_batch_rows: int
+    seconds: float = 0.0
+    """Wall time of the ranking (counting, reading, ranking and writing)."""
 
 
 def components_of(run: ChunkedPotential) -> ScoreComponents:
@@ -93,7 +96,9 @@ def _row_bytes(run: ChunkedPotential) -> int:
     schema = pq.read_schema(run.store.rows_path(0))
     text = sum(pa.types.is_string(f.type) or pa.types.is_large_string(f.type) for f in schema)
     data = 8 * (len(schema) - text) + _TEXT_BYTES * text
-    return 2 * data + _WORK_BYTES
+    # the rows read, a column made contiguous, the rows written (and the pieces of row groups
+    # kept between batches, at most one row group per chunk file)
+    return 3 * data + _WORK_BYTES
 
 
 def _batches(run: ChunkedPotential, totals: np.ndarray) -> list[tuple[int, int]]:
@@ -109,17 +114,49 @@ def _batches(run: ChunkedPotential, totals: np.ndarray) -> list[tuple[int, int]]
     return out
 
 
-def _read_range(path: Path, start: int, stop: int) -> pa.Table | None:
-    """Rows ``start:stop`` of a Parquet file, reading only the row groups that hold them."""
-    if stop <= start:
-        return None
-    with pq.ParquetFile(path) as file:
-        meta = file.metadata
-        edges = np.cumsum([0] + [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
-        first = int(np.searchsorted(edges, start, side="right")) - 1
-        last = int(np.searchsorted(edges, stop, side="left"))
-        table = file.read_row_groups(list(range(first, last)))
-    return table.slice(start - int(edges[first]), stop - start)
+class _Ranges:
+    """Consecutive row ranges of one chunk file; each row group is decoded once.
+
+    The rows of a row group past a range's end are kept for the next range (one row group
+    per chunk file at most), so a batch edge inside a row group costs no second read.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        meta = pq.read_metadata(path)
+        sizes = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+        self.edges = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+        self.next_group = 0
+        self.pending: pa.Table | None = None
+        self.pending_start = 0
+
+    def read(self, start: int, stop: int) -> pa.Table | None:
+        """Rows ``start:stop``; ``start`` is not before the previous range's ``stop``."""
+        if stop <= start:
+            return None
+        pieces = []
+        if self.pending is not None and start >= self.pending_start + self.pending.num_rows:
+            self.pending = None  # rows no range asked for
+        if self.pending is not None:
+            pieces.append(self.pending)
+            have_start = self.pending_start
+            have_stop = have_start + self.pending.num_rows
+        else:
+            first = int(np.searchsorted(self.edges, start, side="right")) - 1
+            self.next_group = max(self.next_group, first)
+            have_start = have_stop = int(self.edges[self.next_group])
+        groups = []
+        while have_stop < stop:
+            groups.append(self.next_group)
+            self.next_group += 1
+            have_stop = int(self.edges[self.next_group])
+        if groups:
+            with pq.ParquetFile(self.path) as file:
+                pieces.append(file.read_row_groups(groups))
+        table = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
+        rest = table.slice(stop - have_start)
+        self.pending, self.pending_start = (rest if rest.num_rows else None), stop
+        return table.slice(start - have_start, stop - start)
 
 
 # -- ranks on integer codes ------------------------------------------------------------------
@@ -219,17 +256,19 @@ def _rank_batch(
     if top is not None:
         keep = rank <= top
         order, rank = order[keep], rank[keep]
-    out = table.take(pa.array(cells[order]))
+    # one column at a time, each made contiguous first (a take over the many pieces of a
+    # batch is several times slower), so only one extra column is held at once
+    rows = pa.array(cells[order])
+    columns = {c: table.column(c).combine_chunks().take(rows) for c in table.column_names}
     for name, values in (
         ("feasibility", feasibility),
         ("attractiveness", attractiveness),
         ("score", score),
     ):
-        out = out.append_column(name, _float(values[order]))
-    out = out.append_column("rank", pa.array(rank.astype(np.int64)))
-    names = out.column_names
-    first = [c for c in OPPORTUNITY_COLUMNS if c in names]
-    out = out.select(first + [c for c in names if c not in first])
+        columns[name] = _float(values[order])
+    columns["rank"] = pa.array(rank.astype(np.int64))
+    first = [c for c in OPPORTUNITY_COLUMNS if c in columns]
+    out = pa.table({c: columns[c] for c in first + [c for c in columns if c not in first]})
     return _without_infinities(out)
 
 
@@ -254,6 +293,7 @@ def rank_chunks(run: ChunkedPotential, parquet: Path, csv: Path | None) -> Ranke
     renamed into place at the end. A batch holds whole exporters: as many as fit
     ``RANK_BATCH_BYTES`` (one at least, whatever its size).
     """
+    start = time.perf_counter()
     components = components_of(run)
     limit = run.options.chunks.csv_max_rows if run.options.chunks else None
     write_csv = csv is not None and (limit is None or run.rows <= limit)
@@ -266,11 +306,12 @@ def rank_chunks(run: ChunkedPotential, parquet: Path, csv: Path | None) -> Ranke
     batches = _batches(run, counts.sum(axis=0)) if run.exporters else []
     # where every exporter's rows start in every chunk file
     offsets = np.concatenate([np.zeros((len(counts), 1), np.int64), counts.cumsum(1)], axis=1)
+    readers = [_Ranges(run.store.rows_path(i)) for i in range(len(run.chunks))]
     try:
         for low, high in batches:
             parts, codes = [], []
-            for i in range(len(run.chunks)):
-                part = _read_range(run.store.rows_path(i), offsets[i, low], offsets[i, high])
+            for i, reader in enumerate(readers):
+                part = reader.read(offsets[i, low], offsets[i, high])
                 if part is not None:
                     parts.append(part)
                     codes.append(np.repeat(np.arange(high - low), counts[i, low:high]))
@@ -313,4 +354,5 @@ def rank_chunks(run: ChunkedPotential, parquet: Path, csv: Path | None) -> Ranke
         for temp in (temp_parquet, temp_csv):
             if temp is not None and temp.exists():
                 temp.unlink()
-    return RankedFiles(rows, temp_csv is not None, len(batches), components, largest)
+    seconds = time.perf_counter() - start
+    return RankedFiles(rows, temp_csv is not None, len(batches), components, largest, seconds)

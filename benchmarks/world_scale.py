@@ -203,6 +203,12 @@ def _potential_note(out: Path) -> tuple[str, int | None]:
     if chunks:
         note += f", {chunks} chunks, {chunks / max(seconds, 1e-9):.2f} chunks/s"
     rows = next((s["rows_out"] for s in reversed(steps)), None)
+    summary = out / "potential" / "summary.json"
+    info = json.loads(summary.read_text()).get("chunks", {}) if summary.is_file() else {}
+    # where the potential's time goes: pass 1 (fits), pass 3 (scores), the ranking
+    passes = [(k, info[f"{k}_seconds"]) for k in ("fit", "score", "rank") if f"{k}_seconds" in info]
+    if passes:
+        note += " (" + ", ".join(f"{k} {v:.0f} s" for k, v in passes) + ")"
     return note, rows
 
 

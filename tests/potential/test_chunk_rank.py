@@ -11,6 +11,7 @@ over several chunks, one exporter, and a budget that cuts the table into many ba
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,8 @@ from gravity.potential.chunked.options import ChunkOptions
 from gravity.potential.chunked.rank import group_pct_rank, rank_chunks
 from gravity.potential.chunked.runner import ChunkedPotential
 from gravity.potential.chunked.store import ChunkStore
-from gravity.potential.pipeline import finish_ranking
 from gravity.potential.options import PotentialOptions
+from gravity.potential.pipeline import finish_ranking
 from gravity.potential.scoring import FEASIBILITY
 
 KEYS = ["exporter", "importer", "product"]
@@ -179,7 +180,7 @@ def test_forecast_feasibility(tmp_path: Path) -> None:
     for i, frame in enumerate(frames):
         frame["entry_probability"] = np.round(np.linspace(0, 1, len(frame)) ** (i + 1), 2)
     run = write_run(tmp_path / "chunks", frames, options())
-    run = ChunkedPotential(**{**run.__dict__, "present": {**run.present, "entry_probability": True}})
+    run = replace(run, present={**run.present, "entry_probability": True})
     check(tmp_path, run)
 
 

@@ -135,10 +135,27 @@ def test_equals_pandas_with_many_batches(
     products = [[f"P{k:02d}" for k in range(s, s + 3)] for s in range(0, 9, 3)]
     run = write_run(tmp_path / "chunks", chunk_frames(7, 6, products, seed), options())
     monkeypatch.setattr(rank, "RANK_BATCH_ROWS", 40)  # about two exporters a batch
+    read: dict[str, list[int]] = {}
+    real_init, real_read = pq.ParquetFile.__init__, pq.ParquetFile.read_row_groups
+
+    def init(self: pq.ParquetFile, source: object, *args: object, **kwargs: object) -> None:
+        real_init(self, source, *args, **kwargs)  # type: ignore[arg-type]
+        self.spied_path = str(source)  # type: ignore[attr-defined]
+
+    def spy(self: pq.ParquetFile, groups: list[int], *args: object, **kwargs: object) -> object:
+        read.setdefault(self.spied_path, []).extend(groups)  # type: ignore[attr-defined]
+        return real_read(self, groups, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pq.ParquetFile, "__init__", init)
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", spy)
     files = check(tmp_path, run)
     assert files.batches >= 3
     assert files.largest_batch_rows < files.rows
     assert files.csv_written
+    # every row group of every chunk file decoded once, though batch edges fall inside them
+    for i in range(len(run.chunks)):
+        path = run.store.rows_path(i)
+        assert read[str(path)] == list(range(pq.read_metadata(path).num_row_groups))
 
 
 def test_one_exporter_larger_than_the_budget(

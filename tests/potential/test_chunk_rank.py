@@ -139,12 +139,12 @@ def test_equals_pandas_with_many_batches(
     real_init, real_read = pq.ParquetFile.__init__, pq.ParquetFile.read_row_groups
 
     def init(self: pq.ParquetFile, source: object, *args: object, **kwargs: object) -> None:
-        real_init(self, source, *args, **kwargs)  # type: ignore[arg-type]
-        self.spied_path = str(source)  # type: ignore[attr-defined]
+        real_init(self, source, *args, **kwargs)
+        self.spied_path = str(source)
 
     def spy(self: pq.ParquetFile, groups: list[int], *args: object, **kwargs: object) -> object:
-        read.setdefault(self.spied_path, []).extend(groups)  # type: ignore[attr-defined]
-        return real_read(self, groups, *args, **kwargs)  # type: ignore[arg-type]
+        read.setdefault(self.spied_path, []).extend(groups)
+        return real_read(self, groups, *args, **kwargs)
 
     monkeypatch.setattr(pq.ParquetFile, "__init__", init)
     monkeypatch.setattr(pq.ParquetFile, "read_row_groups", spy)

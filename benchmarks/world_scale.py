@@ -25,7 +25,14 @@ stopped when its resident memory passes it, so one step cannot take the shared m
   exporter (its time includes rebuilding the panel; the potential steps' own seconds come from
   the manifest, and chunks/s when the manifest records chunks);
 * **potential all dask**: the same with ``potential.chunks: {backend: dask, workers: 2}`` (a
-  local Dask cluster), when the config accepts it (the chunked potential engine).
+  local Dask cluster), when the config accepts it (the chunked potential engine);
+* **potential 1 dask** and **potential 1 forecast** (``--potential dask1,forecast1``): one
+  exporter on a local Dask cluster of 2 workers, and one exporter with ``model: forecast``.
+
+``--panel-first`` runs ``gravity panel`` in each potential run's output folder first (its own
+row), so that the timed ``gravity potential`` reuses that panel instead of building it; with
+``--baseline`` the other code writes its own output folder (``..._baseline``), so its runs
+build their panel as that code does.
 
 ``--reuse`` keeps a world (and its panel) already in ``--keep DIR`` and skips generating it,
 the DuckDB peer, the panel and the chunk reads. ``--potential`` picks the potential runs (``1``,
@@ -194,14 +201,22 @@ def _potential_note(out: Path) -> tuple[str, int | None]:
     manifest = _manifest(out)
     steps = [s for s in manifest.get("steps", []) if s["name"].startswith("potential")]
     seconds = sum(float(s.get("seconds", 0.0)) for s in steps)
-    chunks = None
+    chunks = training = None
     for step in steps:
         counts = step.get("counts", {}) or {}
         if "chunks" in counts:
             chunks = int(counts["chunks"])
+        if "forecast_training_rows" in counts:
+            training = int(counts["forecast_training_rows"])
     note = f"potential steps {seconds:.1f} s"
     if chunks:
         note += f", {chunks} chunks, {chunks / max(seconds, 1e-9):.2f} chunks/s"
+    if training is not None:
+        note += f", {training:,} training rows"
+    panel = manifest.get("panel", {})
+    if panel.get("status"):
+        seconds = manifest.get("stage_seconds", {}).get("panel", 0.0)
+        note += f"; panel {panel['status']} ({seconds:.1f} s)"
     rows = next((s["rows_out"] for s in reversed(steps)), None)
     summary = out / "potential" / "summary.json"
     info = json.loads(summary.read_text()).get("chunks", {}) if summary.is_file() else {}
@@ -280,10 +295,16 @@ def bench_potential(args: argparse.Namespace, world: Path, products: int,
     local = {"chunks": {"backend": "local", "resume": False}}
     # a LocalCluster of 2 workers
     dask = {"chunks": {"backend": "dask", "workers": 2, "resume": False}}
+    dask1 = {"chunks": {"backend": "dask", "workers": 2, "resume": False}}
+    forecast = {"model": "forecast", **local}
     plans: list[tuple[str, list[str] | None, dict[str, Any] | None]] = []
     wanted = {p.strip() for p in args.potential.split(",")}
     if "1" in wanted:
         plans.append((f"potential 1 ({exporter})", [exporter], local))
+    if "dask1" in wanted:
+        plans.append((f"potential 1 dask ({exporter})", [exporter], dask1))
+    if "forecast1" in wanted:
+        plans.append((f"potential 1 forecast ({exporter})", [exporter], forecast))
     if "all" in wanted:
         plans.append(("potential all", None, local))
     if "dask" in wanted:
@@ -295,17 +316,27 @@ def bench_potential(args: argparse.Namespace, world: Path, products: int,
     for label, exporters, backend in plans:
         name = "out_" + label.split(" (")[0].replace(" ", "_")
         config = _potential_config(world, name, exporters, backend)
-        if backend is dask and not _accepts(config, world):
+        if backend in (dask, dask1) and not _accepts(config, world):
             print(f"  {products:>6} {label:<16} n/a: this build has no "
                   "potential.chunks.backend: dask")
             continue
+        if args.panel_first:
+            # the panel built once in this output folder: the timed runs below reuse it
+            built = run_step([*GRAVITY, "panel", config.name, "--quiet", "--force"], world,
+                             **limit)
+            record(f"panel ({name})", built, None, "built for the runs that reuse it")
+        # the baseline writes its own folder: its panel must not replace the one reused here
+        other = _potential_config(world, name + "_baseline", exporters, backend)
         for _ in range(args.rounds):
             for tag, env in codes:  # alternating: baseline, this code, baseline, ...
-                result = run_step([*GRAVITY, "potential", config.name, "--quiet", "--force"],
+                target = other if tag else config
+                result = run_step([*GRAVITY, "potential", target.name, "--quiet", "--force"],
                                   world, env=env, **limit)
-                note, count = _potential_note(world / name)
+                note, count = _potential_note(world / target.stem)
                 record(label + tag, result, count, f"{note}; {load_average().split(',')[0]}")
     return []
+
+
 def print_curve(rows: list[dict[str, Any]]) -> None:
     steps = list(dict.fromkeys(r["step"] for r in rows))
     products = sorted({r["products"] for r in rows})
@@ -337,7 +368,11 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="use a world (and panel) already in --keep DIR as it is")
     parser.add_argument("--potential", default="1,all,dask",
-                        help="potential runs: any of 1 (one exporter), all, dask")
+                        help="potential runs: any of 1 (one exporter), dask1 (one exporter, "
+                        "2 Dask workers), forecast1 (one exporter, model: forecast), all, dask")
+    parser.add_argument("--panel-first", action="store_true",
+                        help="build each potential output's panel first (untimed), so that "
+                        "the timed potential runs reuse it")
     parser.add_argument("--baseline", type=Path, default=None,
                         help="source tree of other code (SRC/gravity) run alternately")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each potential step")

@@ -215,8 +215,20 @@ def _run_stages_of(config: RunConfig) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Every stage the config describes, in pipeline order."""
-    config = load_config(args.config)
+    config = _load(args)
     return run_stages(config, "run", args.config, _run_stages_of(config), force=_force(args))
+
+
+def _load(args: argparse.Namespace) -> RunConfig:
+    """The config of ``args.config``, with ``--rebuild-panel`` as ``data.reuse_panel: never``."""
+    return _rebuild_flag(load_config(args.config), args)
+
+
+def _rebuild_flag(config: RunConfig, args: argparse.Namespace) -> RunConfig:
+    if not getattr(args, "rebuild_panel", False):
+        return config
+    data = config.data.model_copy(update={"reuse_panel": "never"})
+    return config.model_copy(update={"data": data})
 
 
 def _force(args: argparse.Namespace) -> bool:
@@ -225,12 +237,12 @@ def _force(args: argparse.Namespace) -> bool:
 
 def cmd_panel(args: argparse.Namespace) -> int:
     """Only the panel."""
-    return run_stages(load_config(args.config), "panel", args.config, ["panel"], force=_force(args))
+    return run_stages(_load(args), "panel", args.config, ["panel"], force=_force(args))
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """Panel, then the models."""
-    config = load_config(args.config)
+    config = _load(args)
     if config.model is None:
         raise ConfigError("the config has no 'model:' section; add one with a 'formula:'")
     return run_stages(config, "fit", args.config, ["panel", "fit"], force=_force(args))
@@ -239,7 +251,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def cmd_relatedness(args: argparse.Namespace) -> int:
     """Panel, then relatedness and complexity."""
     return run_stages(
-        load_config(args.config),
+        _load(args),
         "relatedness",
         args.config,
         ["panel", "relatedness"],
@@ -249,19 +261,19 @@ def cmd_relatedness(args: argparse.Namespace) -> int:
 
 def cmd_potential(args: argparse.Namespace) -> int:
     """Panel, then export potential (relatedness features computed on the way)."""
-    config = load_config(args.config)
+    config = _load(args)
     return run_stages(config, "potential", args.config, ["panel", "potential"], force=_force(args))
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Panel, then the out-of-time backtest."""
-    config = load_config(args.config)
+    config = _load(args)
     return run_stages(config, "backtest", args.config, ["panel", "backtest"], force=_force(args))
 
 
 def cmd_counterfactual(args: argparse.Namespace) -> int:
     """Panel, then the general-equilibrium scenarios of the 'counterfactual:' section."""
-    config = load_config(args.config)
+    config = _load(args)
     if config.counterfactual is None:
         raise ConfigError(
             "the config has no 'counterfactual:' section; add one with baseline_year, sigma, "
@@ -272,7 +284,7 @@ def cmd_counterfactual(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """The report from what earlier stages wrote in OUTPUT (the run's manifest is kept)."""
-    config = load_config(args.config)
+    config = _load(args)
     prepare_output(config.output, force=_force(args))
     paths = _stage_report(config)
     print(paths.get("html", next(iter(paths.values()), "")))
@@ -284,7 +296,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from gravity.batch.store import batch_lock
     from gravity.cli.stage_batch import stage_batch
 
-    config = load_config(args.config)
+    config = _load(args)
     if config.batch is None:
         raise ConfigError("the config has no 'batch:' section; add one with 'grid: {specs: [...]}'")
     refuse_monthly(config, ["batch"])
@@ -334,7 +346,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Validate and summarise without running."""
     from gravity.cli.validate import validate_data
 
-    config = load_config(args.config)
+    config = _load(args)
     sections = [k for k, v in config.model_dump().items() if v not in (None, [], {})]
     checked = validate_data(config, force=_force(args))
     if not args.quiet:
@@ -353,6 +365,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         args.config = str(default)
         return cmd_run(args)
     config = validate_config(DEMO_CONFIG, base_dir=Path.cwd(), source="built-in demo config")
+    config = _rebuild_flag(config, args)
     return run_stages(config, "demo", None, _run_stages_of(config), force=_force(args))
 
 

@@ -120,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="continue the batch in OUTPUT/batch, skipping the jobs it finished",
             )
+        if name not in ("report", "validate"):
+            p.add_argument(
+                "--rebuild-panel",
+                action="store_true",
+                help="build the panel even when OUTPUT/panel holds one built from the same "
+                "inputs and keys (data.reuse_panel: never for this run)",
+            )
         p.add_argument(
             "--force",
             action="store_true",

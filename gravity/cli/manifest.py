@@ -65,6 +65,10 @@ class StageOutput:
     """Files read, with their role (``trade``, ``covariate``, ...)."""
     console: str | None = None
     """Text the command prints when the stage is done (e.g. the regression table)."""
+    digests: Mapping[Path, str] = field(default_factory=dict)
+    """sha256 of files the stage hashed already (by resolved path): not read again."""
+    sections: Mapping[str, Any] = field(default_factory=dict)
+    """Top-level manifest entries the stage adds (``panel``: built or reused, and why)."""
 
 
 @dataclass
@@ -83,29 +87,32 @@ class RunManifest:
     started: float = field(default_factory=time.time)
     status: str = "running"
     error: str | None = None
+    sections: dict[str, Any] = field(default_factory=dict)
+    """Entries stages add at the top level (``panel``: built or reused)."""
 
-    def add_input(self, path: Path, role: str) -> None:
-        """Record an input file with its sha256 and size."""
+    def add_input(self, path: Path, role: str, digest: str | None = None) -> None:
+        """Record an input file with its sha256 (``digest`` when known) and size."""
         resolved = path.resolve()
         if str(resolved) in self.inputs:
             return
         self.inputs[str(resolved)] = {
             "role": role,
-            "sha256": sha256_file(resolved),
+            "sha256": digest or sha256_file(resolved),
             "bytes": resolved.stat().st_size,
         }
 
-    def add_output(self, path: Path, root: Path) -> None:
+    def add_output(self, path: Path, root: Path, digest: str | None = None) -> None:
         """Record an output file (relative to the output folder) with its sha256."""
-        self.outputs[str(path.relative_to(root))] = sha256_file(path)
+        self.outputs[str(path.relative_to(root))] = digest or sha256_file(path)
 
     def record(self, output: StageOutput, root: Path, prefix: str = "") -> None:
         """Record a stage's inputs, steps (names prefixed) and files written under ``root``."""
         for path, role in output.inputs:
-            self.add_input(path, role)
+            self.add_input(path, role, output.digests.get(path.resolve()))
         self.add_steps(output.steps, prefix)
         for path in output.files.values():
-            self.add_output(path, root)
+            self.add_output(path, root, output.digests.get(path.resolve()))
+        self.sections.update(output.sections)
 
     def add_steps(self, steps: Iterable[Step], prefix: str = "") -> None:
         """Record the steps of a stage (names prefixed, e.g. ``"panel: "``)."""
@@ -130,6 +137,7 @@ class RunManifest:
             "steps": list(self.steps),
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "outputs": self.outputs,
+            **self.sections,
         }
 
     def write(self, folder: Path) -> Path:

@@ -13,19 +13,22 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gravity._base import Step
 from gravity.cli.manifest import StageOutput
+from gravity.cli.panel_reuse import ReuseCheck, check_panel, forget_panel, stamp_panel
 from gravity.config.schema import RunConfig
 from gravity.estimation.formula import parse_formula
 from gravity.estimation.results import FitResult
 from gravity.estimation.spec import aggregate_over_products, fit
 from gravity.estimation.table import RegressionTable
-from gravity.exceptions import ConfigError, EstimationError
+from gravity.exceptions import ConfigError, EstimationError, GravityError
 from gravity.layout import OutputLayout
 from gravity.panel.build import build_panel
 from gravity.panel.dataset import Panel
@@ -45,9 +48,50 @@ def stage_panel(config: RunConfig, load: bool = True) -> tuple[Panel, StageOutpu
     the notes; the Parquet file carries the units, currency, sources and zero counts. With
     implicit zeros (product-level panels above ``data.zeros.max_rows``) ``panel.zeros.mode`` is
     ``"implicit"`` and later stages get the observed rows (``Panel.dense`` fills them).
+
+    With ``data.reuse_panel: auto`` a panel an earlier run built from the same inputs and keys
+    (:mod:`gravity.cli.panel_reuse`) is loaded instead; its steps are the build's, and the
+    manifest's ``panel`` entry says ``reused`` or ``built`` and why.
     """
-    data = config.data
     layout = OutputLayout(config.output)
+    check = (check_panel(config, layout) if config.data.reuse_panel == "auto"
+             else ReuseCheck.rebuild("data.reuse_panel: never (or --rebuild-panel)"))
+    if check.reusable:
+        try:
+            return _reuse_panel(config, layout, check, load)
+        except (GravityError, OSError, pa.ArrowException) as exc:
+            # the files matched their hashes, so this is unexpected; building again is safe
+            check = ReuseCheck.rebuild(f"the panel could not be read back ({exc})")
+    log.info("[panel] building: %s", check.reason)
+    forget_panel(layout)
+    start = time.perf_counter()
+    panel, output = _build_panel(config, layout, load)
+    digests = stamp_panel(config, layout, output.inputs, output.files,
+                          time.perf_counter() - start)
+    section = {"status": "built", "reason": check.reason,
+               "sha256": digests[layout.panel.resolve()]}
+    return panel, replace(output, digests=digests, sections={"panel": section})
+
+
+def _reuse_panel(
+    config: RunConfig, layout: OutputLayout, check: ReuseCheck, load: bool
+) -> tuple[Panel, StageOutput]:
+    """The panel on disk, with the steps and inputs of the build that wrote it."""
+    panel = load_panel(layout.panel, rows=load)
+    files = {rel: config.output / rel for rel in check.stamp["files"]}
+    section = {"status": "reused", "reason": check.reason,
+               "sha256": check.digests[layout.panel.resolve()],
+               "built_utc": check.stamp.get("built_utc"),
+               "build_seconds": check.stamp.get("build_seconds")}
+    log.info("[panel] reused %s (%s rows; inputs and keys unchanged since %s)", layout.panel,
+             f"{pq.read_metadata(layout.panel).num_rows:,}", section["built_utc"])
+    return panel, StageOutput(files, panel.steps, panel.inputs, digests=check.digests,
+                              sections={"panel": section})
+
+
+def _build_panel(config: RunConfig, layout: OutputLayout, load: bool
+                 ) -> tuple[Panel, StageOutput]:
+    data = config.data
     if use_streaming(data.trade, data.synthetic, config.sample, config.base_dir, data):
         return _stream_panel(config, layout, load)
     panel = build_panel(data.trade, data.synthetic, config.sample, config.base_dir, data)

@@ -77,6 +77,12 @@ class DataConfig(PanelOptions):
 
     trade: TradeSourceConfig | None = None
     synthetic: SyntheticData | None = None
+    reuse_panel: Literal["auto", "never"] = "auto"
+    """``auto``: every command loads ``OUTPUT/panel/panel.parquet`` instead of building it again
+    when it was built from the same input files (sha256 of each), the same ``data:`` and
+    ``sample:`` keys (``streaming`` aside: it changes how, not what) and the same gravity panel
+    code; the manifest then says ``panel: reused``. ``never``: always build (the command-line
+    flag ``--rebuild-panel`` does the same for one run)."""
 
     def model_post_init(self, __context: Any) -> None:
         """Exactly one trade source."""

@@ -80,6 +80,35 @@ def _statistics(meta: pq.FileMetaData, column: int) -> tuple[tuple[str | None, s
     return tuple(out)
 
 
+def _signature(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+_OPENED: dict[tuple[str, tuple[int, int]], PanelChunks] = {}
+"""Panel files this process opened by :func:`reopen` (a Dask worker keeps its panel)."""
+
+
+def reopen(path: str, signature: tuple[int, int]) -> PanelChunks:
+    """The panel file ``path`` opened once per process, as pickled :class:`PanelChunks` ask.
+
+    A file that is gone or has another size or time than when it was pickled gives an object
+    with no products, whose readers say so (:class:`gravity.potential.chunked.source.ParquetRows`);
+    it is not read in place of the file the task was made for.
+    """
+    key = (path, (int(signature[0]), int(signature[1])))
+    if key not in _OPENED:
+        if _signature(Path(path)) != key[1]:
+            return PanelChunks(Path(path), {}, (), None, None)
+        if len(_OPENED) >= 4:  # a worker serves one run at a time; a few files at most
+            _OPENED.pop(next(iter(_OPENED)))
+        _OPENED[key] = PanelChunks.open(path)
+    return _OPENED[key]
+
+
 @dataclass(frozen=True)
 class PanelChunks:
     """A panel file opened for reading by product chunks (see the module docstring).
@@ -112,6 +141,19 @@ class PanelChunks:
     columns: tuple[str, ...] = ()
     group_products: tuple[tuple[str | None, str | None], ...] = field(default=(), repr=False)
     """(min, max) product of each row group (from the Parquet statistics)."""
+    opened_from: tuple[int, int] | None = field(default=None, repr=False, compare=False)
+    """Size and modification time (ns) of the file when :meth:`open` read it."""
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickled as the file's path: a Dask task does not carry the covariate tables.
+
+        At HS6 the tables are megabytes, and every chunk's reader holds this object; a worker
+        opens the file once and keeps it (:func:`reopen`). An object not made by :meth:`open`
+        is pickled whole.
+        """
+        if self.opened_from is None:
+            return super().__reduce_ex__(protocol)
+        return reopen, (str(self.path), self.opened_from)
 
     @classmethod
     def open(cls, path: Path | str) -> PanelChunks:
@@ -160,6 +202,7 @@ class PanelChunks:
             derived=derived,
             columns=columns,
             group_products=_statistics(parquet.metadata, index),
+            opened_from=_signature(path),
         )
 
     @property

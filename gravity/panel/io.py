@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gravity._base import Step
@@ -37,10 +38,15 @@ def read_panel(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         If the file has no gravity metadata (it was not written by :func:`write_panel`).
     """
     table = pq.read_table(path)
-    raw = (table.schema.metadata or {}).get(METADATA_KEY)
+    return table.to_pandas(), _metadata(table.schema, path)
+
+
+def _metadata(schema: pa.Schema, path: Path) -> dict[str, Any]:
+    raw = (schema.metadata or {}).get(METADATA_KEY)
     if raw is None:
         raise DataError(f"{path.name}: no gravity panel metadata; build it with 'gravity panel'")
-    return table.to_pandas(), json.loads(raw)
+    metadata: dict[str, Any] = json.loads(raw)
+    return metadata
 
 
 def zeros_of(metadata: dict[str, Any]) -> tuple[ZeroReport | None, Universe | None]:
@@ -72,15 +78,24 @@ def covariate_tables_of(path: Path, metadata: dict[str, Any]) -> tuple[Covariate
     return tuple(tables)
 
 
-def load_panel(path: Path) -> Panel:
-    """Rebuild a :class:`Panel` from :func:`write_panel`'s files (``dense`` works on it)."""
-    frame, metadata = read_panel(path)
+def load_panel(path: Path, *, rows: bool = True) -> Panel:
+    """Rebuild a :class:`Panel` from :func:`write_panel`'s files (``dense`` works on it).
+
+    With ``rows=False`` only the file's footer is read: the frame is empty (the columns and
+    types of the file), the steps, inputs, metadata and zeros are whole.
+    """
+    if rows:
+        frame, metadata = read_panel(path)
+    else:
+        schema = pq.read_schema(path)
+        frame, metadata = schema.empty_table().to_pandas(), _metadata(schema, path)
     zeros, universe = zeros_of(metadata)
     tables = covariate_tables_of(path, metadata)
     steps = tuple(
         Step(s["name"], s["rows_in"], s["rows_out"], s["removed"], s["added"],
                   s.get("seconds", 0.0), tuple(s.get("notes", ())), s.get("value_in"),
-                  s.get("value_out"), s.get("removed_value", {}), s.get("added_value", {}))
+                  s.get("value_out"), s.get("removed_value", {}), s.get("added_value", {}),
+                  counts=s.get("counts", {}))
         for s in metadata.get("steps", [])
     )
     inputs = tuple((Path(i["path"]), i["role"]) for i in metadata.get("inputs", []))

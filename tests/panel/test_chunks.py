@@ -195,3 +195,34 @@ def test_built_panel_is_the_file(tmp_path: Path) -> None:
     panel = world_panel(tmp_path / "world")
     path = panel.to_parquet(tmp_path / "out" / "panel.parquet")[0]
     pd.testing.assert_frame_equal(load_panel(path).frame, panel.frame)  # sorted in memory too
+
+
+def test_pickled_as_its_path_and_reopened_once(written: Path) -> None:
+    """A Dask task carries the file's path, not the covariate tables (megabytes at HS6)."""
+    import pickle
+
+    from gravity.panel import chunks as chunks_module
+    from gravity.potential.chunked.source import ParquetRows
+
+    opened = PanelChunks.open(written)
+    whole = pickle.dumps(PanelChunks(**{k: getattr(opened, k) for k in (
+        "path", "metadata", "products", "universe", "zeros", "covariates", "derived",
+        "columns", "group_products")}))  # not made by open(): pickled whole
+    small = pickle.dumps(opened)
+    assert len(small) < 1_000 < len(whole)
+    chunks_module._OPENED.clear()
+    back = pickle.loads(small)
+    for name in ("path", "metadata", "products", "universe", "zeros", "derived", "columns",
+                 "group_products"):
+        assert getattr(back, name) == getattr(opened, name)
+    for got, want in zip(back.covariates, opened.covariates, strict=True):
+        pd.testing.assert_frame_equal(got.frame, want.frame)
+    assert pickle.loads(small) is back  # one open per process
+    expected = opened.read(opened.products[:3], columns=["value"])
+    pd.testing.assert_frame_equal(back.read(opened.products[:3], columns=["value"]), expected)
+    # the file rewritten after the task was made: the worker says so instead of reading it
+    chunks_module._OPENED.clear()
+    written.write_bytes(written.read_bytes() + b"\0")
+    stale = pickle.loads(small)
+    with pytest.raises(DataError, match="changed on disk while the potential ran"):
+        ParquetRows(stale, opened.products[:3], (2017,)).read()

@@ -25,6 +25,7 @@ from gravity.exceptions import ConfigError
 from gravity.panel.dataset import Panel
 from gravity.panel.synthetic import SyntheticWorldOptions, generate_world
 from gravity.potential.chunked import engine, rank
+from gravity.potential.chunked.backends import SharedArguments
 from gravity.potential.chunked.coded import CodedGrid
 from gravity.potential.chunked.options import ChunkOptions
 from gravity.potential.chunked.rank import rank_chunks
@@ -119,10 +120,20 @@ def test_chunked_equals_unchunked(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["joblib", "dask"])
-def test_parallel_backends_equal_the_local_run(tmp_path: Path, backend: str) -> None:
+def test_parallel_backends_equal_the_local_run(
+    tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     panel_path = tmp_path / "panel.parquet"
     Panel(world_panel(), (), ()).to_parquet(panel_path)  # as `gravity panel` writes it
     local = chunked(tmp_path / "local", options(chunks=ChunkOptions(products=4)))
+    scattered: list[list[str]] = []  # per pass, what the Dask runner sent once per worker
+    release = SharedArguments.release
+
+    def recorded(self: SharedArguments) -> None:
+        scattered.append(sorted(type(held).__name__ for held, _ in self.futures.values()))
+        release(self)
+
+    monkeypatch.setattr(SharedArguments, "release", recorded)
     parallel = chunked(
         tmp_path / backend,
         options(chunks=ChunkOptions(products=4, backend=backend, workers=2)),
@@ -130,6 +141,8 @@ def test_parallel_backends_equal_the_local_run(tmp_path: Path, backend: str) -> 
     )
     # the same per-chunk computations, combined in chunk order: identical
     assert_frame_equal(parallel, local)
+    if backend == "dask":  # the world went to the workers once a pass, as a future
+        assert scattered == [["ChunkWorld"], ["ChunkWorld"]]
 
 
 def test_no_frame_of_countries_squared_by_products(

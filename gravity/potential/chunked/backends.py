@@ -13,7 +13,7 @@ from joblib import Parallel, delayed
 from gravity.exceptions import ConfigError, GravityError
 from gravity.potential.chunked.options import ChunkOptions
 
-__all__ = ["Progress", "TaskRunner", "task_runner"]
+__all__ = ["Progress", "SharedArguments", "TaskRunner", "task_runner"]
 
 log = logging.getLogger("gravity")
 
@@ -81,14 +81,71 @@ def task_runner(options: ChunkOptions) -> Iterator[TaskRunner]:
         def run_dask(
             func: Callable[..., dict[str, Any]], tasks: Iterable[Task]
         ) -> Iterator[dict[str, Any]]:
-            futures = [client.submit(func, *task, pure=False) for task in tasks]
+            shared = SharedArguments(client)
+            futures = [client.submit(func, *args, pure=False) for args in shared.swap(tasks)]
             try:
                 for future in as_completed(futures):
                     yield future.result()
             finally:
                 client.cancel(futures)
+                shared.release()
 
         yield run_dask
+
+
+class SharedArguments:
+    """Arguments every task of a pass shares, sent to each Dask worker once instead of per task.
+
+    A task's arguments are pickled into it: the world's ease model, the global tables of the
+    forecast passes and the fitted forecast would travel with every chunk (megabytes times
+    hundreds of chunks at HS6). An argument that is the *same object* in the pass's first two
+    tasks is shared: it is scattered once to every worker (``broadcast=True``) and each task
+    carries its future. Both tasks are referenced while they are compared, and a scattered
+    object until the pass ends, so no ``id`` can meanwhile belong to another object.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.futures: dict[int, tuple[Any, Any]] = {}  # id -> (object kept alive, future)
+
+    def swap(self, tasks: Iterable[Task]) -> Iterator[list[Any]]:
+        """Each task's arguments, its shared ones replaced by their futures."""
+        iterator = iter(tasks)
+        first = next(iterator, None)
+        if first is None:
+            return
+        second = next(iterator, None)
+        if second is not None:
+            for a, b in zip(first, second, strict=False):
+                if a is b and not _small(a) and id(a) not in self.futures:
+                    [future] = self.client.scatter([a], broadcast=True, hash=False)
+                    self.futures[id(a)] = (a, future)
+        yield self._replace(first)
+        if second is None:
+            return
+        yield self._replace(second)
+        for task in iterator:
+            yield self._replace(task)
+
+    def _replace(self, task: Task) -> list[Any]:
+        out = []
+        for argument in task:
+            held = self.futures.get(id(argument))
+            out.append(held[1] if held is not None and held[0] is argument else argument)
+        return out
+
+    def release(self) -> None:
+        """The pass is over: drop the futures (the cluster frees what they held)."""
+        self.futures.clear()
+
+
+def _small(argument: object) -> bool:
+    # numbers, strings and tuples of them cost less to send than a future's round trip
+    if isinstance(argument, int | float | str | bytes | bool) or argument is None:
+        return True
+    return isinstance(argument, tuple) and all(
+        isinstance(a, int | float | str | bytes | bool) for a in argument
+    )
 
 
 @contextmanager

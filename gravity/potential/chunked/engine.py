@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -326,13 +326,18 @@ def score_chunk(
     products: tuple[str, ...],
     reader: ChunkReader,
     tables: GlobalTables,
+    forecast: ChunkForecast | None = None,
 ) -> dict[str, Any]:
     """Pass 3 of one chunk: its opportunity rows (requested exporters), written to the store.
 
     Every cell's numbers are computed on integer codes (:mod:`gravity.potential.chunked.cells`);
     the text frame is built for the requested exporters' and destinations' cells only.
+    ``forecast``, when given, is ``tables.forecast``: an argument of its own, the same object
+    in every chunk's task, so that a Dask cluster receives it once per worker.
     """
     start = time.perf_counter()
+    if forecast is not None:
+        tables = replace(tables, forecast=forecast)
     opts = world.options
     rows = reader.read()
     grid = world.coded(rows, products)

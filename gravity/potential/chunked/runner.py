@@ -357,9 +357,11 @@ def run_chunks(
                     supply=supply.iloc[keep],
                     source=source.iloc[keep],
                     related=_restrict_related(related, chunks[i], related_products),
+                    forecast=None,
                 )
                 reader = _reader(index, chunks[i], shared, score_years)
-                yield (world, i, chunks[i], reader, chunk_tables)
+                # the forecast apart: one object in every task, which Dask sends once a worker
+                yield (world, i, chunks[i], reader, chunk_tables, tables.forecast)
 
         for _ in run(score_chunk, score_tasks()):
             progress.step()

@@ -67,6 +67,11 @@ class ParquetRows:
                 f"{self.panel.path}: the panel file is not visible from this Dask worker; run "
                 "the workers where the output folder is mounted at the same path"
             )
+        if not self.panel.products:  # reopened by a worker, and not the same file any more
+            raise DataError(
+                f"{self.panel.path}: the panel file changed on disk while the potential ran "
+                "(another size or time on this worker); run the command again"
+            )
         frame = self.panel.read(self.products, years=self.years, columns=["value"])
         return as_text(frame)
 

@@ -4,6 +4,7 @@
     python benchmarks/run.py --panels 450k       # one panel (450k, 1.2M, penppml, difficult)
     python benchmarks/run.py --quick             # a small panel, one round: a smoke run
     python benchmarks/run.py --relu              # also gravity's default (ReLU separation check)
+    python benchmarks/run.py --baseline ../old   # also the gravity of another checkout, alternated
     python benchmarks/run.py --panels difficult --difficult-rows 2000000 --threads 1 \
         --rounds 1 --timeout 1200                # hard graph; a peer past 1200 s shows as ">="
 
@@ -91,15 +92,30 @@ def worker(tool: str, data_path: str, formula: str, coef_name: str) -> None:
     else:
         warm = worker_firm_panel(2000, 200)
     if tool.startswith("gravity"):
-        from gravity.estimation.demean import demean
+        # "gravity-base": the same fit with the checkout named by --baseline (first on the path)
+        import numba
+        import numpy as np
+
+        from gravity.estimation.demean import PARALLEL_MIN_OBS, demean, project_rows
         from gravity.estimation.fixed_effects import FixedEffects
         from gravity.estimation.ppml import Ppml, PpmlOptions, SeparationOptions
 
         # "gravity-fe": only fixed-effect separation is checked, as pyfixest and fixest do
         options = PpmlOptions(separation=SeparationOptions(regressor=tool == "gravity"))
+        if tool == "gravity-base":
+            options = PpmlOptions(separation=SeparationOptions(regressor=False))
         Ppml(formula, warm, options=options).fit()
-        small = FixedEffects.from_frame(warm, [[c] for c in warm.columns[-2:]])
-        demean(warm.iloc[:, 1].to_numpy(), small, solver="cg")  # compile the CG kernel too
+        if formula != GRAVITY_FORMULA:
+            # the hard graphs' fits hand over to conjugate gradients, which the small warm-up
+            # fit does not reach; trade panels never do, so their process does not load them
+            small = FixedEffects.from_frame(warm, [[c] for c in warm.columns[-2:]])
+            demean(warm.iloc[:, 1].to_numpy(), small, solver="cg")
+        if numba.get_num_threads() > 1:
+            # with threads, columns are demeaned in parallel from PARALLEL_MIN_OBS rows on, a
+            # size the small warm-up fit lacks: load that kernel (and start its threads) too
+            n = PARALLEL_MIN_OBS
+            groups = FixedEffects.from_frame(pd.DataFrame({"g": np.arange(n) % 100}), [["g"]])
+            project_rows(np.ones((2, n)), groups, np.ones(n), 1e-8, 10)
 
         def fit() -> tuple[float, float, int, int]:
             res = Ppml(formula, data, options=options).fit()
@@ -133,8 +149,12 @@ def worker(tool: str, data_path: str, formula: str, coef_name: str) -> None:
     print(json.dumps({**out, "coef": coef, "se": se, "nobs": nobs}))
 
 
-def _thread_env(threads: int) -> dict[str, str]:
+def _thread_env(threads: int, baseline: str | None = None) -> dict[str, str]:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if baseline:
+        # ahead of the editable install of this checkout: its `gravity` package is imported
+        paths = [str(Path(baseline).resolve()), env.get("PYTHONPATH", "")]
+        env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     for var in THREAD_VARS:
         env[var] = str(threads)
     return env
@@ -148,7 +168,12 @@ def _timed_out(tool: str, timeout: float) -> dict[str, float]:
 
 
 def run_python(
-    tool: str, panel: Panel, path: Path, threads: int, timeout: float = WORKER_TIMEOUT_S
+    tool: str,
+    panel: Panel,
+    path: Path,
+    threads: int,
+    timeout: float = WORKER_TIMEOUT_S,
+    baseline: str | None = None,
 ) -> dict[str, float] | None:
     """One fit of a Python tool in a fresh subprocess (at most ``timeout`` seconds)."""
     cmd = [sys.executable, __file__, "--worker", tool, str(path), panel.formula, panel.coef]
@@ -158,7 +183,7 @@ def run_python(
             capture_output=True,
             text=True,
             check=False,
-            env=_thread_env(threads),
+            env=_thread_env(threads, baseline if tool == "gravity-base" else None),
             timeout=timeout,
         )
     except subprocess.TimeoutExpired:
@@ -310,6 +335,11 @@ def main() -> None:
     parser.add_argument("--relu", action="store_true", help="also gravity's default options")
     parser.add_argument("--lsmr", action="store_true", help="also pyfixest's LSMR demeaner")
     parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also time the gravity package of another checkout (gravity-base), alternated",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=WORKER_TIMEOUT_S,
@@ -337,6 +367,8 @@ def main() -> None:
     tools = []
     if "gravity" in args.tools:
         tools += ["gravity-fe", *(["gravity"] if args.relu else [])]
+        if args.baseline:
+            tools.append("gravity-base")
     if "pyfixest" in args.tools:
         tools += ["pyfixest", *(["pyfixest-lsmr"] if args.lsmr else [])]
     has_r = "fixest" in args.tools and fixest_available()
@@ -362,7 +394,7 @@ def main() -> None:
                         out = (
                             run_fixest(panel, csv, threads, args.timeout)
                             if tool == "fixest"
-                            else run_python(tool, panel, path, threads, args.timeout)
+                            else run_python(tool, panel, path, threads, args.timeout, args.baseline)
                         )
                         if out is None:
                             continue
@@ -383,7 +415,8 @@ def main() -> None:
         "process\n(gravity/pyfixest/fixest); fit MB: that peak less the process's size "
         "before the fit. Differences: relative to fixest. Load: mean 1-minute "
         "load average\nwhile the panel ran. gravity-fe checks fixed-effect separation only, as "
-        "pyfixest and fixest do;\ngravity (--relu) adds ppmlhdfe's ReLU check, its default."
+        "pyfixest and fixest do;\ngravity (--relu) adds ppmlhdfe's ReLU check, its default; "
+        "gravity-base: gravity-fe\nfrom the --baseline checkout."
     )
     print(
         f"{'panel':16s} {'tool':10s} {'th':>2s} {'gravity':>7s} {'pyfix':>7s} {'fixest':>8s} "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -29,12 +29,8 @@ from gravity.panel.dataset import Panel
 from gravity.panel.options import PanelOptions, SampleOptions
 from gravity.panel.readers import parse_source
 from gravity.panel.synthetic import SyntheticSource
-from gravity.potential.backtest import BacktestResult, run_backtest
-from gravity.potential.features import relatedness_features
-from gravity.potential.forecast.backtest import ForecastBacktest, run_forecast_backtest
 from gravity.potential.forecast.options import ForecastOptions
 from gravity.potential.options import BacktestOptions, PotentialOptions
-from gravity.potential.pipeline import RelatednessFn, opportunities
 from gravity.relatedness.inputs import population_for
 from gravity.relatedness.model import Relatedness
 from gravity.relatedness.options import RelatednessOptions
@@ -42,6 +38,13 @@ from gravity.relatedness.results import RelatednessResult
 from gravity.report.build import Report, build_report
 from gravity.report.data import ReportNames, load_inputs
 from gravity.report.options import ReportOptions
+
+if TYPE_CHECKING:
+    # imported by the functions that run them: the forecast's learner loads scikit-learn (about
+    # 60 MB and 1 s) and the potential stage joblib, which a fit through `gv.ppml` never needs
+    from gravity.potential.backtest import BacktestResult
+    from gravity.potential.forecast.backtest import ForecastBacktest
+    from gravity.potential.pipeline import RelatednessFn
 
 __all__ = [
     "backtest",
@@ -301,6 +304,8 @@ def _features(
     # as the CLI does: product panels get relatedness features unless they are turned off
     if relatedness is False or "product" not in panel.columns:
         return None
+    from gravity.potential.features import relatedness_features
+
     return relatedness_features(validate_options(RelatednessOptions, relatedness, "relatedness"))
 
 
@@ -338,6 +343,8 @@ def potential(
     ['exporter', 'importer', 'year', 'actual', 'potential']
     """
     opts = validate_options(PotentialOptions, options, "options")
+    from gravity.potential.pipeline import opportunities
+
     return opportunities(panel, opts, _features(panel, relatedness))
 
 
@@ -378,6 +385,8 @@ def backtest(
     """
     pot = validate_options(PotentialOptions, potential, "potential")
     opts = validate_options(BacktestOptions, options, "options")
+    from gravity.potential.backtest import run_backtest
+
     return run_backtest(panel, pot, opts, _features(panel, relatedness))
 
 
@@ -416,6 +425,8 @@ def forecast_backtest(
     ['forecast', 'gravity', 'itc']
     """
     opts = validate_options(ForecastOptions, options, "options")
+    from gravity.potential.forecast.backtest import run_forecast_backtest
+
     return run_forecast_backtest(panel, opts, _features(panel, relatedness))
 
 

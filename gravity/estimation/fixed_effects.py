@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -32,7 +32,8 @@ class FixedEffects:
     names : tuple of str
         Name of each dimension as written in the formula (``"exporter^year"``).
     codes : tuple of numpy.ndarray
-        For each dimension, an ``int64`` array of length ``n`` with codes ``0 .. n_levels - 1``.
+        For each dimension, an integer array of length ``n`` with codes ``0 .. n_levels - 1``
+        (``int32`` below 2**31 rows, as built by :meth:`from_frame` and :meth:`subset`).
     levels : tuple of pandas.Index
         For each dimension, the label of every code (strings joined by ``"^"`` for interactions).
     """
@@ -40,6 +41,9 @@ class FixedEffects:
     names: tuple[str, ...]
     codes: tuple[np.ndarray, ...]
     levels: tuple[pd.Index, ...]
+    _stacked: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """The ``(n_dims, n)`` array whose rows are ``codes``, when built here: the kernels read it
+    as it is, so the codes are held once, at 4 bytes a code (not also as an int64 copy)."""
 
     @property
     def n_levels(self) -> tuple[int, ...]:
@@ -79,9 +83,10 @@ class FixedEffects:
         FixedEffects
         """
         names: list[str] = []
-        codes: list[np.ndarray] = []
         levels: list[pd.Index] = []
-        for term in terms:
+        # codes are below the row count (-1 marks a missing value): its dtype fits them all
+        stacked = np.empty((len(terms), len(frame)), dtype=_code_dtype(len(frame)))
+        for q, term in enumerate(terms):
             missing = [c for c in term if c not in frame.columns]
             if missing:
                 raise EstimationError(
@@ -90,21 +95,22 @@ class FixedEffects:
                 )
             code, level = encode_interaction([frame[c] for c in term])
             names.append("^".join(term))
-            codes.append(code)
+            stacked[q] = code
             levels.append(level)
-        return cls(tuple(names), tuple(codes), tuple(levels))
+        return cls(tuple(names), tuple(stacked), tuple(levels), stacked)
 
     def subset(self, keep: np.ndarray) -> FixedEffects:
         """Restrict to observations where the boolean mask ``keep`` is true, re-coding densely."""
         if keep.all():
             return self
-        codes: list[np.ndarray] = []
+        n_keep = int(np.count_nonzero(keep))
+        stacked = np.empty((len(self.codes), n_keep), dtype=_code_dtype(n_keep))
         levels: list[pd.Index] = []
-        for code, level in zip(self.codes, self.levels, strict=True):
+        for q, (code, level) in enumerate(zip(self.codes, self.levels, strict=True)):
             new, used = dense_codes(code[keep], len(level))
-            codes.append(new)
+            stacked[q] = new
             levels.append(level[used])
-        return FixedEffects(self.names, tuple(codes), tuple(levels))
+        return FixedEffects(self.names, tuple(stacked), tuple(levels), stacked)
 
     @cached_property
     def kernel_codes(self) -> np.ndarray:
@@ -116,12 +122,19 @@ class FixedEffects:
         if not self.codes:
             return np.zeros((0, 0), dtype=np.int32)
         dtype = np.int32 if max(self.n_levels) < np.iinfo(np.int32).max else np.int64
+        if self._stacked is not None and self._stacked.dtype == dtype:
+            return self._stacked
         return np.ascontiguousarray(np.vstack(self.codes), dtype=dtype)
 
     @cached_property
     def kernel_offsets(self) -> np.ndarray:
         """Start of each dimension's levels in the kernels' concatenated level arrays (int64)."""
         return np.concatenate([[0], np.cumsum(self.n_levels)]).astype(np.int64)
+
+
+def _code_dtype(n_rows: int) -> type[np.signedinteger]:
+    """The smallest dtype of the kernels (int32 or int64) that holds codes below ``n_rows``."""
+    return np.int32 if n_rows < np.iinfo(np.int32).max else np.int64
 
 
 def dense_codes(code: np.ndarray, n_levels: int | None = None) -> tuple[np.ndarray, np.ndarray]:

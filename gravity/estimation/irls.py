@@ -247,8 +247,18 @@ def fit_poisson(
     opts = options or IrlsOptions()
     n = y.shape[0]
     y = np.ascontiguousarray(y, dtype=np.float64)
-    w0 = np.ones(n) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
-    off = np.zeros(n) if offset is None else np.ascontiguousarray(offset, dtype=np.float64)
+    # no weights or offset: one value read n times (a zero-stride view), not two n-vectors of
+    # ones and zeros; the kernels' arithmetic is the same, 1.0 * x and x + 0.0
+    w0 = (
+        np.broadcast_to(np.float64(1.0), (n,))
+        if weights is None
+        else np.ascontiguousarray(weights, dtype=np.float64)
+    )
+    off = (
+        np.broadcast_to(np.float64(0.0), (n,))
+        if offset is None
+        else np.ascontiguousarray(offset, dtype=np.float64)
+    )
     if np.any(y < 0):
         raise EstimationError("PPML needs a non-negative outcome; found negative values")
     if float((w0 * y).sum()) <= 0:
@@ -331,7 +341,8 @@ def fit_poisson(
                     CollinearityWarning,
                     stacklevel=3,
                 )
-        Xk = rows[1 + kept]
+        # a view while no column was dropped (the usual case): a fancy index would copy k rows
+        Xk = rows[1:] if kept.size == k else rows[1 + kept]
         if not (np.all(np.isfinite(z_res)) and np.all(np.isfinite(Xk))):
             raise EstimationError(
                 f"IRLS iteration {iteration}: the working variables are not finite (fitted "
@@ -342,6 +353,7 @@ def fit_poisson(
             xw = Xk * w
             try:
                 beta_new = linalg.solve(xw @ Xk.T, xw @ z_res, assume_a="pos")
+                del xw  # (k, n): not held through the deviance pass below
             except (linalg.LinAlgError, ValueError):
                 raise EstimationError(
                     f"IRLS iteration {iteration}: the weighted regressors became collinear "

@@ -12,8 +12,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, special
-from scipy.sparse.linalg import lsqr
+from scipy import special
 
 from gravity.estimation.design import Design
 from gravity.estimation.fixed_effects import interaction_columns
@@ -163,6 +162,10 @@ class FitResult:
         n = fe.nobs
         rows = np.repeat(np.arange(n), len(fe))
         cols = np.column_stack(blocks).ravel()
+        # imported here: the fixed effects are recovered on request, after the fit
+        from scipy import sparse
+        from scipy.sparse.linalg import lsqr
+
         dummies = sparse.csr_matrix((np.ones(n * len(fe)), (rows, cols)), shape=(n, offset))
         solution = lsqr(dummies, self._linear_fe, atol=1e-14, btol=1e-14, iter_lim=100_000)[0]
         out: dict[str, pd.Series] = {}

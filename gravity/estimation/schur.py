@@ -31,13 +31,17 @@ the normal-equation residual (``D1' W r = 0`` holds exactly) and ``M`` the level
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
-from scipy import sparse
-from scipy.sparse import linalg as splinalg
 
 from gravity.estimation.fixed_effects import FixedEffects
+
+if TYPE_CHECKING:
+    # imported where used: fits on well-connected graphs (trade panels) never assemble S
+    from scipy import sparse
+    from scipy.sparse import linalg as splinalg
 
 # relative ridge on the Schur complement's diagonal before it is factorised: makes the singular
 # (but consistent) system factorisable. It perturbs only the preconditioner: the factor stays
@@ -198,6 +202,8 @@ def schur_complement(
     Both terms are built from coordinate lists (duplicates summed by the conversion): a product
     of the n-row dummy matrices would transpose them, three times slower at 2M rows.
     """
+    from scipy import sparse
+
     n_kept = layout.n_kept
     kc = layout.kcodes
     n_dims = kc.shape[0]
@@ -264,6 +270,9 @@ def factorise(
     ridge = RIDGE * np.maximum(_kept_weights(layout, weights), np.finfo(float).tiny)
     # COLAMD: a fill-reducing ordering that sets dense rows aside (a year meets every firm);
     # minimum degree on A + A' took seconds on them at 2M rows against 0.05 s
+    from scipy import sparse
+    from scipy.sparse import linalg as splinalg
+
     try:
         return splinalg.splu(
             (matrix + sparse.diags(ridge)).tocsc(),

@@ -42,14 +42,16 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.linalg import lsmr
-from threadpoolctl import threadpool_limits
 
 from gravity.estimation.fixed_effects import FixedEffects, dense_codes
 from gravity.exceptions import EstimationError, SeparationWarning
+
+if TYPE_CHECKING:
+    # imported where used: only the ReLU check (separation.regressor) builds sparse designs
+    import scipy.sparse as sp
 
 __all__ = ["DROP_REASONS", "SeparationResult", "detect_separation"]
 
@@ -232,6 +234,8 @@ def detect_separation(
             design = _design(x_arr[idx], tuple(code[idx] for code in codes), intercept)
             # LSMR's vector operations are too small for BLAS threads to pay: with two cores
             # and threads competing they made it 10-20x slower
+            from threadpoolctl import threadpool_limits  # the ReLU check only
+
             with threadpool_limits(limits=1, user_api="blas"):
                 sep, iters = _relu_separated(y_arr[idx], design, tol=tol, maxiter=maxiter)
             relu_iterations += iters
@@ -376,6 +380,8 @@ def _design(x: np.ndarray, codes: tuple[np.ndarray, ...], intercept: bool) -> sp
     Zero columns are left out; so are the dummies of groups with no observation (their codes
     do not occur among the rows). A column of ones stands for the intercept without fixed effects.
     """
+    import scipy.sparse as sp
+
     n = x.shape[0]
     scale = np.abs(x).max(axis=0) if x.shape[1] else np.zeros(0)
     dense_x = x[:, scale > 0] / scale[scale > 0]
@@ -412,6 +418,8 @@ class _ConstrainedFit:
     """
 
     def __init__(self, design: sp.csr_matrix, constrained: np.ndarray, tol: float) -> None:
+        import scipy.sparse as sp
+
         self.constrained = constrained
         self.sw = np.sqrt(np.where(constrained, CONSTRAINT_WEIGHT, 1.0))
         weighted = sp.diags(self.sw) @ design
@@ -437,6 +445,8 @@ class _ConstrainedFit:
         return xb, violation
 
     def _solve(self, target: np.ndarray) -> np.ndarray:
+        from scipy.sparse.linalg import lsmr
+
         lsmr_tol = self.tol * LSMR_TOL_FACTOR
         sol = lsmr(
             self.weighted,

@@ -218,6 +218,12 @@ def _potential_note(out: Path) -> tuple[str, int | None]:
         seconds = manifest.get("stage_seconds", {}).get("panel", 0.0)
         note += f"; panel {panel['status']} ({seconds:.1f} s)"
     rows = next((s["rows_out"] for s in reversed(steps)), None)
+    summary = out / "potential" / "summary.json"
+    info = json.loads(summary.read_text()).get("chunks", {}) if summary.is_file() else {}
+    # where the potential's time goes: pass 1 (fits), pass 3 (scores), the ranking
+    passes = [(k, info[f"{k}_seconds"]) for k in ("fit", "score", "rank") if f"{k}_seconds" in info]
+    if passes:
+        note += " (" + ", ".join(f"{k} {v:.0f} s" for k, v in passes) + ")"
     return note, rows
 
 

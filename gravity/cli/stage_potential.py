@@ -116,7 +116,12 @@ def _stage_chunked(
             f"opportunities.csv skipped: {ranked.rows:,} rows > potential.chunks.csv_max_rows "
             f"({chunk_options.csv_max_rows:,}); read opportunities.parquet",
         )
-    chunks = {**run.info, "rank_batches": ranked.batches, "rows": ranked.rows}
+    chunks = {
+        **run.info,
+        "rank_batches": ranked.batches,
+        "rank_seconds": round(ranked.seconds, 3),
+        "rows": ranked.rows,
+    }
     summary = {
         "base_year": run.base_year,
         "counts": dict(run.counts),

@@ -35,6 +35,10 @@ __all__ = ["ChunkStore"]
 FIT_TABLES: Final = ("supply", "demand", "pairs", "totals", "residuals")
 """The tables pass 1 writes for each chunk."""
 _PLAN_VERSION: Final = 1
+ROWS_GROUP_SIZE: Final = 16_384
+"""Rows of a row group of a chunk's pass-3 file: a ranking batch reads whole row groups, so
+small groups waste little at the edges of its range (an exporter has about 10,000 rows in a
+chunk of 50 HS-6 products)."""
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -132,8 +136,8 @@ class ChunkStore:
         path = self.rows_path(index)
         temp = temp_name(path)
         # row groups of bounded size, sorted by exporter: the ranking reads one batch of
-        # exporters at a time and skips the other groups by their statistics
-        frame.to_parquet(temp, index=False, row_group_size=65_536)
+        # exporters at a time, only the row groups holding their rows
+        frame.to_parquet(temp, index=False, row_group_size=ROWS_GROUP_SIZE)
         os.replace(temp, path)
         _write_json(path.with_suffix(".json"), record)
 

@@ -34,7 +34,9 @@ __all__ = ["ChunkStore"]
 
 FIT_TABLES: Final = ("supply", "demand", "pairs", "totals", "residuals")
 """The tables pass 1 writes for each chunk."""
-_PLAN_VERSION: Final = 1
+_PLAN_VERSION: Final = 2
+"""What a chunk folder holds: raised when the same options come to compute something else
+(2: the forecast carries its blends and history window), so an older folder starts over."""
 ROWS_GROUP_SIZE: Final = 16_384
 """Rows of a row group of a chunk's pass-3 file: a ranking batch reads whole row groups, so
 small groups waste little at the edges of its range (an exporter has about 10,000 rows in a

@@ -18,6 +18,10 @@ from tests.report.conftest import EU_EXPORTER, EU_NAMES, XSS_COUNTRY, XSS_PRODUC
 
 CHROMIUM = DEFAULT_CHROMIUM
 EXPORTER = "XAA"
+PAGE_TIMEOUT_MS = 180_000
+"""How long a tab waits for a load or a selector. Playwright's 30 s default was exceeded once
+when the report's charts rendered on a 2-core machine running other heavy jobs; the waits are
+on conditions, so a longer limit costs nothing when the page is quick."""
 
 if not CHROMIUM.is_file():
     pytest.skip(
@@ -51,6 +55,8 @@ def _watched_tab(browser: object, url: str) -> Iterator[tuple[object, list[str]]
     """A 1400x1000 tab on ``url``, with the console errors and warnings, page errors and
     non-file requests it raises collected in the list yielded beside it."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    context.set_default_navigation_timeout(PAGE_TIMEOUT_MS)
     tab = context.new_page()
     problems: list[str] = []
     tab.on(
@@ -232,6 +238,8 @@ def test_real_filters_change_rows_and_charts(eu_page: tuple, eu_run: Path) -> No
 
 def test_real_report_is_usable_at_420_px(browser: object, eu_run: Path) -> None:
     context = browser.new_context(viewport={"width": 420, "height": 900})  # type: ignore[attr-defined]
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    context.set_default_navigation_timeout(PAGE_TIMEOUT_MS)
     tab = context.new_page()
     tab.goto((eu_run / "report" / "index.html").resolve().as_uri())
     tab.wait_for_function("window.__gravityTiming !== undefined")

@@ -38,7 +38,15 @@ def read_panel(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         If the file has no gravity metadata (it was not written by :func:`write_panel`).
     """
     table = pq.read_table(path)
-    return table.to_pandas(), _metadata(table.schema, path)
+    metadata = _metadata(table.schema, path)
+    # Each column's Arrow buffers are freed as soon as it is converted (self_destruct, one block
+    # per column so nothing is consolidated into a second copy), and the blocks the Arrow pool
+    # keeps afterwards go back to the system: read whole, a 50-million-row HS6 panel peaked at
+    # 7.9 GB and kept 3.2 GB of freed Arrow memory for the rest of the run (6.7 / 0 GB now).
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
+    pa.default_memory_pool().release_unused()
+    return frame, metadata
 
 
 def _metadata(schema: pa.Schema, path: Path) -> dict[str, Any]:

@@ -228,30 +228,20 @@ def _kept(
     codes = chunk.global_cells(cells)
     if block.subsamples_negatives:
         assert block.negative_rate is not None
-        years = world.years
-        draw = uniform(
-            codes,
-            world.options.seed,
-            block.salt,
-            int(years[block.t]),
-            int(years[block.b]),
-            _NEGATIVE_STREAM,
-        )
+        draw = _block_draw(world, block, codes, _NEGATIVE_STREAM)
         negative = ~(chunk.cube.values[block.b, cells] > 0)
         keep = ~negative | (draw < block.negative_rate)
         cells, codes = cells[keep], codes[keep]
     return cells, codes, n_all
 
 
-def _cap_draw(world: ForecastWorld, block: Block, codes: np.ndarray) -> np.ndarray:
+def _block_draw(
+    world: ForecastWorld, block: Block, codes: np.ndarray, stream: int
+) -> np.ndarray:
+    """Each cell's uniform draw for ``block`` in one of its streams (negatives kept, the cap)."""
     years = world.years
     return uniform(
-        codes,
-        world.options.seed,
-        block.salt,
-        int(years[block.t]),
-        int(years[block.b]),
-        _CAP_STREAM,
+        codes, world.options.seed, block.salt, int(years[block.t]), int(years[block.b]), stream
     )
 
 
@@ -275,7 +265,7 @@ def chunk_sample_keys(
             out["blocks"].append((0, 0, np.zeros(0, np.int64), np.zeros(0)))
             continue
         _, codes, n_all = _kept(chunk, world, tables, block)
-        draw = _cap_draw(world, block, codes)
+        draw = _block_draw(world, block, codes, _CAP_STREAM)
         if block.cap is not None and codes.size > block.cap:
             keep = np.argpartition(draw, block.cap - 1)[: block.cap]
             codes, draw = codes[keep], draw[keep]

@@ -11,6 +11,7 @@ are known at ``t0`` and come from the same kind of forecast as the one they boun
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ from gravity.potential.forecast.features import FeatureBuilder
 from gravity.potential.forecast.harness import Examples, TaskHarness
 from gravity.potential.forecast.metrics import entry_metrics, level_metrics
 from gravity.potential.forecast.options import ForecastOptions, Task
+from gravity.potential.forecast.parallel import fit_pool, prefetch_models
 from gravity.potential.forecast.report import summary_markdown
 from gravity.potential.grid import check_panel
 
@@ -231,6 +233,19 @@ def run_forecast_backtest(
     ForecastBacktest
     """
     opts = options or ForecastOptions()
+    # the models of a task's origins are independent: they are fitted in a thread pool
+    # (:mod:`.parallel`) while this thread computes features and scores, with the same numbers
+    with fit_pool(opts.learner) as pool:
+        return _run(panel, opts, relatedness, progress, pool)
+
+
+def _run(
+    panel: pd.DataFrame,
+    opts: ForecastOptions,
+    relatedness: RelatednessFn | None,
+    progress: Callable[[str], None] | None,
+    pool: Executor | None,
+) -> ForecastBacktest:
     notes: list[str] = []
     if "importer" not in panel.columns and "product" in panel.columns:
         # exporter x product exports (to the world): product entry is the only task
@@ -262,11 +277,14 @@ def run_forecast_backtest(
                 cube, data, opts.lags, opts.ease_terms, rel, shared=related_by_year
             )
         builder = cubes[bilateral]
-        harness = TaskHarness(task, builder.cube, builder, opts, data, values=task == "level")
+        harness = TaskHarness(
+            task, builder.cube, builder, opts, data, values=task == "level", pool=pool
+        )
         origins = _origins(harness, opts)
         if not origins:
             notes.append(f"{task}: no origin has both labelled training data and an outcome year")
             continue
+        prefetch_models(harness, origins, opts.horizons, calibrated=task == "level")
         for a in origins:
             pairs = harness.training_pairs(a)
             years = builder.cube.years

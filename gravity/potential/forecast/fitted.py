@@ -13,6 +13,7 @@ exactly the numbers of scoring it whole.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,7 @@ from gravity.potential.forecast.features import FeatureBuilder, GlobalTables
 from gravity.potential.forecast.harness import TaskHarness, log_anchor
 from gravity.potential.forecast.learner import FittedHurdle
 from gravity.potential.forecast.options import ForecastOptions, Task
+from gravity.potential.forecast.parallel import fit_pool, prefetch_models
 from gravity.potential.grid import check_panel
 
 # the two model families of the potential: cells without trade at the base year, trading cells
@@ -217,6 +219,21 @@ def _fit(
     opts = (options or ForecastOptions()).model_copy(
         update={"horizons": [horizon], "max_eval_cells": None}
     )
+    # the four models (two families, each at the base year and its calibration origin) are
+    # fitted in a thread pool (:mod:`.parallel`) while this thread builds features; same numbers
+    with fit_pool(opts.learner) as pool:
+        return _fit_in(panel, base_year, horizon, opts, relatedness, shared, pool)
+
+
+def _fit_in(
+    panel: pd.DataFrame,
+    base_year: int,
+    horizon: int,
+    opts: ForecastOptions,
+    relatedness: RelatednessFn | None,
+    shared: dict[int, RelatednessFeatures] | None,
+    pool: Executor | None,
+) -> tuple[ForecastModel, FeatureBuilder]:
     check_panel(panel)
     data = normalise_panel(panel[panel["year"] <= base_year])
     cube = build_cube(data, True, opts.min_flow)
@@ -231,8 +248,14 @@ def _fit(
     widths: dict[str, BandedWidth] = {}
     blends: dict[str, Blend] = {}
     notes = []
+    harnesses = {
+        task: TaskHarness(task, cube, builder, opts, data, values=True, pool=pool)
+        for task in POTENTIAL_TASKS
+    }
+    for harness in harnesses.values():
+        prefetch_models(harness, [a], [horizon], calibrated=True)
     for task in POTENTIAL_TASKS:
-        harness = TaskHarness(task, cube, builder, opts, data, values=True)
+        harness = harnesses[task]
         model = harness.model(a)
         if model is None:
             raise DataError(

@@ -9,6 +9,7 @@ every prediction it makes at ``a``) is unchanged when later years change.
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,9 +33,10 @@ from gravity.potential.forecast.learner import (
     cache_key,
     cross_fit_probability,
     fit_hurdle,
+    is_cached,
     load_or_fit,
 )
-from gravity.potential.forecast.options import ForecastOptions, Horizon, Task
+from gravity.potential.forecast.options import ForecastOptions, Horizon, LearnerOptions, Task
 
 # the blend of an origin is chosen on at most this many (seeded) validation cells per outcome
 VALIDATION_CELLS = 50_000
@@ -128,6 +130,11 @@ class TaskHarness:
     _rca: dict[int, np.ndarray] = field(default_factory=dict)
     _feature_frames: dict[tuple[int, str], pd.DataFrame] = field(default_factory=dict)
     _year_hash: dict[int, str] = field(default_factory=dict)
+    pool: Executor | None = None
+    """Threads that fit the models :meth:`prefetch` starts (:mod:`.parallel`); None: each model
+    is fitted when asked for, in the calling thread."""
+    _pending: dict[int, Future[FittedHurdle]] = field(default_factory=dict)
+    _keys: dict[int, str] = field(default_factory=dict)
 
     # -- years -------------------------------------------------------------------------------
     def target(self, a: int, horizon: Horizon) -> int | None:
@@ -269,46 +276,73 @@ class TaskHarness:
         if not pairs:
             self._models[a] = None
             return None
-        learner = self.options.learner
+        pending = self._pending.pop(a, None)
 
         def fit() -> FittedHurdle:
-            rate = learner.negative_rate
-            blocks = self._training_blocks(a)
-            frame = pd.concat([x.features for x in blocks], ignore_index=True)
-            ratio = None
-            label = np.concatenate([self._label(x) for x in blocks])
-            if self.values:
-                with np.errstate(divide="ignore"):
-                    ratio = np.concatenate(
-                        [
-                            np.where(x.actual > 0, np.log(x.actual), np.nan) - x.anchor
-                            for x in blocks
-                        ]
-                    )
-            return fit_hurdle(frame, label, ratio, learner, self.options.seed + a, rate)
+            # a fit started by :meth:`prefetch` is the same fit, run in the pool
+            return pending.result() if pending is not None else fit_hurdle(*self._fit_inputs(a))
 
+        model = load_or_fit(self.options.cache_dir, self._model_key(a), fit)
+        self._models[a] = model
+        return model
+
+    def _fit_inputs(
+        self, a: int
+    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None, LearnerOptions, int, float | None]:
+        """The arguments of :func:`~.learner.fit_hurdle` for the model of origin index ``a``."""
+        learner = self.options.learner
+        rate = learner.negative_rate
+        blocks = self._training_blocks(a)
+        frame = pd.concat([x.features for x in blocks], ignore_index=True)
+        ratio = None
+        label = np.concatenate([self._label(x) for x in blocks])
+        if self.values:
+            with np.errstate(divide="ignore"):
+                ratio = np.concatenate(
+                    [np.where(x.actual > 0, np.log(x.actual), np.nan) - x.anchor for x in blocks]
+                )
+        return frame, label, ratio, learner, self.options.seed + a, rate
+
+    def _model_key(self, a: int) -> str:
+        """Cache key of the model of origin index ``a``."""
+        if a in self._keys:
+            return self._keys[a]
+        pairs = self.training_pairs(a)
         year = int(self.cube.years[a])
         spec = {
             "values": self.values,
             "pairs": [(int(self.cube.years[t]), int(self.cube.years[b])) for t, b in pairs],
             # what only scores or bounds the predictions (interval level and bands, k of
-            # precision@k) does not change the model, so it does not change the key
+            # precision@k) or sets how many fit at once does not change the model, so it does
+            # not change the key
             "options": self.options.model_dump(
                 mode="json",
                 exclude={
-                    "cache_dir",
-                    "origins",
-                    "interval",
-                    "interval_bands",
-                    "top_k",
-                    "level_blend",
+                    "cache_dir": True,
+                    "origins": True,
+                    "interval": True,
+                    "interval_bands": True,
+                    "top_k": True,
+                    "level_blend": True,
+                    "learner": {"workers"},
                 },
             ),
         }
-        key = cache_key(self._history_hash(a), self.task, year, spec)
-        model = load_or_fit(self.options.cache_dir, key, fit)
-        self._models[a] = model
-        return model
+        self._keys[a] = cache_key(self._history_hash(a), self.task, year, spec)
+        return self._keys[a]
+
+    def prefetch(self, a: int) -> None:
+        """Start fitting the model of origin index ``a`` in :attr:`pool` (see :mod:`.parallel`).
+
+        Its training examples are built here, in the calling thread; :meth:`model` then takes
+        the fit's result. Nothing happens without a pool, when the model is known or cached, or
+        when nothing is labelled by ``a``.
+        """
+        if self.pool is None or a in self._models or a in self._pending:
+            return
+        if not self.training_pairs(a) or is_cached(self.options.cache_dir, self._model_key(a)):
+            return
+        self._pending[a] = self.pool.submit(fit_hurdle, *self._fit_inputs(a))
 
     def _training_blocks(self, a: int) -> list[Examples]:
         """The labelled examples of every training pair of origin index ``a``."""

@@ -299,7 +299,7 @@ def load_or_fit(
     fit: Callable[[], FittedHurdle],
 ) -> FittedHurdle:
     """The cached model under ``key``, or ``fit()`` (a callable) stored there."""
-    path = None if cache_dir is None else Path(cache_dir) / f"forecast-{key}.joblib"
+    path = _cache_path(cache_dir, key)
     if path is not None and path.exists():
         model = joblib.load(path)
         if isinstance(model, FittedHurdle):
@@ -309,3 +309,13 @@ def load_or_fit(
         path.parent.mkdir(parents=True, exist_ok=True)
         joblib.dump(model, path)
     return model
+
+
+def _cache_path(cache_dir: Path | None, key: str) -> Path | None:
+    return None if cache_dir is None else Path(cache_dir) / f"forecast-{key}.joblib"
+
+
+def is_cached(cache_dir: Path | None, key: str) -> bool:
+    """Whether :func:`load_or_fit` would find a stored model under ``key``."""
+    path = _cache_path(cache_dir, key)
+    return path is not None and path.exists()

@@ -31,7 +31,12 @@ class LearnerOptions(StrictModel):
     calibrated. For panels where entries are rare (HS-6): features are computed only for the
     kept cells. Omitted: every example is kept."""
     threads: int = Field(1, ge=1, le=256)
-    """OpenMP threads of the tree learners (results are reproducible for a given count)."""
+    """OpenMP threads of the tree learners (the predictions are the same for any count)."""
+    workers: int | None = Field(None, ge=1, le=64)
+    """Hurdle models fitted at the same time, each in its own thread with ``threads`` OpenMP
+    threads, while the main thread computes features and scores (the predictions are the same
+    for any count). Omitted: the cores this process may use divided by ``threads``, at most 4;
+    1 fits one model after the other in the main thread."""
 
 
 class ForecastOptions(StrictModel):

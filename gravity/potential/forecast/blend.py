@@ -274,8 +274,6 @@ def fixed_level_blend(model: float, persistence: float, persistence_growth: floa
     -------
     Blend
     """
-    if (model, persistence_growth) == (1.0, 0.0):
-        return Blend(source="the model alone (`level_weights: {model: 1}`)")
     return Blend(
         shrink=model,
         growth=persistence_growth,

@@ -285,7 +285,15 @@ class TaskHarness:
                             for x in blocks
                         ]
                     )
-            return fit_hurdle(frame, label, ratio, learner, self.options.seed + a, rate)
+            return fit_hurdle(
+                frame,
+                label,
+                ratio,
+                learner,
+                self.options.seed + a,
+                rate,
+                entry_theory=self.task == "new_product",
+            )
 
         year = int(self.cube.years[a])
         spec = {
@@ -422,7 +430,13 @@ class TaskHarness:
             source,
         )
 
-    def _stack(self, parts: list[tuple[np.ndarray, Examples]], a: int, source: str) -> Blend:
+    def _stack(
+        self,
+        parts: list[tuple[np.ndarray, Examples]],
+        a: int,
+        source: str,
+        out_of_time: bool = True,
+    ) -> Blend:
         """Stack on (model probabilities, examples) pairs: :func:`~.blend.fit_entry_blend`."""
         prob = np.concatenate([p for p, _ in parts])
         per_ex = [
@@ -437,7 +451,7 @@ class TaskHarness:
         ]
         signals = {k: np.concatenate([s[k] for s in per_ex]) for k in per_ex[0]}
         label = np.concatenate([self._label(ex) for _, ex in parts])
-        return fit_entry_blend(prob, signals, label, self.options.seed + a, source)
+        return fit_entry_blend(prob, signals, label, self.options.seed + a, source, out_of_time)
 
     def _entry_blend(self, a: int) -> Blend:
         pairs = self.training_pairs(a)
@@ -463,12 +477,17 @@ class TaskHarness:
         frame = pd.concat([x.features for x in blocks], ignore_index=True)
         label = np.concatenate([self._label(x) for x in blocks])
         oof = cross_fit_probability(
-            frame, label, self.options.learner, self.options.seed + a, CROSS_FIT_FOLDS
+            frame,
+            label,
+            self.options.learner,
+            self.options.seed + a,
+            CROSS_FIT_FOLDS,
+            entry_theory=self.task == "new_product",
         )
         bounds = np.cumsum([0] + [x.cells.size for x in blocks])
         parts = [(oof[lo:hi], x) for lo, hi, x in zip(bounds[:-1], bounds[1:], blocks, strict=True)]
         source = f"{CROSS_FIT_FOLDS}-fold cross-fitted forecasts of the training examples"
-        return self._stack(parts, a, source)
+        return self._stack(parts, a, source, out_of_time=False)
 
     def predict(
         self, model: FittedHurdle, ex: Examples, blend: Blend | None = None

@@ -127,10 +127,7 @@ class Blend:
     def describe(self) -> str:
         """The blend in words."""
         if self.signal is not None and self.combined:
-            return (
-                f"equal-weight combination with `{self.signal}` ({self.source}: the "
-                "validation cannot tell the model and the rule apart)"
-            )
+            return f"equal-weight combination with `{self.signal}` ({self.source})"
         if self.signal is not None and self.coef[1] == 0:
             return f"the rule `{self.signal}` alone (chosen on {self.source})"
         if self.signal is not None:
@@ -320,7 +317,12 @@ def _without_selection(
     combined = combine_equally(prob, z, y, seed)
     if combined is None:
         return None
-    return replace(rule, coef=combined, combined=True)
+    why = (
+        "the bootstrap cannot tell the model and the rule apart"
+        if out_of_time
+        else "not out of time, so nothing is selected on it"
+    )
+    return replace(rule, coef=combined, combined=True, source=f"{rule.source}: {why}")
 
 
 def combine_equally(

@@ -285,15 +285,7 @@ class TaskHarness:
                             for x in blocks
                         ]
                     )
-            return fit_hurdle(
-                frame,
-                label,
-                ratio,
-                learner,
-                self.options.seed + a,
-                rate,
-                entry_theory=self.task == "new_product",
-            )
+            return fit_hurdle(frame, label, ratio, learner, self.options.seed + a, rate)
 
         year = int(self.cube.years[a])
         spec = {
@@ -389,7 +381,9 @@ class TaskHarness:
           hold ``MIN_VALIDATION_POSITIVES`` events. Without enough (the first trainable origins,
           a panel with a single training pair) the model's cross-fitted predictions of its own
           training examples (:func:`~.learner.cross_fit_probability`): validation within the
-          training data, never on the origin's outcomes.
+          training data, never on the origin's outcomes. Such validation, or one with fewer
+          than ``MIN_SELECTION_EVENTS`` entries, selects nothing: a clear bootstrap winner alone
+          (out of time only) or the equal-weight combination (:func:`~.blend.fit_entry_blend`).
         """
         key = (a, horizon if self.task == "level" else None)
         if key not in self._blends:
@@ -477,12 +471,7 @@ class TaskHarness:
         frame = pd.concat([x.features for x in blocks], ignore_index=True)
         label = np.concatenate([self._label(x) for x in blocks])
         oof = cross_fit_probability(
-            frame,
-            label,
-            self.options.learner,
-            self.options.seed + a,
-            CROSS_FIT_FOLDS,
-            entry_theory=self.task == "new_product",
+            frame, label, self.options.learner, self.options.seed + a, CROSS_FIT_FOLDS
         )
         bounds = np.cumsum([0] + [x.cells.size for x in blocks])
         parts = [(oof[lo:hi], x) for lo, hi, x in zip(bounds[:-1], bounds[1:], blocks, strict=True)]

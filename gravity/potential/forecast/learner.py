@@ -31,7 +31,6 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from gravity.potential.forecast.compact import MonotoneLogistic, entry_theory_columns
 from gravity.potential.forecast.options import LearnerOptions
 
 # Below this many positive training examples the classifier is an L2 logistic regression on
@@ -43,7 +42,7 @@ SMALL_CS = tuple(float(c) for c in np.logspace(-3, 1, 9))
 SMALL_CV_FOLDS = 5
 # Part of every cache key: bump it whenever features, anchors or learners change, so that a
 # model fitted by older code is never reused.
-MODEL_VERSION = 9
+MODEL_VERSION = 8
 # early stopping holds out this share of the (seeded) training rows
 VALIDATION_FRACTION = 0.1
 # rounds without improvement on the held-out rows before boosting stops
@@ -55,7 +54,7 @@ class FittedHurdle:
     """A fitted hurdle model: classifier and (for value tasks) the log-ratio regressor."""
 
     features: tuple[str, ...]
-    classifier: HistGradientBoostingClassifier | Pipeline | MonotoneLogistic | None
+    classifier: HistGradientBoostingClassifier | Pipeline | None
     regressor: HistGradientBoostingRegressor | None
     n_train: int
     n_available: int
@@ -151,30 +150,6 @@ def _small_classifier(x: np.ndarray, y: np.ndarray, seed: int) -> Pipeline:
     return _small_pipeline(best_c, seed).fit(x, y)
 
 
-def _compact_classifier(
-    x: np.ndarray, y: np.ndarray, columns: list[int], seed: int
-) -> MonotoneLogistic:
-    """:class:`~.compact.MonotoneLogistic` on ``columns``, its strength cross-validated.
-
-    Chosen as :func:`_small_classifier` chooses it (AUC-PR on seeded stratified folds; ties
-    keep the stronger penalty).
-    """
-    events = int(min(y.sum(), y.size - y.sum()))
-    folds = min(SMALL_CV_FOLDS, events)
-    best_c = 1.0
-    if folds >= 2:
-        split = StratifiedKFold(folds, shuffle=True, random_state=seed)
-        scores = []
-        for c in SMALL_CS:
-            ap = []
-            for train, test in split.split(x, y):
-                fitted = MonotoneLogistic(columns, c).fit(x[train], y[train])
-                ap.append(average_precision_score(y[test], fitted.predict_proba(x[test])[:, 1]))
-            scores.append(float(np.mean(ap)))
-        best_c = SMALL_CS[int(np.argmax(scores))]
-    return MonotoneLogistic(columns, best_c).fit(x, y)
-
-
 def _regressor(options: LearnerOptions, seed: int) -> HistGradientBoostingRegressor:
     # absolute error: the conditional median of the log ratio, which is what the median
     # absolute log error scores
@@ -188,7 +163,6 @@ def fit_hurdle(
     options: LearnerOptions,
     seed: int,
     negative_rate: float | None = None,
-    entry_theory: bool = False,
 ) -> FittedHurdle:
     """Fit the classifier on ``label`` and, where given, the regressor on positive rows.
 
@@ -208,10 +182,6 @@ def fit_hurdle(
         The share of negative examples kept in ``frame`` (all positives kept): the classifier's
         odds are multiplied by it when predicting (:meth:`FittedHurdle.probability`). The
         regressor sees positive rows only and is unaffected.
-    entry_theory : bool
-        Product entry: below ``MIN_TREE_POSITIVES`` the classifier is the compact,
-        sign-constrained logistic regression on the theory features
-        (:class:`~.compact.MonotoneLogistic`) instead of the L2 logistic on every feature.
 
     Returns
     -------
@@ -234,10 +204,7 @@ def fit_hurdle(
     # OpenMP threads that outnumber free cores spin and wait: on a shared 2-core machine a
     # two-thread fit ran many times slower than a one-thread fit, so the thread count is explicit
     with threadpool_limits(options.threads, user_api="openmp"):
-        theory = entry_theory_columns(keep) if entry_theory else []
-        if 0 < positives < MIN_TREE_POSITIVES and positives < y.size and theory:
-            clf = _compact_classifier(x, y, theory, seed)
-        elif 0 < positives < MIN_TREE_POSITIVES and positives < y.size:
+        if 0 < positives < MIN_TREE_POSITIVES and positives < y.size:
             clf = _small_classifier(x, y, seed)
         elif 0 < positives < y.size:
             clf = _classifier(options, seed).fit(x, y)
@@ -260,12 +227,7 @@ def fit_hurdle(
 
 
 def cross_fit_probability(
-    frame: pd.DataFrame,
-    label: np.ndarray,
-    options: LearnerOptions,
-    seed: int,
-    folds: int,
-    entry_theory: bool = False,
+    frame: pd.DataFrame, label: np.ndarray, options: LearnerOptions, seed: int, folds: int
 ) -> np.ndarray:
     """Out-of-fold probabilities: each example scored by a classifier fitted without its fold.
 
@@ -285,8 +247,6 @@ def cross_fit_probability(
         Seed of the folds and the learners.
     folds : int
         Number of folds.
-    entry_theory : bool
-        As for :func:`fit_hurdle`.
 
     Returns
     -------
@@ -301,12 +261,7 @@ def cross_fit_probability(
             continue
         train = ~test
         model = fit_hurdle(
-            frame[train].reset_index(drop=True),
-            label[train],
-            None,
-            options,
-            seed + k,
-            entry_theory=entry_theory,
+            frame[train].reset_index(drop=True), label[train], None, options, seed + k
         )
         out[test] = model.probability(frame[test])
     return out

@@ -289,3 +289,29 @@ def test_one_training_pair_combines_without_reading_the_outcome_year() -> None:
     a = res.predictions.query("model == 'forecast'").sort_values(keys)["score"].to_numpy()
     b = again.predictions.query("model == 'forecast'").sort_values(keys)["score"].to_numpy()
     np.testing.assert_array_equal(a, b)
+
+
+def test_few_validation_entries_combine_without_reading_later_years() -> None:
+    """A 12 x 15 product world (EU trade's size): origin 2004 validates on 2003 -> 2004 alone.
+
+    Fewer than ``MIN_SELECTION_EVENTS`` entries there, so no selection; scrambling every year
+    after 2004 leaves the forecast at 2004 unchanged.
+    """
+    panel = simulate_products(n=12, products=15, years=tuple(range(2000, 2007)))
+    opts = ForecastOptions(
+        tasks=["new_product"], origins=[2004], horizons=[1], learner=FAST_LEARNER
+    )
+    res = run_forecast_backtest(panel, opts)
+    notes = [n for n in res.notes if ": blend " in n]
+    assert len(notes) == 1 and "2003->2004" in notes[0]
+    assert "equal-weight combination" in notes[0] or "(bootstrap)" in notes[0]
+    later = panel["year"] > 2004
+    scrambled = panel.copy()
+    scrambled.loc[later, "value"] = np.random.default_rng(1).permutation(
+        panel.loc[later, "value"].to_numpy()
+    )
+    again = run_forecast_backtest(scrambled, opts)
+    keys = ["exporter", "product"]
+    a = res.predictions.query("model == 'forecast'").sort_values(keys)["score"].to_numpy()
+    b = again.predictions.query("model == 'forecast'").sort_values(keys)["score"].to_numpy()
+    np.testing.assert_array_equal(a, b)

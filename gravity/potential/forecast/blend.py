@@ -4,7 +4,8 @@ The model of origin ``t0`` is trained on earlier origins only; its blend is chos
 of the latest earlier origin ``c`` (trained on outcomes up to ``c``), scored on ``c``'s candidates
 whose outcomes are known by ``t0``. Those predictions are out of time, like the ones the blend
 is applied to, and nothing after ``t0`` is read. Without such a model (the first trainable
-origin, or a panel with a single training pair) the model is used alone.
+origin, or a panel with a single training pair) entry blends use cross-fitted predictions of the
+training examples (:meth:`~.harness.TaskHarness.blend`), on which nothing is selected (below).
 
 - Entry tasks (stacked generalisation, Wolpert 1992): each naive rule that reads only a cell's
   features and own history (:func:`~.baselines.new_flow_signals`,

@@ -51,7 +51,8 @@ from gravity.potential.chunked.forecast_tasks import (
     ForecastWorld,
     chunk_examples,
     chunk_sample_keys,
-    chunk_sums,
+    chunk_tables_and_keys,
+    tables_activity,
 )
 from gravity.potential.chunked.source import ChunkReader
 from gravity.potential.chunked.store import ChunkStore
@@ -69,6 +70,8 @@ from gravity.potential.model import add_gap_columns
 __all__ = ["ChunkForecast", "ForecastFit", "fit_chunked_forecast"]
 
 _MODEL_FILE = "forecast.joblib"
+# the chunks' sample keys of a block are cut to its cap once they hold this many caps
+_MERGE_FACTOR = 4
 _KEYS = ["exporter", "importer", "product"]
 
 
@@ -224,30 +227,31 @@ def _in_order(results: Iterable[dict[str, Any]], n: int) -> Iterator[dict[str, A
         raise GravityError(f"chunked forecast: {n - nxt} chunks returned no result")
 
 
-def _sum_tables(
-    results: Iterable[dict[str, Any]], world: ForecastWorld, n_chunks: int
-) -> tuple[
-    dict[tuple[int, str], tuple[np.ndarray, np.ndarray]],
-    dict[tuple[int, str], float],
-    dict[int, str],
-]:
-    n_c, n_p = len(world.countries), len(world.products)
-    size = {
-        "exporter": (n_c,),
-        "importer": (n_c,),
-        "pair": (n_c * n_c,),
-        "exporter_product": (n_c, n_p),
-        "importer_product": (n_c, n_p),
-        "product": (n_p,),
-    }
-    sums = {
-        (a, name): (np.zeros(size[name]), np.zeros(size[name]))
-        for a in world.sum_years
-        for name in SUM_NAMES
-    }
-    scalars: dict[tuple[int, str], float] = {}
-    hashes = {a: hashlib.sha256() for a in world.hash_years}
-    for result in _in_order(results, n_chunks):
+class _TableSums:
+    """The global tables, added up from the chunks' results in chunk order."""
+
+    def __init__(self, world: ForecastWorld) -> None:
+        n_c, n_p = len(world.countries), len(world.products)
+        size = {
+            "exporter": (n_c,),
+            "importer": (n_c,),
+            "pair": (n_c * n_c,),
+            "exporter_product": (n_c, n_p),
+            "importer_product": (n_c, n_p),
+            "product": (n_p,),
+        }
+        self.n_c = n_c
+        self.sums = {
+            (a, name): (np.zeros(size[name]), np.zeros(size[name]))
+            for a in world.sum_years
+            for name in SUM_NAMES
+        }
+        self.scalars: dict[tuple[int, str], float] = {}
+        self.hashes = {a: hashlib.sha256() for a in world.hash_years}
+
+    def add(self, result: dict[str, Any]) -> None:
+        """One chunk's sums (chunks in order: the same additions on every backend)."""
+        n_c, sums, scalars = self.n_c, self.sums, self.scalars
         cols = result["products"]
         for (a, name), (value, count) in result["sums"].items():
             total, positive = sums[(a, name)]
@@ -265,37 +269,89 @@ def _sum_tables(
             key = (a, "min_positive")
             scalars[key] = min(scalars.get(key, float("inf")), value)
         for a, text in result["hash"].items():
-            hashes[a].update(text.encode())
-    flat = {k: (v[0].ravel(), v[1].ravel()) for k, v in sums.items()}
-    return flat, scalars, {a: h.hexdigest() for a, h in hashes.items()}
+            self.hashes[a].update(text.encode())
+
+    def finish(
+        self,
+    ) -> tuple[
+        dict[tuple[int, str], tuple[np.ndarray, np.ndarray]],
+        dict[tuple[int, str], float],
+        dict[int, str],
+    ]:
+        """Sums (flat), scalars and each origin's hash of the chunks' history."""
+        flat = {k: (v[0].ravel(), v[1].ravel()) for k, v in self.sums.items()}
+        return flat, self.scalars, {a: h.hexdigest() for a, h in self.hashes.items()}
+
+
+def _smallest(codes: np.ndarray, draw: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``cap`` cells of smallest ``(draw, code)`` (codes unique), in no particular order.
+
+    The set ``np.lexsort((codes, draw))[:cap]`` keeps, found by a partition: only the cells
+    tied at the cut are sorted (by code).
+    """
+    if codes.size <= cap:
+        return codes, draw
+    cut = np.partition(draw, cap - 1)[cap - 1]
+    below = np.flatnonzero(draw < cut)
+    tied = np.flatnonzero(draw == cut)
+    tied = tied[np.argsort(codes[tied], kind="stable")[: cap - below.size]]
+    keep = np.concatenate([below, tied])
+    return codes[keep], draw[keep]
+
+
+class _SampleKeys:
+    """Per block, the sample's global codes merged over the chunks' keys.
+
+    The chunks' keys are gathered until they hold a few times the cap, then cut to the cap
+    (cutting at every chunk sorted the cap's cells again for each chunk).
+    """
+
+    def __init__(self, blocks: list[Block]) -> None:
+        self.blocks = blocks
+        self.counts = [0] * len(blocks)
+        self.kept = [0] * len(blocks)
+        self.parts: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in blocks]
+        self.held = [0] * len(blocks)
+
+    def add(self, keys: list[tuple[int, int, np.ndarray, np.ndarray]]) -> None:
+        """One chunk's keys (in any chunk order: the cut is the same set)."""
+        for k, (n, n_kept, codes, draw) in enumerate(keys):
+            self.counts[k] += int(n)
+            self.kept[k] += int(n_kept)
+            cap = self.blocks[k].cap
+            if cap is None:  # every candidate is kept: no sample to find
+                continue
+            self.parts[k].append((codes, draw))
+            self.held[k] += codes.size
+            if self.held[k] > _MERGE_FACTOR * cap:
+                self._cut(k, cap)
+
+    def _cut(self, k: int, cap: int) -> None:
+        codes = np.concatenate([c for c, _ in self.parts[k]])
+        draw = np.concatenate([d for _, d in self.parts[k]])
+        codes, draw = _smallest(codes, draw, cap)
+        self.parts[k], self.held[k] = [(codes, draw)], codes.size
+
+    def finish(self) -> tuple[list[np.ndarray | None], list[int]]:
+        """Per block, the sorted global codes of its sample (None: all kept); candidates."""
+        chosen: list[np.ndarray | None] = []
+        for k, block in enumerate(self.blocks):
+            if block.cap is not None and self.kept[k] > block.cap:
+                self._cut(k, block.cap)
+                chosen.append(np.sort(self.parts[k][0][0]))
+            else:
+                chosen.append(None)
+        return chosen, self.counts
 
 
 def _merge_keys(
     results: Iterable[dict[str, Any]], blocks: list[Block]
 ) -> tuple[list[np.ndarray | None], list[int]]:
     """Per block, the global codes of its sample (None: all kept) and its candidate count."""
-    counts = [0] * len(blocks)
-    kept = [0] * len(blocks)
-    best: list[tuple[np.ndarray, np.ndarray]] = [
-        (np.zeros(0, np.int64), np.zeros(0)) for _ in blocks
-    ]
+    keys = _SampleKeys(blocks)
     for result in results:
-        for k, (n, n_kept, codes, draw) in enumerate(result["blocks"]):
-            counts[k] += int(n)
-            kept[k] += int(n_kept)
-            cap = blocks[k].cap
-            have_codes, have_draw = best[k]
-            codes = np.concatenate([have_codes, codes])
-            draw = np.concatenate([have_draw, draw])
-            if cap is not None and codes.size > cap:  # keep memory at the cap
-                keep = np.lexsort((codes, draw))[:cap]
-                codes, draw = codes[keep], draw[keep]
-            best[k] = (codes, draw)
-    chosen: list[np.ndarray | None] = []
-    for k, block in enumerate(blocks):
-        capped = block.cap is not None and kept[k] > block.cap
-        chosen.append(np.sort(best[k][0]) if capped else None)
-    return chosen, counts
+        keys.add(result["blocks"])
+    return keys.finish()
 
 
 def _examples(
@@ -435,10 +491,10 @@ def fit_chunked_forecast(
     plan = _plan(panel, base_year, horizon, options, relatedness, shared)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    history = _stream_tables(plan, chunks, reader, run, progress)
+    history, keys = _stream_tables(plan, chunks, reader, run, progress)
     timings["forecast_tables_seconds"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    examples = _draw(plan, chunks, reader, run, progress, plan.all_blocks)
+    examples = _draw(plan, chunks, reader, run, progress, plan.all_blocks, keys)
     timings["forecast_sample_seconds"] = time.perf_counter() - t0
     fetched: list[Block] = []
 
@@ -485,6 +541,9 @@ def fit_chunked_forecast(
         "forecast_training_available": {t: models[t].n_available for t in POTENTIAL_TASKS},
         "forecast_sample_blocks": sum(len(b) for b in plan.blocks.values()),
         "forecast_blocks_drawn_later": len(fetched),
+        # the sample's keys are drawn in the tables' pass unless a country traded there only
+        # by rows each at or below min_flow (then one more pass draws them from the tables)
+        "forecast_sample_keys_redrawn": keys is None and _sampled(plan.world, plan.all_blocks),
         "forecast_sampled_from": int(sum(ex.sampled_from for ex in examples.values())),
         "forecast_notes": list(notes),
         **{k: round(v, 3) for k, v in timings.items()},
@@ -559,20 +618,66 @@ def _plan(
     return _Plan(world, a, blocks, cube, builder, data)
 
 
+def _sampled(world: ForecastWorld, blocks: list[Block]) -> bool:
+    """Whether a block keeps fewer than all its candidates (then keys find its sample)."""
+    n_c, n_p = len(world.countries), len(world.products)
+    return any(b.subsamples_negatives for b in blocks) or any(
+        b.cap is not None and n_c * (n_c - 1) * n_p > b.cap for b in blocks
+    )
+
+
+def _trading_countries(
+    plan: _Plan, years: Iterable[int]
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per year index, the exporters and importers with a positive flow, from the panel's rows.
+
+    What the summed tables say whenever no cell is positive only by adding several rows (each
+    at or below ``min_flow``): the tables are checked against it after the pass.
+    """
+    countries, min_flow = plan.world.countries, plan.world.options.min_flow
+    out = {}
+    for t in sorted(years):
+        rows = plan.builder.year_rows(int(plan.world.years[t]))
+        exporter, importer = rows["exporter"], rows["importer"]
+        trading = (rows["value"].to_numpy(dtype=float) > min_flow) & (
+            (exporter != importer).to_numpy(dtype=bool, na_value=False)
+        )
+        out[t] = (
+            countries.isin(pd.unique(exporter[trading])),
+            countries.isin(pd.unique(importer[trading])),
+        )
+    return out
+
+
 def _stream_tables(
     plan: _Plan,
     chunks: list[tuple[str, ...]],
     reader: Callable[[tuple[str, ...]], ChunkReader],
     run: TaskRunner,
     progress: bool,
-) -> dict[int, str]:
-    """Fill the plan's global tables from the chunks; the history hash of each model origin."""
+) -> tuple[dict[int, str], tuple[list[np.ndarray | None], list[int]] | None]:
+    """Fill the plan's global tables from the chunks; the history hash of each model origin.
+
+    The same pass over the chunks draws the sample's keys of the plan's blocks (when a block
+    keeps fewer than all its candidates); they are returned when the countries they assumed
+    to trade are those of the tables (None: draw them again from the tables).
+    """
     world, builder, n = plan.world, plan.builder, len(chunks)
-    tasks = ((world, i, chunks[i], reader(chunks[i])) for i in range(n))
-    sums, scalars, chunk_hashes = _sum_tables(
-        _runs(run, chunk_sums, tasks, "forecast tables", n, progress), world, n
-    )
-    builder.glob.sums.update(sums)
+    blocks = plan.all_blocks
+    sampled = _sampled(world, blocks)
+    countries = _trading_countries(plan, {b.t for b in blocks}) if sampled else {}
+    frozen = tuple(blocks) if sampled else ()
+    tasks = ((world, i, chunks[i], reader(chunks[i]), countries, frozen) for i in range(n))
+    sums = _TableSums(world)
+    keys = _SampleKeys(blocks)
+    for result in _in_order(
+        _runs(run, chunk_tables_and_keys, tasks, "forecast tables", n, progress), n
+    ):
+        sums.add(result)
+        keys.add(result["blocks"])
+    flat, scalars, chunk_hashes = sums.finish()
+    del sums
+    builder.glob.sums.update(flat)
     builder.glob.scalars.update(scalars)
     for o in world.hash_years:  # every feature origin
         # each year's structural gravity (over the history window: the pair effect) and
@@ -581,12 +686,20 @@ def _stream_tables(
             builder.gravity(b)
         builder.related(o)
     covariates = [builder.covariate_hash(b) for b in range(max(world.hash_years) + 1)]
-    return {
+    history = {
         o: hashlib.sha256((chunk_hashes[o] + "".join(covariates[: o + 1])).encode()).hexdigest()[
             :32
         ]
         for o in world.hash_years
     }
+    if not sampled:
+        return history, None
+    tables = tables_activity(builder.glob, countries)
+    same = all(
+        np.array_equal(tables[t][0], exporting) and np.array_equal(tables[t][1], importing)
+        for t, (exporting, importing) in countries.items()
+    )
+    return history, keys.finish() if same else None
 
 
 def _draw(
@@ -596,25 +709,37 @@ def _draw(
     run: TaskRunner,
     progress: bool,
     blocks: list[Block],
+    keys: tuple[list[np.ndarray | None], list[int]] | None = None,
 ) -> dict[Block, Examples]:
-    """The examples of ``blocks``, drawn chunk by chunk."""
+    """The examples of ``blocks``, drawn chunk by chunk (``keys``: their sample, if drawn)."""
     world, tables, n = plan.world, plan.builder.glob, len(chunks)
     frozen = tuple(blocks)
-    n_c, n_p = len(world.countries), len(world.products)
-    sampled = any(b.subsamples_negatives for b in blocks) or any(
-        b.cap is not None and n_c * (n_c - 1) * n_p > b.cap for b in blocks
-    )
+    sampled = _sampled(world, blocks)
     chosen: list[np.ndarray | None] = [None] * len(blocks)
     counts = [0] * len(blocks)
-    if sampled:  # a first pass over the chunks finds each capped block's sample
+    if sampled and keys is not None:
+        chosen, counts = keys
+    elif sampled:  # a first pass over the chunks finds each capped block's sample
         tasks: Iterator[tuple[Any, ...]] = (
             (world, i, chunks[i], reader(chunks[i]), tables, frozen) for i in range(n)
         )
         chosen, counts = _merge_keys(
             _runs(run, chunk_sample_keys, tasks, "forecast sample", n, progress), blocks
         )
+    # each chunk gets its own cells of each sample (global codes, sorted)
+    at = _chunk_of_product(world, chunks)
+    mine = [None if codes is None else _by_chunk(codes, at, n) for codes in chosen]
     tasks = (
-        (world, i, chunks[i], reader(chunks[i]), tables, frozen, tuple(chosen)) for i in range(n)
+        (
+            world,
+            i,
+            chunks[i],
+            reader(chunks[i]),
+            tables,
+            frozen,
+            tuple(None if m is None else m[i] for m in mine),
+        )
+        for i in range(n)
     )
     examples = _examples(
         _in_order(_runs(run, chunk_examples, tasks, "forecast examples", n, progress), n),
@@ -626,6 +751,23 @@ def _draw(
         for block, ex in list(examples.items()):
             examples[block] = Examples(**{**ex.__dict__, "sampled_from": ex.cells.size})
     return examples
+
+
+def _by_chunk(codes: np.ndarray, at: np.ndarray, n: int) -> list[np.ndarray]:
+    """Global cell codes (sorted) split by the chunk of their product, each part sorted."""
+    chunk = at[codes % at.size]
+    order = np.argsort(chunk, kind="stable")
+    bounds = np.searchsorted(chunk[order], np.arange(n + 1))
+    return [codes[order[bounds[k] : bounds[k + 1]]] for k in range(n)]
+
+
+def _chunk_of_product(world: ForecastWorld, chunks: list[tuple[str, ...]]) -> np.ndarray:
+    """The chunk of each global product code (-1: in no chunk)."""
+    at = np.full(len(world.products), -1, dtype=np.int64)
+    for k, chunk in enumerate(chunks):
+        codes = world.products.get_indexer(list(chunk))
+        at[codes[codes >= 0]] = k
+    return at
 
 
 def _empty_examples(block: Block, years: np.ndarray) -> Examples:

@@ -147,7 +147,9 @@ class _Chunk:
 
 def _read(world: ForecastWorld, reader: ChunkReader) -> _Chunk | None:
     rows = reader.read()
-    rows = rows[rows["year"] <= world.years[-1]]
+    later = rows["year"].to_numpy() > world.years[-1]
+    if later.any():  # (no copy of the rows when every year is kept)
+        rows = rows[~later]
     if not len(rows):
         return None
     data = normalise_panel(rows)

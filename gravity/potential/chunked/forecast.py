@@ -582,7 +582,9 @@ def _plan(
     shared: dict[int, RelatednessFeatures],
 ) -> _Plan:
     opts = options.model_copy(update={"horizons": [horizon], "max_eval_cells": None})
-    data = normalise_panel(panel[panel["year"] <= base_year])
+    later = panel["year"].to_numpy() > base_year
+    # no copy of the panel's rows when none is later (the usual base year: the last one)
+    data = normalise_panel(panel[~later] if later.any() else panel)
     years = np.array(sorted(int(y) for y in data["year"].unique()), dtype=np.int64)
     if base_year not in years:
         raise DataError(f"potential.year {base_year} is not a year of the panel")

@@ -350,6 +350,25 @@ def _sample_keys(
     return out
 
 
+def _features_by_origin(
+    builder: FeatureBuilder, blocks: tuple[Block, ...], cells: list[np.ndarray], years: np.ndarray
+) -> dict[tuple[int, float], tuple[np.ndarray, pd.DataFrame]]:
+    """Features of every block's cells, one ``bilateral`` call per origin and horizon.
+
+    A cell's features are its own row (its history, its keys' rows in the tables), so the
+    blocks of one origin (tasks, training and calibration) are computed together and each takes
+    its rows: the per-call work (the market tables, the peers of each importer) is done once.
+    """
+    wanted: dict[tuple[int, float], list[np.ndarray]] = {}
+    for block, c in zip(blocks, cells, strict=True):
+        wanted.setdefault((block.t, float(years[block.b] - years[block.t])), []).append(c)
+    out = {}
+    for (t, horizon), parts in wanted.items():
+        union = np.unique(np.concatenate(parts))
+        out[(t, horizon)] = (union, builder.bilateral(t, union, horizon))
+    return out
+
+
 def chunk_examples(
     world: ForecastWorld,
     index: int,
@@ -377,18 +396,24 @@ def chunk_examples(
     activity = tables_activity(
         tables, {b.t for b, c in zip(blocks, chosen, strict=True) if c is None}
     )
+    picked = []
     for block, codes_wanted in zip(blocks, chosen, strict=True):
         if codes_wanted is None:
             cells, codes, _ = _kept(chunk, world, activity, block)
         else:
             cells, codes = chunk.local_cells(codes_wanted), codes_wanted
+        picked.append((cells, codes))
+    union = _features_by_origin(builder, blocks, [c for c, _ in picked], years)
+    for block, (cells, codes) in zip(blocks, picked, strict=True):
         horizon = float(years[block.b] - years[block.t])
         # the same cells at the same origin (the two horizons of one origin) share features
         key = (block.t, np.ascontiguousarray(cells).tobytes())
         if key in frames:
             feats = frames[key].assign(horizon=np.full(cells.size, horizon))
         else:
-            feats = builder.bilateral(block.t, cells, horizon)
+            cells_of, frame = union[(block.t, horizon)]
+            rows = np.searchsorted(cells_of, cells)
+            feats = frame.iloc[rows].reset_index(drop=True)
             frames[key] = feats
         cube = chunk.cube
         out["blocks"].append(

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from gravity._base import StrictModel
 from gravity.estimation.formula import FormulaError, check_term
 from gravity.potential.chunked.options import ChunkOptions
-from gravity.potential.forecast.options import ForecastOptions, LearnerOptions
+from gravity.potential.forecast.options import ForecastOptions, LearnerOptions, LevelWeights
 
 # Weights of the three ranked components (untapped USD, feasibility, attractiveness) per preset.
 # Documented in docs/user-guide.md ("Export potential"): each component is a percentile rank in
@@ -67,9 +67,12 @@ class PotentialOptions(StrictModel):
     ``interval``, and ``entry_probability`` replaces the fixed-weight feasibility in the score."""
     learner: LearnerOptions = Field(default_factory=LearnerOptions)
     """Tree learners of ``model: forecast`` (training-sample cap, iterations, threads)."""
+    level_weights: LevelWeights = Field(default_factory=LevelWeights)
+    """``model: forecast``: fixed weights of the level forecast's combination of the model,
+    ``persistence`` and ``persistence_growth`` (``backtest.level_weights``; equal thirds)."""
     level_blend: bool = False
     """``model: forecast``: blend the level forecast with the naive rules as chosen on an
-    earlier origin (``backtest.level_blend``); off by default."""
+    earlier origin (``backtest.level_blend``), instead of ``level_weights``; off by default."""
     year: int | None = Field(None, ge=1000, le=9999)
     """Base year (latest year of the data when omitted); training uses years up to it."""
     horizon: int = Field(5, ge=0, le=30)
@@ -151,6 +154,7 @@ class PotentialOptions(StrictModel):
             ease_terms=self.ease_terms,
             min_flow=self.min_flow,
             learner=self.learner,
+            level_weights=self.level_weights,
             level_blend=self.level_blend,
         )
 

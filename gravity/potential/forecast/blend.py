@@ -18,7 +18,10 @@ origin, or a panel with a single training pair) the model is used alone.
   (``growth``: trailing annual growth of world trade), with ``w`` from ``SHRINK_GRID`` and ``g``
   0 or 1 chosen per horizon for the smallest validation median absolute log error. The family
   holds the model alone (``w = 1, g = 0``), ``persistence`` (0, 0) and ``persistence_growth``
-  (0, 1): short horizons, where changes are mostly noise, can fall back to a baseline.
+  (0, 1): short horizons, where changes are mostly noise, can fall back to a baseline. That
+  choice is the option ``level_blend``; by default the weights are fixed instead
+  (:func:`fixed_level_blend`: equal thirds of the model, ``persistence`` and
+  ``persistence_growth``), with no choice made on validation cells.
 """
 
 from __future__ import annotations
@@ -81,6 +84,8 @@ class Blend:
     scale: float = 1.0
     source: str = "none (no earlier out-of-time model)"
     """Where the blend was chosen, in words."""
+    fixed: bool = False
+    """Levels: the weights are fixed in advance (``level_weights``), not chosen on validation."""
 
     def standardised(self, score: np.ndarray) -> np.ndarray:
         """The rule's score on the stacker's scale (increasing in the score)."""
@@ -110,6 +115,12 @@ class Blend:
             return (
                 f"stacked with `{self.signal}` (chosen on {self.source}): "
                 f"log-odds weight {b1:.3f}, rule weight {b2:.3f}"
+            )
+        if self.fixed:
+            rest = 1.0 - self.shrink - self.growth
+            return (
+                f"fixed combination in logs: model x {self.shrink:.3g}, persistence x "
+                f"{rest:.3g}, persistence_growth x {self.growth:.3g} ({self.source})"
             )
         if self.shrink != 1.0 or self.growth != 0.0:
             return (
@@ -241,3 +252,31 @@ def fit_level_blend(
                 best = (err, w, g)
     assert best is not None
     return Blend(shrink=best[1], growth=best[2], source=source)
+
+
+def fixed_level_blend(model: float, persistence: float, persistence_growth: float) -> Blend:
+    """The level forecast as a fixed combination, in logs, of the model and two baselines.
+
+    ``model * (a + c) + persistence * log v0 + persistence_growth * (log v0 + h * growth)``
+    with ``a`` the regressor's anchor and ``c`` its learned change. For cells positive at the
+    origin (the level task) ``a = log v0``, so with weights adding up to one this is ``a +
+    model * c + persistence_growth * h * growth``: a :class:`Blend` with ``shrink = model`` and
+    ``growth = persistence_growth``. Nothing is chosen on data (Bates and Granger 1969; Smith
+    and Wallis 2009: with few validation origins fixed equal weights usually forecast better
+    than chosen ones).
+
+    Parameters
+    ----------
+    model, persistence, persistence_growth : float
+        The weights (non-negative, adding up to one: ``LevelWeights`` checks them).
+
+    Returns
+    -------
+    Blend
+    """
+    return Blend(
+        shrink=model,
+        growth=persistence_growth,
+        fixed=True,
+        source="`level_weights`, fixed in advance",
+    )

@@ -24,6 +24,7 @@ from gravity.potential.forecast.blend import (
     Blend,
     fit_entry_blend,
     fit_level_blend,
+    fixed_level_blend,
 )
 from gravity.potential.forecast.cube import Cube
 from gravity.potential.forecast.features import FeatureBuilder, rca_matrix
@@ -302,6 +303,7 @@ class TaskHarness:
                     "interval_bands",
                     "top_k",
                     "level_blend",
+                    "level_weights",
                 },
             ),
         }
@@ -374,9 +376,10 @@ class TaskHarness:
         Chosen on out-of-time predictions, known at ``a``: those of the model of an earlier
         origin ``c`` on ``c``'s candidates whose outcome year is at or before ``a``.
 
-        - Levels (per ``horizon``, in years): the latest (``LEVEL_VALIDATION_ORIGINS``) origin
-          ``c`` with an outcome ``horizon`` years later, at or before ``a``; the model alone if
-          there is none.
+        - Levels: by default the fixed ``level_weights`` (:func:`~.blend.fixed_level_blend`),
+          which read nothing. With ``level_blend`` (per ``horizon``, in years): chosen on the
+          latest (``LEVEL_VALIDATION_ORIGINS``) origin ``c`` with an outcome ``horizon`` years
+          later, at or before ``a``; the model alone if there is none.
         - Entry tasks (all horizons): the latest ``c``, adding earlier origins until the cells
           hold ``MIN_VALIDATION_POSITIVES`` events. Without enough (the first trainable origins,
           a panel with a single training pair) the model's cross-fitted predictions of its own
@@ -386,9 +389,8 @@ class TaskHarness:
         key = (a, horizon if self.task == "level" else None)
         if key not in self._blends:
             if self.task == "level" and not self.options.level_blend:
-                self._blends[key] = Blend(
-                    source="none, the level blend is off (`level_blend: false`)"
-                )
+                w = self.options.level_weights
+                self._blends[key] = fixed_level_blend(w.model, w.persistence, w.persistence_growth)
             elif self.task == "level":
                 self._blends[key] = self._level_blend(a, horizon)
             else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from gravity._base import StrictModel
 
@@ -32,6 +32,39 @@ class LearnerOptions(StrictModel):
     kept cells. Omitted: every example is kept."""
     threads: int = Field(1, ge=1, le=256)
     """OpenMP threads of the tree learners (results are reproducible for a given count)."""
+
+
+# the level weights must add up to one (a combination of forecasts, not a rescaling of them)
+LEVEL_WEIGHTS_ATOL = 1e-9
+
+
+class LevelWeights(StrictModel):
+    """Fixed weights of the level forecast, a combination (in logs) of three forecasts.
+
+    ``log forecast = model * log(model's forecast) + persistence * log v0 + persistence_growth *
+    (log v0 + h * trailing world growth)``; the weights add up to one. Equal weights need no
+    choice among the forecasts: with a few origins to choose on, equal weights usually forecast
+    better than estimated or selected ones (Bates and Granger 1969; Stock and Watson 2004;
+    Smith and Wallis 2009, the "forecast combination puzzle"). ``{model: 1}``: the model alone.
+    """
+
+    model: float = Field(1 / 3, ge=0, le=1)
+    """Weight of the learned forecast (the value at the origin times the learned change)."""
+    persistence: float = Field(1 / 3, ge=0, le=1)
+    """Weight of the ``persistence`` baseline (the value at the origin)."""
+    persistence_growth: float = Field(1 / 3, ge=0, le=1)
+    """Weight of the ``persistence_growth`` baseline (the value at the origin times trailing
+    world growth over the horizon)."""
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> LevelWeights:
+        total = self.model + self.persistence + self.persistence_growth
+        if abs(total - 1.0) > LEVEL_WEIGHTS_ATOL:
+            raise ValueError(
+                f"level_weights add up to {total:g}; give model, persistence and "
+                "persistence_growth weights that add up to 1"
+            )
+        return self
 
 
 class ForecastOptions(StrictModel):
@@ -66,12 +99,17 @@ class ForecastOptions(StrictModel):
     """Bilateral regressors of the per-origin structural gravity PPML (panel columns)."""
     seed: int = 20261127
     learner: LearnerOptions = Field(default_factory=LearnerOptions)
+    level_weights: LevelWeights = Field(default_factory=LevelWeights)
+    """Levels: the forecast is a fixed combination, in logs, of the model, ``persistence`` and
+    ``persistence_growth`` (equal thirds by default; ``{model: 1, persistence: 0,
+    persistence_growth: 0}`` for the model alone); the intervals are calibrated on the same
+    combination. Unused with ``level_blend: true``."""
     level_blend: bool = False
     """Levels: combine the learned change with the naive rules, per horizon, as chosen on the
     latest earlier origin's out-of-time forecasts (``log v0 + w * change + g * h * growth``,
-    :mod:`gravity.potential.forecast.blend`). Off by default: on the real panels it won one
-    cell and lost two that the model alone wins (``docs/forecast-backtests.md``). The entry
-    tasks' blend with a naive rule is always on."""
+    :mod:`gravity.potential.forecast.blend`), instead of the fixed ``level_weights``. Off by
+    default: on the real panels it won one cell and lost two that the model alone wins
+    (``docs/forecast-backtests.md``). The entry tasks' blend with a naive rule is always on."""
     max_eval_cells: int | None = Field(None, ge=1000)
     """Evaluate a seeded sample of at most this many candidates per task and origin (all when
     omitted); the sampled share is reported."""

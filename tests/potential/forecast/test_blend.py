@@ -12,11 +12,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gravity.exceptions import OptionsError
 from gravity.potential.forecast.backtest import run_forecast_backtest
-from gravity.potential.forecast.blend import Blend, fit_entry_blend, fit_level_blend
+from gravity.potential.forecast.blend import (
+    Blend,
+    fit_entry_blend,
+    fit_level_blend,
+    fixed_level_blend,
+)
 from gravity.potential.forecast.learner import cross_fit_probability
 from gravity.potential.forecast.metrics import entry_metrics
-from gravity.potential.forecast.options import ForecastOptions, LearnerOptions
+from gravity.potential.forecast.options import ForecastOptions, LearnerOptions, LevelWeights
 from tests.potential.forecast.world import simulate
 
 # 4,000 validation cells with ~12% events: AUC-PR's sampling sd is about 0.01
@@ -107,7 +113,7 @@ def _options(level_blend: bool = True) -> ForecastOptions:
 
 
 def test_the_level_blend_is_off_by_default(world: pd.DataFrame) -> None:
-    """Default: levels are the model alone; new flows are still blended out of time."""
+    """Default: levels are the fixed combination; new flows are still blended out of time."""
     assert ForecastOptions().level_blend is False
     res = run_forecast_backtest(
         world, _options(level_blend=False).model_copy(update={"origins": [2008]})
@@ -115,7 +121,7 @@ def test_the_level_blend_is_off_by_default(world: pd.DataFrame) -> None:
     notes = [n for n in res.notes if ": blend " in n]
     level = [n for n in notes if n.startswith("level")]
     entry = [n for n in notes if n.startswith("new_flow")]
-    assert level and all("level blend is off" in n for n in level)
+    assert level and all("fixed combination" in n for n in level)
     assert entry and all("2007->2008" in n for n in entry)
     # the level switch changes no new-flow forecast (the entry blend does not read it)
     on = run_forecast_backtest(world, _options().model_copy(update={"origins": [2008]}))
@@ -158,3 +164,52 @@ def test_cross_fitted_predictions_never_see_their_own_label() -> None:
     second = cross_fit_probability(frame, flipped, opts, seed=3, folds=5)
     assert second[0] == first[0]
     assert not np.array_equal(first, second)
+
+
+# exp(mean of logs) against the product of cube roots: the same number up to rounding in exp/log
+GEOMETRIC_RTOL = 1e-12
+LEVEL_KEYS = ["exporter", "importer", "origin", "horizon"]
+
+
+def test_fixed_level_weights_are_the_combination_in_logs() -> None:
+    anchor, change, growth = np.array([2.0, 5.0]), np.array([0.6, -0.3]), np.array([0.3, 0.3])
+    blend = fixed_level_blend(0.5, 0.25, 0.25)
+    model, persistence, grown = anchor + change, anchor, anchor + growth
+    expected = 0.5 * model + 0.25 * persistence + 0.25 * grown
+    np.testing.assert_allclose(anchor + blend.log_ratio(change, growth), expected, rtol=0)
+    alone = fixed_level_blend(1.0, 0.0, 0.0)
+    np.testing.assert_array_equal(anchor + alone.log_ratio(change, growth), model)
+    assert "persistence x 0.25" in blend.describe()
+    with pytest.raises(OptionsError, match=r"add up to 0\.9; give model"):
+        LevelWeights(model=0.5, persistence=0.2, persistence_growth=0.2)
+    assert LevelWeights().model == LevelWeights().persistence == LevelWeights().persistence_growth
+
+
+def test_the_default_level_forecast_is_the_equal_weight_geometric_mean(
+    world: pd.DataFrame,
+) -> None:
+    """Reference: the model alone (``level_weights: {model: 1}``) and the two baselines of the
+    same run: the default forecast must be their geometric mean, cell by cell, and its
+    intervals must be centred on it (calibrated on the combination as issued)."""
+    base = _options(level_blend=False).model_copy(update={"tasks": ["level"], "origins": [2009]})
+    combined = run_forecast_backtest(world, base).predictions
+    alone_opts = base.model_copy(
+        update={"level_weights": LevelWeights(model=1, persistence=0, persistence_growth=0)}
+    )
+    alone = run_forecast_backtest(world, alone_opts).predictions
+
+    def scores(frame: pd.DataFrame, model: str) -> pd.DataFrame:
+        return frame[frame["model"] == model].sort_values(LEVEL_KEYS).reset_index(drop=True)
+
+    f, m = scores(combined, "forecast"), scores(alone, "forecast")
+    p, g = scores(combined, "persistence"), scores(combined, "persistence_growth")
+    pd.testing.assert_frame_equal(f[LEVEL_KEYS], m[LEVEL_KEYS])
+    expected = np.cbrt(m["score"].to_numpy() * p["score"].to_numpy() * g["score"].to_numpy())
+    np.testing.assert_allclose(f["score"].to_numpy(), expected, rtol=GEOMETRIC_RTOL)
+    # the combination moved the forecast (the test can fail), and the intervals moved with it
+    assert not np.allclose(f["score"].to_numpy(), m["score"].to_numpy())
+    centre = np.sqrt(f["low"].to_numpy() * f["high"].to_numpy())
+    np.testing.assert_allclose(centre, f["score"].to_numpy(), rtol=GEOMETRIC_RTOL)
+    assert not np.allclose(
+        f["high"].to_numpy() / f["low"].to_numpy(), m["high"].to_numpy() / m["low"].to_numpy()
+    )

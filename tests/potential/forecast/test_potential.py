@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from gravity.exceptions import DataError
-from gravity.potential.forecast.options import ForecastOptions, LearnerOptions
+from gravity.potential.forecast.options import ForecastOptions, LearnerOptions, LevelWeights
 from gravity.potential.forecast.potential import forecast_potential
 from gravity.potential.options import PotentialOptions
 from gravity.potential.pipeline import opportunities
@@ -61,3 +61,6 @@ def test_opportunities_with_the_forecast_model(world: pd.DataFrame) -> None:
 def test_potential_learner_settings_reach_the_forecast() -> None:
     learner = LearnerOptions(max_iter=17, threads=2)
     assert PotentialOptions(model="forecast", learner=learner).forecast_options().learner == learner
+    weights = LevelWeights(model=0.5, persistence=0.0, persistence_growth=0.5)
+    options = PotentialOptions(model="forecast", level_weights=weights).forecast_options()
+    assert options.level_weights == weights

@@ -12,7 +12,12 @@ whole panel's cube, every cell in every year. Here the same model is built from 
    (``learner.negative_rate``, odds corrected when predicting) and, above the per-block cap,
    the cells of smallest hashed draw (a uniform sample). Without a cap or negative share to
    apply, the blocks hold every candidate in the whole panel's cell order: the unchunked
-   training sample exactly.
+   training sample exactly. The draws are hashes of the seed and the cell, so the sample's
+   keys are drawn in the same read of each chunk as its sums (which countries trade in each
+   origin, all a candidate needs of the tables, is read from the panel's rows and checked
+   against the summed tables afterwards; where they differ the keys are drawn again from the
+   tables). A second read of each chunk then gives its sampled cells' features, one feature
+   call per origin for all the blocks.
 3. The two hurdle models, their conformal widths and their blends with the naive rules are
    fitted once, through the unchunked code (:class:`~gravity.potential.forecast.harness.
    TaskHarness`, ``calibrate``, ``blend``), and the

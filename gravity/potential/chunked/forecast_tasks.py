@@ -10,6 +10,8 @@ the chunk's products x years) is the largest array, never the whole panel's.
 - :func:`chunk_sample_keys`: the candidates of each training (or calibration) block of the
   chunk, after keeping a seeded share of the negatives, with the key that draws the block's
   capped sample (at most ``cap`` per chunk: a global cap keeps no more than that of a chunk).
+- :func:`chunk_tables_and_keys`: both of the above from one read of the chunk (the keys from
+  the countries the caller expects to trade in each origin, checked by the caller).
 - :func:`chunk_examples`: features, outcomes and anchors of the chunk's sampled cells, and
   their ``lagged_presence`` (the rule the new-flow blend may stack with reads the cell's own
   earlier years, which only the chunk holds).

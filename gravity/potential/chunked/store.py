@@ -34,9 +34,10 @@ __all__ = ["ChunkStore"]
 
 FIT_TABLES: Final = ("supply", "demand", "pairs", "totals", "residuals")
 """The tables pass 1 writes for each chunk."""
-_PLAN_VERSION: Final = 2
+_PLAN_VERSION: Final = 3
 """What a chunk folder holds: raised when the same options come to compute something else
-(2: the forecast carries its blends and history window), so an older folder starts over."""
+(2: the forecast carries its blends and history window; 3: entry blends on small or
+cross-fitted validation are combined, not selected), so an older folder starts over."""
 ROWS_GROUP_SIZE: Final = 16_384
 """Rows of a row group of a chunk's pass-3 file: a ranking batch reads whole row groups, so
 small groups waste little at the edges of its range (an exporter has about 10,000 rows in a

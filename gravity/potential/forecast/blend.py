@@ -4,7 +4,8 @@ The model of origin ``t0`` is trained on earlier origins only; its blend is chos
 of the latest earlier origin ``c`` (trained on outcomes up to ``c``), scored on ``c``'s candidates
 whose outcomes are known by ``t0``. Those predictions are out of time, like the ones the blend
 is applied to, and nothing after ``t0`` is read. Without such a model (the first trainable
-origin, or a panel with a single training pair) the model is used alone.
+origin, or a panel with a single training pair) entry blends use cross-fitted predictions of the
+training examples (:meth:`~.harness.TaskHarness.blend`), on which nothing is selected (below).
 
 - Entry tasks (stacked generalisation, Wolpert 1992): each naive rule that reads only a cell's
   features and own history (:func:`~.baselines.new_flow_signals`,
@@ -13,6 +14,16 @@ origin, or a panel with a single training pair) the model is used alone.
   rule's standardised score. Of the model alone, the rule alone (a logistic curve of its score,
   which ranks as the rule does) and the stack, the one with the best validation AUC-PR is kept,
   the stack only if it wins by ``STACK_MARGIN``. The result is always a probability.
+  That choice is made only where the validation can support it: out of time and with at least
+  ``MIN_SELECTION_EVENTS`` entries. With fewer, a paired bootstrap of the AUC-PR difference
+  between the model and the rule over the validation cells decides only a clear winner (its
+  interval excludes zero), used alone; otherwise, and always where the validation is
+  cross-fitted within the training period (which says nothing of how the model carries to a
+  later origin), the two are combined with fixed equal weights (Bates and Granger 1969; the
+  "forecast-combination puzzle": on small validation sets equal weights beat estimated or
+  selected ones, Smith and Wallis 2009): the mean of the model's standardised log-odds and the
+  rule's standardised score, turned into a probability by a logistic curve of that mean (which
+  ranks as the mean does).
 - Levels: the regressor predicts the log change from the value at the origin
   (:func:`~.harness.log_anchor`). The forecast is ``log v0 + w * correction + g * h * growth``
   (``growth``: trailing annual growth of world trade), with ``w`` from ``SHRINK_GRID`` and ``g``
@@ -26,7 +37,7 @@ origin, or a panel with a single training pair) the model is used alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -48,6 +59,17 @@ PROB_EPS = 1e-6
 STACK_MARGIN = 0.005
 # rules whose scores are flows or fitted values: stacked on their logarithm (heavy tails)
 LOG_SIGNALS = frozenset({"reverse_flow", "gravity"})
+# paired bootstrap of the validation AUC-PR difference (model - rule): seeded resamples of the
+# validation cells, and the central interval that must exclude zero for the validation to
+# choose between them (90%: a one-sided 5% test in the direction it picks)
+BOOTSTRAP_DRAWS = 200
+BOOTSTRAP_LEVEL = 0.90
+# below this many validation entries the model, the rule and the stack are not selected among
+# (nor the stack's weights fitted): about 10 events per estimated coefficient (Peduzzi et al.
+# 1996) for the stack's intercept and two weights
+MIN_SELECTION_EVENTS = 30
+# a model whose log-odds vary less than this (relative to their size) scores every cell alike
+FLAT_SD = 1e-9
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -84,6 +106,8 @@ class Blend:
     scale: float = 1.0
     source: str = "none (no earlier out-of-time model)"
     """Where the blend was chosen, in words."""
+    combined: bool = False
+    """Entry: the fixed equal-weight combination of the model and the rule (not selected)."""
     fixed: bool = False
     """Levels: the weights are fixed in advance (``level_weights``), not chosen on validation."""
 
@@ -108,6 +132,8 @@ class Blend:
 
     def describe(self) -> str:
         """The blend in words."""
+        if self.signal is not None and self.combined:
+            return f"equal-weight combination with `{self.signal}` ({self.source})"
         if self.signal is not None and self.coef[1] == 0:
             return f"the rule `{self.signal}` alone (chosen on {self.source})"
         if self.signal is not None:
@@ -136,6 +162,7 @@ def fit_entry_blend(
     label: np.ndarray,
     seed: int,
     source: str,
+    out_of_time: bool = True,
 ) -> Blend:
     """Stack the model with the best rule on out-of-time validation cells.
 
@@ -151,12 +178,17 @@ def fit_entry_blend(
         Seed of the logistic regression (its solver is deterministic; kept for the record).
     source : str
         The validation origin and outcomes, in words.
+    out_of_time : bool
+        Whether the validation predictions are out of time (an earlier origin's model on its
+        own later outcomes); False for cross-fitted predictions of the training examples.
 
     Returns
     -------
     Blend
         The model alone when the validation cells have too few events of either class, no rule
-        scores them, or the stack does not beat the model there.
+        scores them, or the stack does not beat the model there; the equal-weight combination
+        (:func:`combine_equally`) when the validation is not out of time or its paired
+        bootstrap (:func:`auc_pr_difference_interval`) cannot tell the model and the rule apart.
     """
     y = np.asarray(label, dtype=int)
     if min(y.sum(), y.size - y.sum()) < MIN_VALIDATION_POSITIVES:
@@ -195,6 +227,12 @@ def fit_entry_blend(
         source=source,
     )
 
+    if not out_of_time or min(y.sum(), y.size - y.sum()) < MIN_SELECTION_EVENTS:
+        rule_on = Blend(signal=name, fill=fill, center=center, scale=scale, source=source)
+        chosen = _without_selection(y, prob, z, filled, rule_on, seed, out_of_time)
+        if chosen is not None:
+            return chosen
+
     def auc(blend: Blend) -> float:
         return float(
             np.nan_to_num(
@@ -210,6 +248,117 @@ def fit_entry_blend(
     if auc(stack) > best[0] + STACK_MARGIN:
         best = (auc(stack), stack)
     return best[1]
+
+
+def weighted_auc_pr(label: np.ndarray, order: np.ndarray, ends: np.ndarray, w: np.ndarray) -> float:
+    """Average precision of a ranking with case weights (``sample_weight`` in scikit-learn).
+
+    ``order`` sorts the cells by decreasing score and ``ends`` holds the last sorted position of
+    each group of tied scores (a threshold takes a whole tie group, as scikit-learn's does).
+    NaN when the weighted cells hold no positive.
+    """
+    yw = (w * label)[order]
+    tp = np.cumsum(yw)[ends]
+    seen = np.cumsum(w[order])[ends]
+    if tp[-1] <= 0:
+        return float("nan")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(seen > 0, tp / seen, 0.0)
+    recall_gain = np.diff(tp, prepend=0.0) / tp[-1]
+    return float(np.sum(recall_gain * precision))
+
+
+def _ranking(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cells by decreasing score and the last position of each tie group."""
+    order = np.argsort(-score, kind="stable")
+    s = score[order]
+    ends = np.flatnonzero(np.r_[s[1:] != s[:-1], True])
+    return order, ends
+
+
+def auc_pr_difference_interval(
+    label: np.ndarray, first: np.ndarray, second: np.ndarray, seed: int
+) -> tuple[float, float]:
+    """Paired bootstrap interval of AUC-PR(first) - AUC-PR(second) over the same cells.
+
+    ``BOOTSTRAP_DRAWS`` seeded resamples of the cells (with replacement, as multinomial case
+    weights, so both scores see the same resample; Efron and Tibshirani 1993, ch. 13); the
+    central ``BOOTSTRAP_LEVEL`` interval of the differences. Scores must be finite.
+    """
+    y = np.asarray(label, dtype=float)
+    rng = np.random.default_rng([seed, BOOTSTRAP_DRAWS])
+    a, b = _ranking(np.asarray(first, dtype=float)), _ranking(np.asarray(second, dtype=float))
+    diffs = []
+    for _ in range(BOOTSTRAP_DRAWS):
+        w = np.bincount(rng.integers(0, y.size, y.size), minlength=y.size).astype(float)
+        d = weighted_auc_pr(y, *a, w) - weighted_auc_pr(y, *b, w)
+        if np.isfinite(d):
+            diffs.append(d)
+    if not diffs:
+        return float("-inf"), float("inf")
+    tail = (1.0 - BOOTSTRAP_LEVEL) / 2.0
+    lo, hi = np.quantile(diffs, [tail, 1.0 - tail])
+    return float(lo), float(hi)
+
+
+def _without_selection(
+    y: np.ndarray,
+    prob: np.ndarray,
+    z: np.ndarray,
+    raw: np.ndarray,
+    rule: Blend,
+    seed: int,
+    out_of_time: bool,
+) -> Blend | None:
+    """The blend where the validation is too small or not out of time to fit a stack.
+
+    Out of time, a clear winner of the paired bootstrap (:func:`auc_pr_difference_interval`)
+    is used alone; otherwise, and always for cross-fitted validation, the equal-weight
+    combination (:func:`combine_equally`) with ``rule`` (its scaling set, no weights yet).
+    None: the combination ranks against the outcome.
+    """
+    if out_of_time:
+        lo, hi = auc_pr_difference_interval(y, _logit(prob), raw, seed)
+        if lo > 0:
+            return Blend(source=f"{rule.source}: the model did best (bootstrap)")
+        if hi < 0:
+            alone = LogisticRegression(C=1.0, max_iter=1000, random_state=seed).fit(z[:, None], y)
+            if alone.coef_[0, 0] > 0:
+                coef = (float(alone.intercept_[0]), 0.0, float(alone.coef_[0, 0]))
+                return replace(rule, coef=coef, source=f"{rule.source} (bootstrap)")
+    combined = combine_equally(prob, z, y, seed)
+    if combined is None:
+        return None
+    why = (
+        "the bootstrap cannot tell the model and the rule apart"
+        if out_of_time
+        else "not out of time, so nothing is selected on it"
+    )
+    return replace(rule, coef=combined, combined=True, source=f"{rule.source}: {why}")
+
+
+def combine_equally(
+    prob: np.ndarray, rule: np.ndarray, label: np.ndarray, seed: int
+) -> tuple[float, float, float] | None:
+    """Coefficients of the equal-weight combination of the model and a standardised rule.
+
+    The score is ``(logit(p) - m) / s / 2 + rule / 2`` (``m``, ``s``: mean and sd of the
+    model's log-odds on the validation cells; ``rule`` already standardised there); a logistic
+    curve of that score, fitted on the validation cells, makes it a probability. Returned as
+    :class:`Blend`'s ``coef`` (intercept, log-odds weight, rule weight). None when the model's
+    log-odds do not vary or the curve would reverse the combined ranking.
+    """
+    logit = _logit(prob)
+    m, s = float(logit.mean()), float(logit.std())
+    # (a constant's computed sd is rounding, not spread)
+    if s <= FLAT_SD * max(1.0, abs(m)):
+        return None
+    score = 0.5 * (logit - m) / s + 0.5 * rule
+    curve = LogisticRegression(C=1.0, max_iter=1000, random_state=seed).fit(score[:, None], label)
+    k, c = float(curve.coef_[0, 0]), float(curve.intercept_[0])
+    if k <= 0:
+        return None
+    return (c - 0.5 * k * m / s, 0.5 * k / s, 0.5 * k)
 
 
 def fit_level_blend(

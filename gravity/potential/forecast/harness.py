@@ -384,7 +384,9 @@ class TaskHarness:
           hold ``MIN_VALIDATION_POSITIVES`` events. Without enough (the first trainable origins,
           a panel with a single training pair) the model's cross-fitted predictions of its own
           training examples (:func:`~.learner.cross_fit_probability`): validation within the
-          training data, never on the origin's outcomes.
+          training data, never on the origin's outcomes. Such validation, or one with fewer
+          than ``MIN_SELECTION_EVENTS`` entries, selects nothing: a clear bootstrap winner alone
+          (out of time only) or the equal-weight combination (:func:`~.blend.fit_entry_blend`).
         """
         key = (a, horizon if self.task == "level" else None)
         if key not in self._blends:
@@ -424,7 +426,13 @@ class TaskHarness:
             source,
         )
 
-    def _stack(self, parts: list[tuple[np.ndarray, Examples]], a: int, source: str) -> Blend:
+    def _stack(
+        self,
+        parts: list[tuple[np.ndarray, Examples]],
+        a: int,
+        source: str,
+        out_of_time: bool = True,
+    ) -> Blend:
         """Stack on (model probabilities, examples) pairs: :func:`~.blend.fit_entry_blend`."""
         prob = np.concatenate([p for p, _ in parts])
         per_ex = [
@@ -439,7 +447,7 @@ class TaskHarness:
         ]
         signals = {k: np.concatenate([s[k] for s in per_ex]) for k in per_ex[0]}
         label = np.concatenate([self._label(ex) for _, ex in parts])
-        return fit_entry_blend(prob, signals, label, self.options.seed + a, source)
+        return fit_entry_blend(prob, signals, label, self.options.seed + a, source, out_of_time)
 
     def _entry_blend(self, a: int) -> Blend:
         pairs = self.training_pairs(a)
@@ -470,7 +478,7 @@ class TaskHarness:
         bounds = np.cumsum([0] + [x.cells.size for x in blocks])
         parts = [(oof[lo:hi], x) for lo, hi, x in zip(bounds[:-1], bounds[1:], blocks, strict=True)]
         source = f"{CROSS_FIT_FOLDS}-fold cross-fitted forecasts of the training examples"
-        return self._stack(parts, a, source)
+        return self._stack(parts, a, source, out_of_time=False)
 
     def predict(
         self, model: FittedHurdle, ex: Examples, blend: Blend | None = None

@@ -11,19 +11,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import average_precision_score
 
 from gravity.exceptions import OptionsError
 from gravity.potential.forecast.backtest import run_forecast_backtest
 from gravity.potential.forecast.blend import (
+    MIN_SELECTION_EVENTS,
     Blend,
+    _ranking,
+    auc_pr_difference_interval,
+    combine_equally,
     fit_entry_blend,
     fit_level_blend,
     fixed_level_blend,
+    weighted_auc_pr,
 )
 from gravity.potential.forecast.learner import cross_fit_probability
 from gravity.potential.forecast.metrics import entry_metrics
 from gravity.potential.forecast.options import ForecastOptions, LearnerOptions, LevelWeights
-from tests.potential.forecast.world import simulate
+from tests.potential.forecast.world import simulate, simulate_products
 
 # 4,000 validation cells with ~12% events: AUC-PR's sampling sd is about 0.01
 AUC_TOL = 0.02
@@ -74,6 +80,104 @@ def test_too_few_validation_events_leave_the_model_alone() -> None:
     assert blend.signal is None and "too few" in blend.source
     p = np.linspace(0.01, 0.9, 5)
     np.testing.assert_array_equal(blend.probability(p, np.arange(5.0)), p)
+
+
+FAST_LEARNER = {"max_iter": 60, "min_samples_leaf": 20}
+# validation cells of the few-entries tests: about 25 entries, fewer than a stack needs
+SMALL = 200
+
+# the weighted average precision against scikit-learn's (the reference) with case weights: the
+# same sums in another order, so only rounding separates them
+AP_RTOL = 1e-12
+
+
+def test_weighted_auc_pr_equals_scikit_learn_with_ties_and_weights() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        y = (rng.uniform(size=700) < 0.15).astype(float)
+        score = np.round(rng.normal(size=700) + y, 1)  # many ties
+        w = rng.integers(0, 4, 700).astype(float)
+        want = average_precision_score(y, score, sample_weight=w)
+        assert weighted_auc_pr(y, *_ranking(score), w) == pytest.approx(want, rel=AP_RTOL)
+        ones = np.ones(700)
+        assert weighted_auc_pr(y, *_ranking(score), ones) == pytest.approx(
+            average_precision_score(y, score), rel=AP_RTOL
+        )
+
+
+def _two_views(seed: int, n: int, rate: float = -3.0) -> tuple[np.ndarray, ...]:
+    """Outcomes driven by two independent signals; the model sees one, the rule the other."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    label = (rng.uniform(size=n) < 1 / (1 + np.exp(-(1.5 * x1 + 1.5 * x2 + rate)))).astype(int)
+    model = 1 / (1 + np.exp(-(1.5 * x1 + rate)))
+    return label, model, x2
+
+
+def test_the_bootstrap_interval_tells_a_clear_winner_and_not_a_tie() -> None:
+    signal, label, noise = _entry_world(8)
+    lo, hi = auc_pr_difference_interval(label, signal, noise, seed=1)
+    assert lo > 0  # the informative score against noise on 4,000 cells: decided
+    assert (lo, hi) == auc_pr_difference_interval(label, signal, noise, seed=1)  # seeded
+    # two equally informative, independent views of the outcome: the interval holds zero
+    label, model, rule = _two_views(9, N)
+    lo, hi = auc_pr_difference_interval(label, np.log(model / (1 - model)), rule, seed=1)
+    assert lo < 0 < hi
+
+
+def test_equal_weights_when_the_validation_cannot_choose() -> None:
+    """Two views of the truth that validate alike: their equal-weight mean, which beats both.
+
+    Known truth: the outcome's log-odds are ``1.5 x1 + 1.5 x2 - 3``; the model sees ``x1``, the
+    rule ``x2``; the equal mean of the two is the true ranking.
+    """
+    label, model, rule = _two_views(10, SMALL)
+    assert label.sum() < MIN_SELECTION_EVENTS  # a validation too small to fit a stack
+    blend = fit_entry_blend(model, {"rca": rule}, label, seed=0, source="test")
+    assert blend.combined and blend.signal == "rca" and "equal-weight" in blend.describe()
+    got = blend.probability(model, rule)
+    assert ((got > 0) & (got < 1)).all()
+    # it ranks as the equal mean of the standardised log-odds and the standardised rule
+    logit = np.log(model / (1 - model))
+    mean = (logit - logit.mean()) / logit.std() + (rule - rule.mean()) / rule.std()
+    b0, b1, b2 = blend.coef
+    np.testing.assert_allclose(
+        np.log(got / (1 - got)), b0 + b1 * logit.mean() + b2 * mean, rtol=1e-9, atol=1e-9
+    )
+    assert b2 > 0
+    # on fresh cells of the same world it beats the model and the rule alone
+    label, model, rule = _two_views(11, N)
+    auc = entry_metrics(label, blend.probability(model, rule), [])["auc_pr"]
+    assert auc > entry_metrics(label, model, [])["auc_pr"] + AUC_TOL
+    assert auc > entry_metrics(label, rule, [])["auc_pr"] + AUC_TOL
+
+
+def test_few_entries_and_a_clear_winner_use_the_winner_alone() -> None:
+    signal, label, noise = _entry_world(14)
+    signal, label, noise = signal[:SMALL], label[:SMALL], noise[:SMALL]
+    assert 10 <= label.sum() < MIN_SELECTION_EVENTS
+    blend = fit_entry_blend(noise, {"rca": signal}, label, seed=0, source="test")
+    assert not blend.combined and blend.coef[1] == 0.0 and "bootstrap" in blend.source
+    model = 1 / (1 + np.exp(-(2.0 * signal - 3.0)))
+    rule = np.random.default_rng(15).normal(size=SMALL)
+    kept = fit_entry_blend(model, {"rca": rule}, label, seed=0, source="test")
+    assert kept.signal is None and "bootstrap" in kept.source
+
+
+def test_cross_fitted_validation_never_selects() -> None:
+    """Not out of time: combined even where the validation would pick the model or the rule."""
+    signal, label, noise = _entry_world(12)
+    rules = {"rca": signal}
+    assert not fit_entry_blend(noise, rules, label, 0, "t").combined  # out of time: the rule
+    blend = fit_entry_blend(noise, rules, label, 0, "t", out_of_time=False)
+    assert blend.combined and blend.coef[1] > 0 and blend.coef[2] > 0
+
+
+def test_a_combination_that_ranks_backwards_is_not_used() -> None:
+    label, model, rule = _two_views(13, 400)
+    assert combine_equally(np.full(400, 0.2), rule, label, 0) is None  # constant model
+    coef = combine_equally(1 - model, -(rule - rule.mean()) / rule.std(), label, 0)
+    assert coef is None  # both reversed: the mean ranks against the outcome
 
 
 def test_level_blend_keeps_exact_corrections_and_drops_noise() -> None:
@@ -164,6 +268,55 @@ def test_cross_fitted_predictions_never_see_their_own_label() -> None:
     second = cross_fit_probability(frame, flipped, opts, seed=3, folds=5)
     assert second[0] == first[0]
     assert not np.array_equal(first, second)
+
+
+def test_one_training_pair_combines_without_reading_the_outcome_year() -> None:
+    """Irregular years (1962, 1980, 2017): validation is cross-fitted, so never a selection.
+
+    Scrambling the outcome year's values leaves the forecast at 1980 unchanged.
+    """
+    panel = simulate_products()
+    opts = ForecastOptions(tasks=["new_product"], horizons=["next"], learner=FAST_LEARNER)
+    res = run_forecast_backtest(panel, opts)
+    notes = [n for n in res.notes if ": blend " in n]
+    assert len(notes) == 1 and "equal-weight combination" in notes[0]
+    assert "cross-fitted" in notes[0]
+    later = panel["year"] == 2017
+    scrambled = panel.copy()
+    scrambled.loc[later, "value"] = np.random.default_rng(0).permutation(
+        panel.loc[later, "value"].to_numpy()
+    )
+    again = run_forecast_backtest(scrambled, opts)
+    keys = ["exporter", "product"]
+    a = res.predictions.query("model == 'forecast'").sort_values(keys)["score"].to_numpy()
+    b = again.predictions.query("model == 'forecast'").sort_values(keys)["score"].to_numpy()
+    np.testing.assert_array_equal(a, b)
+
+
+def test_few_validation_entries_combine_without_reading_later_years() -> None:
+    """A 12 x 15 product world (EU trade's size): origin 2004 validates on 2003 -> 2004 alone.
+
+    Fewer than ``MIN_SELECTION_EVENTS`` entries there, so no selection; scrambling every year
+    after 2004 leaves the forecast at 2004 unchanged.
+    """
+    panel = simulate_products(n=12, products=15, years=tuple(range(2000, 2007)))
+    opts = ForecastOptions(
+        tasks=["new_product"], origins=[2004], horizons=[1], learner=FAST_LEARNER
+    )
+    res = run_forecast_backtest(panel, opts)
+    notes = [n for n in res.notes if ": blend " in n]
+    assert len(notes) == 1 and "2003->2004" in notes[0]
+    assert "equal-weight combination" in notes[0] or "(bootstrap)" in notes[0]
+    later = panel["year"] > 2004
+    scrambled = panel.copy()
+    scrambled.loc[later, "value"] = np.random.default_rng(1).permutation(
+        panel.loc[later, "value"].to_numpy()
+    )
+    again = run_forecast_backtest(scrambled, opts)
+    keys = ["exporter", "product"]
+    a = res.predictions.query("model == 'forecast'").sort_values(keys)["score"].to_numpy()
+    b = again.predictions.query("model == 'forecast'").sort_values(keys)["score"].to_numpy()
+    np.testing.assert_array_equal(a, b)
 
 
 # exp(mean of logs) against the product of cube roots: the same number up to rounding in exp/log

@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from gravity.potential.chunked import forecast, forecast_tasks
+from gravity.potential.chunked import forecast, forecast_merge, forecast_tasks
 from gravity.potential.chunked.backends import _local
 from gravity.potential.chunked.forecast_tasks import (
     Block,
@@ -151,7 +151,7 @@ def test_one_read_gives_the_earlier_tables_and_sample() -> None:
         if want is not None:
             np.testing.assert_array_equal(got, want)
     # each chunk's sampled cells, mapped from their codes, against the isin over candidates
-    at = forecast._chunk_of_product(plan.world, chunks)
+    at = forecast_merge.chunk_of_product(plan.world, chunks)
     activity = tables_activity(tables, {b.t for b in blocks})
     for k, c in enumerate(chunks):
         chunk = forecast_tasks._read(plan.world, reader(c))
@@ -160,7 +160,7 @@ def test_one_read_gives_the_earlier_tables_and_sample() -> None:
             if codes is None:
                 continue
             cells, kept, _ = forecast_tasks._kept(chunk, plan.world, activity, block)
-            mine = forecast._by_chunk(codes, at, len(chunks))[k]
+            mine = forecast_merge.by_chunk(codes, at, len(chunks))[k]
             np.testing.assert_array_equal(chunk.local_cells(mine), cells[np.isin(kept, codes)])
     # the examples from the fused keys equal those of a separate keys' pass
     ours = forecast._draw(plan, chunks, reader, _local, False, blocks, keys)
@@ -189,7 +189,7 @@ def test_the_cut_keeps_the_lexsorted_set(cap: int) -> None:
         results.append([(part.size + 3, part.size, part, draw), (5, 5, part, draw)])
     want = old_merge_keys(results, blocks)
     for order in (results, results[::-1]):
-        got = forecast._merge_keys(({"blocks": r} for r in order), blocks)
+        got = forecast_merge.merge_keys(({"blocks": r} for r in order), blocks)
         assert got[1] == want[1]
         assert got[0][1] is None and want[0][1] is None
         np.testing.assert_array_equal(got[0][0], want[0][0])

@@ -50,8 +50,14 @@ import pandas as pd
 from gravity.exceptions import DataError, GravityError
 from gravity.layout import temp_name
 from gravity.potential.chunked.backends import Progress, TaskRunner
+from gravity.potential.chunked.forecast_merge import (
+    SampleKeys,
+    TableSums,
+    by_chunk,
+    chunk_of_product,
+    merge_keys,
+)
 from gravity.potential.chunked.forecast_tasks import (
-    SUM_NAMES,
     Block,
     ForecastWorld,
     chunk_examples,
@@ -75,8 +81,6 @@ from gravity.potential.model import add_gap_columns
 __all__ = ["ChunkForecast", "ForecastFit", "fit_chunked_forecast"]
 
 _MODEL_FILE = "forecast.joblib"
-# the chunks' sample keys of a block are cut to its cap once they hold this many caps
-_MERGE_FACTOR = 4
 _KEYS = ["exporter", "importer", "product"]
 
 
@@ -230,133 +234,6 @@ def _in_order(results: Iterable[dict[str, Any]], n: int) -> Iterator[dict[str, A
             nxt += 1
     if nxt != n:
         raise GravityError(f"chunked forecast: {n - nxt} chunks returned no result")
-
-
-class _TableSums:
-    """The global tables, added up from the chunks' results in chunk order."""
-
-    def __init__(self, world: ForecastWorld) -> None:
-        n_c, n_p = len(world.countries), len(world.products)
-        size = {
-            "exporter": (n_c,),
-            "importer": (n_c,),
-            "pair": (n_c * n_c,),
-            "exporter_product": (n_c, n_p),
-            "importer_product": (n_c, n_p),
-            "product": (n_p,),
-        }
-        self.n_c = n_c
-        self.sums = {
-            (a, name): (np.zeros(size[name]), np.zeros(size[name]))
-            for a in world.sum_years
-            for name in SUM_NAMES
-        }
-        self.scalars: dict[tuple[int, str], float] = {}
-        self.hashes = {a: hashlib.sha256() for a in world.hash_years}
-
-    def add(self, result: dict[str, Any]) -> None:
-        """One chunk's sums (chunks in order: the same additions on every backend)."""
-        n_c, sums, scalars = self.n_c, self.sums, self.scalars
-        cols = result["products"]
-        for (a, name), (value, count) in result["sums"].items():
-            total, positive = sums[(a, name)]
-            if name in ("exporter", "importer", "pair"):
-                total += value
-                positive += count
-            elif name == "product":
-                total[cols], positive[cols] = value, count
-            else:  # (country, product): the chunk's columns
-                total[:, cols] = value.reshape(n_c, cols.size)
-                positive[:, cols] = count.reshape(n_c, cols.size)
-        for a, value in result["total"].items():
-            scalars[(a, "total")] = scalars.get((a, "total"), 0.0) + value
-        for a, value in result["min_positive"].items():
-            key = (a, "min_positive")
-            scalars[key] = min(scalars.get(key, float("inf")), value)
-        for a, text in result["hash"].items():
-            self.hashes[a].update(text.encode())
-
-    def finish(
-        self,
-    ) -> tuple[
-        dict[tuple[int, str], tuple[np.ndarray, np.ndarray]],
-        dict[tuple[int, str], float],
-        dict[int, str],
-    ]:
-        """Sums (flat), scalars and each origin's hash of the chunks' history."""
-        flat = {k: (v[0].ravel(), v[1].ravel()) for k, v in self.sums.items()}
-        return flat, self.scalars, {a: h.hexdigest() for a, h in self.hashes.items()}
-
-
-def _smallest(codes: np.ndarray, draw: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``cap`` cells of smallest ``(draw, code)`` (codes unique), in no particular order.
-
-    The set ``np.lexsort((codes, draw))[:cap]`` keeps, found by a partition: only the cells
-    tied at the cut are sorted (by code).
-    """
-    if codes.size <= cap:
-        return codes, draw
-    cut = np.partition(draw, cap - 1)[cap - 1]
-    below = np.flatnonzero(draw < cut)
-    tied = np.flatnonzero(draw == cut)
-    tied = tied[np.argsort(codes[tied], kind="stable")[: cap - below.size]]
-    keep = np.concatenate([below, tied])
-    return codes[keep], draw[keep]
-
-
-class _SampleKeys:
-    """Per block, the sample's global codes merged over the chunks' keys.
-
-    The chunks' keys are gathered until they hold a few times the cap, then cut to the cap
-    (cutting at every chunk sorted the cap's cells again for each chunk).
-    """
-
-    def __init__(self, blocks: list[Block]) -> None:
-        self.blocks = blocks
-        self.counts = [0] * len(blocks)
-        self.kept = [0] * len(blocks)
-        self.parts: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in blocks]
-        self.held = [0] * len(blocks)
-
-    def add(self, keys: list[tuple[int, int, np.ndarray, np.ndarray]]) -> None:
-        """One chunk's keys (in any chunk order: the cut is the same set)."""
-        for k, (n, n_kept, codes, draw) in enumerate(keys):
-            self.counts[k] += int(n)
-            self.kept[k] += int(n_kept)
-            cap = self.blocks[k].cap
-            if cap is None:  # every candidate is kept: no sample to find
-                continue
-            self.parts[k].append((codes, draw))
-            self.held[k] += codes.size
-            if self.held[k] > _MERGE_FACTOR * cap:
-                self._cut(k, cap)
-
-    def _cut(self, k: int, cap: int) -> None:
-        codes = np.concatenate([c for c, _ in self.parts[k]])
-        draw = np.concatenate([d for _, d in self.parts[k]])
-        codes, draw = _smallest(codes, draw, cap)
-        self.parts[k], self.held[k] = [(codes, draw)], codes.size
-
-    def finish(self) -> tuple[list[np.ndarray | None], list[int]]:
-        """Per block, the sorted global codes of its sample (None: all kept); candidates."""
-        chosen: list[np.ndarray | None] = []
-        for k, block in enumerate(self.blocks):
-            if block.cap is not None and self.kept[k] > block.cap:
-                self._cut(k, block.cap)
-                chosen.append(np.sort(self.parts[k][0][0]))
-            else:
-                chosen.append(None)
-        return chosen, self.counts
-
-
-def _merge_keys(
-    results: Iterable[dict[str, Any]], blocks: list[Block]
-) -> tuple[list[np.ndarray | None], list[int]]:
-    """Per block, the global codes of its sample (None: all kept) and its candidate count."""
-    keys = _SampleKeys(blocks)
-    for result in results:
-        keys.add(result["blocks"])
-    return keys.finish()
 
 
 def _examples(
@@ -675,8 +552,8 @@ def _stream_tables(
     countries = _trading_countries(plan, {b.t for b in blocks}) if sampled else {}
     frozen = tuple(blocks) if sampled else ()
     tasks = ((world, i, chunks[i], reader(chunks[i]), countries, frozen) for i in range(n))
-    sums = _TableSums(world)
-    keys = _SampleKeys(blocks)
+    sums = TableSums(world)
+    keys = SampleKeys(blocks)
     for result in _in_order(
         _runs(run, chunk_tables_and_keys, tasks, "forecast tables", n, progress), n
     ):
@@ -730,12 +607,12 @@ def _draw(
         tasks: Iterator[tuple[Any, ...]] = (
             (world, i, chunks[i], reader(chunks[i]), tables, frozen) for i in range(n)
         )
-        chosen, counts = _merge_keys(
+        chosen, counts = merge_keys(
             _runs(run, chunk_sample_keys, tasks, "forecast sample", n, progress), blocks
         )
     # each chunk gets its own cells of each sample (global codes, sorted)
-    at = _chunk_of_product(world, chunks)
-    mine = [None if codes is None else _by_chunk(codes, at, n) for codes in chosen]
+    at = chunk_of_product(world, chunks)
+    mine = [None if codes is None else by_chunk(codes, at, n) for codes in chosen]
     tasks = (
         (
             world,
@@ -758,23 +635,6 @@ def _draw(
         for block, ex in list(examples.items()):
             examples[block] = Examples(**{**ex.__dict__, "sampled_from": ex.cells.size})
     return examples
-
-
-def _by_chunk(codes: np.ndarray, at: np.ndarray, n: int) -> list[np.ndarray]:
-    """Global cell codes (sorted) split by the chunk of their product, each part sorted."""
-    chunk = at[codes % at.size]
-    order = np.argsort(chunk, kind="stable")
-    bounds = np.searchsorted(chunk[order], np.arange(n + 1))
-    return [codes[order[bounds[k] : bounds[k + 1]]] for k in range(n)]
-
-
-def _chunk_of_product(world: ForecastWorld, chunks: list[tuple[str, ...]]) -> np.ndarray:
-    """The chunk of each global product code (-1: in no chunk)."""
-    at = np.full(len(world.products), -1, dtype=np.int64)
-    for k, chunk in enumerate(chunks):
-        codes = world.products.get_indexer(list(chunk))
-        at[codes[codes >= 0]] = k
-    return at
 
 
 def _empty_examples(block: Block, years: np.ndarray) -> Examples:

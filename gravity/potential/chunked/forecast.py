@@ -12,7 +12,12 @@ whole panel's cube, every cell in every year. Here the same model is built from 
    (``learner.negative_rate``, odds corrected when predicting) and, above the per-block cap,
    the cells of smallest hashed draw (a uniform sample). Without a cap or negative share to
    apply, the blocks hold every candidate in the whole panel's cell order: the unchunked
-   training sample exactly.
+   training sample exactly. The draws are hashes of the seed and the cell, so the sample's
+   keys are drawn in the same read of each chunk as its sums (which countries trade in each
+   origin, all a candidate needs of the tables, is read from the panel's rows and checked
+   against the summed tables afterwards; where they differ the keys are drawn again from the
+   tables). A second read of each chunk then gives its sampled cells' features, one feature
+   call per origin for all the blocks.
 3. The two hurdle models, their conformal widths and their blends with the naive rules are
    fitted once, through the unchunked code (:class:`~gravity.potential.forecast.harness.
    TaskHarness`, ``calibrate``, ``blend``), and the
@@ -45,13 +50,20 @@ import pandas as pd
 from gravity.exceptions import DataError, GravityError
 from gravity.layout import temp_name
 from gravity.potential.chunked.backends import Progress, TaskRunner
+from gravity.potential.chunked.forecast_merge import (
+    SampleKeys,
+    TableSums,
+    by_chunk,
+    chunk_of_product,
+    merge_keys,
+)
 from gravity.potential.chunked.forecast_tasks import (
-    SUM_NAMES,
     Block,
     ForecastWorld,
     chunk_examples,
     chunk_sample_keys,
-    chunk_sums,
+    chunk_tables_and_keys,
+    tables_activity,
 )
 from gravity.potential.chunked.source import ChunkReader
 from gravity.potential.chunked.store import ChunkStore
@@ -224,80 +236,6 @@ def _in_order(results: Iterable[dict[str, Any]], n: int) -> Iterator[dict[str, A
         raise GravityError(f"chunked forecast: {n - nxt} chunks returned no result")
 
 
-def _sum_tables(
-    results: Iterable[dict[str, Any]], world: ForecastWorld, n_chunks: int
-) -> tuple[
-    dict[tuple[int, str], tuple[np.ndarray, np.ndarray]],
-    dict[tuple[int, str], float],
-    dict[int, str],
-]:
-    n_c, n_p = len(world.countries), len(world.products)
-    size = {
-        "exporter": (n_c,),
-        "importer": (n_c,),
-        "pair": (n_c * n_c,),
-        "exporter_product": (n_c, n_p),
-        "importer_product": (n_c, n_p),
-        "product": (n_p,),
-    }
-    sums = {
-        (a, name): (np.zeros(size[name]), np.zeros(size[name]))
-        for a in world.sum_years
-        for name in SUM_NAMES
-    }
-    scalars: dict[tuple[int, str], float] = {}
-    hashes = {a: hashlib.sha256() for a in world.hash_years}
-    for result in _in_order(results, n_chunks):
-        cols = result["products"]
-        for (a, name), (value, count) in result["sums"].items():
-            total, positive = sums[(a, name)]
-            if name in ("exporter", "importer", "pair"):
-                total += value
-                positive += count
-            elif name == "product":
-                total[cols], positive[cols] = value, count
-            else:  # (country, product): the chunk's columns
-                total[:, cols] = value.reshape(n_c, cols.size)
-                positive[:, cols] = count.reshape(n_c, cols.size)
-        for a, value in result["total"].items():
-            scalars[(a, "total")] = scalars.get((a, "total"), 0.0) + value
-        for a, value in result["min_positive"].items():
-            key = (a, "min_positive")
-            scalars[key] = min(scalars.get(key, float("inf")), value)
-        for a, text in result["hash"].items():
-            hashes[a].update(text.encode())
-    flat = {k: (v[0].ravel(), v[1].ravel()) for k, v in sums.items()}
-    return flat, scalars, {a: h.hexdigest() for a, h in hashes.items()}
-
-
-def _merge_keys(
-    results: Iterable[dict[str, Any]], blocks: list[Block]
-) -> tuple[list[np.ndarray | None], list[int]]:
-    """Per block, the global codes of its sample (None: all kept) and its candidate count."""
-    counts = [0] * len(blocks)
-    kept = [0] * len(blocks)
-    best: list[tuple[np.ndarray, np.ndarray]] = [
-        (np.zeros(0, np.int64), np.zeros(0)) for _ in blocks
-    ]
-    for result in results:
-        for k, (n, n_kept, codes, draw) in enumerate(result["blocks"]):
-            counts[k] += int(n)
-            kept[k] += int(n_kept)
-            cap = blocks[k].cap
-            have_codes, have_draw = best[k]
-            codes = np.concatenate([have_codes, codes])
-            draw = np.concatenate([have_draw, draw])
-            if cap is not None and codes.size > cap:  # keep memory at the cap
-                keep = np.lexsort((codes, draw))[:cap]
-                codes, draw = codes[keep], draw[keep]
-            best[k] = (codes, draw)
-    chosen: list[np.ndarray | None] = []
-    for k, block in enumerate(blocks):
-        capped = block.cap is not None and kept[k] > block.cap
-        chosen.append(np.sort(best[k][0]) if capped else None)
-    return chosen, counts
-
-
 def _examples(
     results: Iterable[dict[str, Any]], blocks: list[Block], years: np.ndarray, counts: list[int]
 ) -> dict[Block, Examples]:
@@ -435,10 +373,10 @@ def fit_chunked_forecast(
     plan = _plan(panel, base_year, horizon, options, relatedness, shared)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    history = _stream_tables(plan, chunks, reader, run, progress)
+    history, keys = _stream_tables(plan, chunks, reader, run, progress)
     timings["forecast_tables_seconds"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    examples = _draw(plan, chunks, reader, run, progress, plan.all_blocks)
+    examples = _draw(plan, chunks, reader, run, progress, plan.all_blocks, keys)
     timings["forecast_sample_seconds"] = time.perf_counter() - t0
     fetched: list[Block] = []
 
@@ -485,6 +423,9 @@ def fit_chunked_forecast(
         "forecast_training_available": {t: models[t].n_available for t in POTENTIAL_TASKS},
         "forecast_sample_blocks": sum(len(b) for b in plan.blocks.values()),
         "forecast_blocks_drawn_later": len(fetched),
+        # the sample's keys are drawn in the tables' pass unless a country traded there only
+        # by rows each at or below min_flow (then one more pass draws them from the tables)
+        "forecast_sample_keys_redrawn": keys is None and _sampled(plan.world, plan.all_blocks),
         "forecast_sampled_from": int(sum(ex.sampled_from for ex in examples.values())),
         "forecast_notes": list(notes),
         **{k: round(v, 3) for k, v in timings.items()},
@@ -523,7 +464,9 @@ def _plan(
     shared: dict[int, RelatednessFeatures],
 ) -> _Plan:
     opts = options.model_copy(update={"horizons": [horizon], "max_eval_cells": None})
-    data = normalise_panel(panel[panel["year"] <= base_year])
+    later = panel["year"].to_numpy() > base_year
+    # no copy of the panel's rows when none is later (the usual base year: the last one)
+    data = normalise_panel(panel[~later] if later.any() else panel)
     years = np.array(sorted(int(y) for y in data["year"].unique()), dtype=np.int64)
     if base_year not in years:
         raise DataError(f"potential.year {base_year} is not a year of the panel")
@@ -559,20 +502,66 @@ def _plan(
     return _Plan(world, a, blocks, cube, builder, data)
 
 
+def _sampled(world: ForecastWorld, blocks: list[Block]) -> bool:
+    """Whether a block keeps fewer than all its candidates (then keys find its sample)."""
+    n_c, n_p = len(world.countries), len(world.products)
+    return any(b.subsamples_negatives for b in blocks) or any(
+        b.cap is not None and n_c * (n_c - 1) * n_p > b.cap for b in blocks
+    )
+
+
+def _trading_countries(
+    plan: _Plan, years: Iterable[int]
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per year index, the exporters and importers with a positive flow, from the panel's rows.
+
+    What the summed tables say whenever no cell is positive only by adding several rows (each
+    at or below ``min_flow``): the tables are checked against it after the pass.
+    """
+    countries, min_flow = plan.world.countries, plan.world.options.min_flow
+    out = {}
+    for t in sorted(years):
+        rows = plan.builder.year_rows(int(plan.world.years[t]))
+        exporter, importer = rows["exporter"], rows["importer"]
+        trading = (rows["value"].to_numpy(dtype=float) > min_flow) & (
+            (exporter != importer).to_numpy(dtype=bool, na_value=False)
+        )
+        out[t] = (
+            countries.isin(pd.unique(exporter[trading])),
+            countries.isin(pd.unique(importer[trading])),
+        )
+    return out
+
+
 def _stream_tables(
     plan: _Plan,
     chunks: list[tuple[str, ...]],
     reader: Callable[[tuple[str, ...]], ChunkReader],
     run: TaskRunner,
     progress: bool,
-) -> dict[int, str]:
-    """Fill the plan's global tables from the chunks; the history hash of each model origin."""
+) -> tuple[dict[int, str], tuple[list[np.ndarray | None], list[int]] | None]:
+    """Fill the plan's global tables from the chunks; the history hash of each model origin.
+
+    The same pass over the chunks draws the sample's keys of the plan's blocks (when a block
+    keeps fewer than all its candidates); they are returned when the countries they assumed
+    to trade are those of the tables (None: draw them again from the tables).
+    """
     world, builder, n = plan.world, plan.builder, len(chunks)
-    tasks = ((world, i, chunks[i], reader(chunks[i])) for i in range(n))
-    sums, scalars, chunk_hashes = _sum_tables(
-        _runs(run, chunk_sums, tasks, "forecast tables", n, progress), world, n
-    )
-    builder.glob.sums.update(sums)
+    blocks = plan.all_blocks
+    sampled = _sampled(world, blocks)
+    countries = _trading_countries(plan, {b.t for b in blocks}) if sampled else {}
+    frozen = tuple(blocks) if sampled else ()
+    tasks = ((world, i, chunks[i], reader(chunks[i]), countries, frozen) for i in range(n))
+    sums = TableSums(world)
+    keys = SampleKeys(blocks)
+    for result in _in_order(
+        _runs(run, chunk_tables_and_keys, tasks, "forecast tables", n, progress), n
+    ):
+        sums.add(result)
+        keys.add(result["blocks"])
+    flat, scalars, chunk_hashes = sums.finish()
+    del sums
+    builder.glob.sums.update(flat)
     builder.glob.scalars.update(scalars)
     for o in world.hash_years:  # every feature origin
         # each year's structural gravity (over the history window: the pair effect) and
@@ -581,12 +570,20 @@ def _stream_tables(
             builder.gravity(b)
         builder.related(o)
     covariates = [builder.covariate_hash(b) for b in range(max(world.hash_years) + 1)]
-    return {
+    history = {
         o: hashlib.sha256((chunk_hashes[o] + "".join(covariates[: o + 1])).encode()).hexdigest()[
             :32
         ]
         for o in world.hash_years
     }
+    if not sampled:
+        return history, None
+    tables = tables_activity(builder.glob, countries)
+    same = all(
+        np.array_equal(tables[t][0], exporting) and np.array_equal(tables[t][1], importing)
+        for t, (exporting, importing) in countries.items()
+    )
+    return history, keys.finish() if same else None
 
 
 def _draw(
@@ -596,25 +593,37 @@ def _draw(
     run: TaskRunner,
     progress: bool,
     blocks: list[Block],
+    keys: tuple[list[np.ndarray | None], list[int]] | None = None,
 ) -> dict[Block, Examples]:
-    """The examples of ``blocks``, drawn chunk by chunk."""
+    """The examples of ``blocks``, drawn chunk by chunk (``keys``: their sample, if drawn)."""
     world, tables, n = plan.world, plan.builder.glob, len(chunks)
     frozen = tuple(blocks)
-    n_c, n_p = len(world.countries), len(world.products)
-    sampled = any(b.subsamples_negatives for b in blocks) or any(
-        b.cap is not None and n_c * (n_c - 1) * n_p > b.cap for b in blocks
-    )
+    sampled = _sampled(world, blocks)
     chosen: list[np.ndarray | None] = [None] * len(blocks)
     counts = [0] * len(blocks)
-    if sampled:  # a first pass over the chunks finds each capped block's sample
+    if sampled and keys is not None:
+        chosen, counts = keys
+    elif sampled:  # a first pass over the chunks finds each capped block's sample
         tasks: Iterator[tuple[Any, ...]] = (
             (world, i, chunks[i], reader(chunks[i]), tables, frozen) for i in range(n)
         )
-        chosen, counts = _merge_keys(
+        chosen, counts = merge_keys(
             _runs(run, chunk_sample_keys, tasks, "forecast sample", n, progress), blocks
         )
+    # each chunk gets its own cells of each sample (global codes, sorted)
+    at = chunk_of_product(world, chunks)
+    mine = [None if codes is None else by_chunk(codes, at, n) for codes in chosen]
     tasks = (
-        (world, i, chunks[i], reader(chunks[i]), tables, frozen, tuple(chosen)) for i in range(n)
+        (
+            world,
+            i,
+            chunks[i],
+            reader(chunks[i]),
+            tables,
+            frozen,
+            tuple(None if m is None else m[i] for m in mine),
+        )
+        for i in range(n)
     )
     examples = _examples(
         _in_order(_runs(run, chunk_examples, tasks, "forecast examples", n, progress), n),

@@ -10,6 +10,8 @@ the chunk's products x years) is the largest array, never the whole panel's.
 - :func:`chunk_sample_keys`: the candidates of each training (or calibration) block of the
   chunk, after keeping a seeded share of the negatives, with the key that draws the block's
   capped sample (at most ``cap`` per chunk: a global cap keeps no more than that of a chunk).
+- :func:`chunk_tables_and_keys`: both of the above from one read of the chunk (the keys from
+  the countries the caller expects to trade in each origin, checked by the caller).
 - :func:`chunk_examples`: features, outcomes and anchors of the chunk's sampled cells, and
   their ``lagged_presence`` (the rule the new-flow blend may stack with reads the cell's own
   earlier years, which only the chunk holds).
@@ -21,12 +23,14 @@ does not depend on how the products are chunked or in which order the chunks run
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from gravity.exceptions import GravityError
 from gravity.potential.chunked.source import ChunkReader
 from gravity.potential.forecast.baselines import lagged_presence
 from gravity.potential.forecast.cube import Cube, build_cube, normalise_panel
@@ -36,11 +40,14 @@ from gravity.potential.forecast.options import ForecastOptions, Task
 
 __all__ = [
     "SUM_NAMES",
+    "Activity",
     "Block",
     "ForecastWorld",
     "chunk_examples",
     "chunk_sample_keys",
     "chunk_sums",
+    "chunk_tables_and_keys",
+    "tables_activity",
     "uniform",
 ]
 
@@ -115,6 +122,8 @@ class _Chunk:
     i: np.ndarray
     p: np.ndarray
     """Global product code of every cell."""
+    local: np.ndarray
+    """The chunk's own product code of every cell."""
     n_products: int
     """Products of the whole panel."""
 
@@ -123,10 +132,26 @@ class _Chunk:
         n_c = len(self.cube.countries)
         return (self.e[cells] * n_c + self.i[cells]) * self.n_products + self.p[cells]
 
+    def local_cells(self, codes: np.ndarray) -> np.ndarray:
+        """The chunk's cells of global ``codes`` (each of a product of the chunk).
+
+        The inverse of :meth:`global_cells`; sorted codes give sorted cells (the chunk's
+        products are in the whole panel's order).
+        """
+        pair, product = np.divmod(codes, self.n_products)
+        local = np.searchsorted(self.products, product)
+        if codes.size and not np.array_equal(
+            self.products[np.minimum(local, self.products.size - 1)], product
+        ):
+            raise GravityError("chunked forecast: a sampled cell is not of this chunk's products")
+        return pair * self.cube.n_products + local
+
 
 def _read(world: ForecastWorld, reader: ChunkReader) -> _Chunk | None:
     rows = reader.read()
-    rows = rows[rows["year"] <= world.years[-1]]
+    later = rows["year"].to_numpy() > world.years[-1]
+    if later.any():  # (no copy of the rows when every year is kept)
+        rows = rows[~later]
     if not len(rows):
         return None
     data = normalise_panel(rows)
@@ -134,7 +159,7 @@ def _read(world: ForecastWorld, reader: ChunkReader) -> _Chunk | None:
     assert cube.products is not None  # a product chunk
     products = world.products.get_indexer(cube.products).astype(np.int64)
     e, i, p = cube.codes(np.arange(cube.n_cells))
-    return _Chunk(cube, data, products, e, i, products[p], len(world.products))
+    return _Chunk(cube, data, products, e, i, products[p], p, len(world.products))
 
 
 def chunk_sums(
@@ -146,7 +171,10 @@ def chunk_sums(
     product, importer x product and product tables hold the chunk's products' columns, summed
     over the same cells in the same order as over the whole panel.
     """
-    chunk = _read(world, reader)
+    return _sums(_read(world, reader), world, index)
+
+
+def _sums(chunk: _Chunk | None, world: ForecastWorld, index: int) -> dict[str, Any]:
     out: dict[str, Any] = {"chunk": index, "sums": {}, "total": {}, "min_positive": {}}
     if chunk is None:
         out["hash"] = {a: "" for a in world.hash_years}
@@ -154,7 +182,7 @@ def chunk_sums(
         return out
     cube, e, i = chunk.cube, chunk.e, chunk.i
     n_c, n_pc = len(cube.countries), cube.n_products
-    _, _, local = cube.codes(np.arange(cube.n_cells))
+    local = chunk.local
     keys = {
         "exporter": (e, n_c),
         "importer": (i, n_c),
@@ -165,14 +193,18 @@ def chunk_sums(
     }
     for a in world.sum_years:
         v = cube.values[a]
-        positive = v > 0
+        # only the positive cells (a few percent of a chunk at HS6): a zero adds nothing to a
+        # sum, and leaving it out keeps each bin's additions in the same order (the same bits)
+        at = np.flatnonzero(v > 0)
+        w = v[at]
         for name, (key, n) in keys.items():
+            k = key[at]
             out["sums"][(a, name)] = (
-                np.bincount(key, weights=v, minlength=n),
-                np.bincount(key, positive, minlength=n),
+                np.bincount(k, weights=w, minlength=n),
+                np.bincount(k, minlength=n).astype(np.float64),
             )
         out["total"][a] = float(v.sum())
-        out["min_positive"][a] = float(v[positive].min()) if positive.any() else float("inf")
+        out["min_positive"][a] = float(w.min()) if w.size else float("inf")
     out["hash"] = _history_hashes(cube, world.hash_years)
     out["products"] = chunk.products
     return out
@@ -199,7 +231,23 @@ def _history_hashes(cube: Cube, origins: tuple[int, ...]) -> dict[int, str]:
     }
 
 
-def _candidates(chunk: _Chunk, tables: GlobalTables, task: Task, t: int) -> np.ndarray:
+Activity = dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
+"""Per year index: which exporters, importers (countries) and products trade in that year."""
+
+
+def tables_activity(tables: GlobalTables, years: Iterable[int]) -> Activity:
+    """The activity of ``years`` by the whole panel's totals (the global tables)."""
+    return {
+        t: (
+            tables.sums[(t, "exporter")][0] > 0,
+            tables.sums[(t, "importer")][0] > 0,
+            tables.sums[(t, "product")][0] > 0,
+        )
+        for t in years
+    }
+
+
+def _candidates(chunk: _Chunk, activity: Activity, task: Task, t: int) -> np.ndarray:
     """The chunk's candidate cells at year index ``t`` (local codes).
 
     :meth:`~gravity.potential.forecast.harness.TaskHarness.candidates` (``active_only``) over
@@ -207,9 +255,7 @@ def _candidates(chunk: _Chunk, tables: GlobalTables, task: Task, t: int) -> np.n
     panel's totals; the cell is not domestic; no trade (``new_flow``) or trade (``level``).
     """
     v = chunk.cube.values[t]
-    exporting = tables.sums[(t, "exporter")][0] > 0
-    importing = tables.sums[(t, "importer")][0] > 0
-    traded = tables.sums[(t, "product")][0] > 0
+    exporting, importing, traded = activity[t]
     active = exporting[chunk.e] & importing[chunk.i] & traded[chunk.p] & (chunk.e != chunk.i)
     if task == "new_flow":
         return np.flatnonzero(active & (v <= 0))
@@ -217,13 +263,13 @@ def _candidates(chunk: _Chunk, tables: GlobalTables, task: Task, t: int) -> np.n
 
 
 def _kept(
-    chunk: _Chunk, world: ForecastWorld, tables: GlobalTables, block: Block
+    chunk: _Chunk, world: ForecastWorld, activity: Activity, block: Block
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Candidates of ``block`` kept after the negatives' share, and the count before it.
 
     The kept cells' local and global codes.
     """
-    cells = _candidates(chunk, tables, block.task, block.t)
+    cells = _candidates(chunk, activity, block.task, block.t)
     n_all = cells.size
     codes = chunk.global_cells(cells)
     if block.subsamples_negatives:
@@ -235,9 +281,7 @@ def _kept(
     return cells, codes, n_all
 
 
-def _block_draw(
-    world: ForecastWorld, block: Block, codes: np.ndarray, stream: int
-) -> np.ndarray:
+def _block_draw(world: ForecastWorld, block: Block, codes: np.ndarray, stream: int) -> np.ndarray:
     """Each cell's uniform draw for ``block`` in one of its streams (negatives kept, the cap)."""
     years = world.years
     return uniform(
@@ -259,17 +303,71 @@ def chunk_sample_keys(
     without replacement), so no chunk contributes more than its own ``cap`` smallest.
     """
     chunk = _read(world, reader)
-    out: dict[str, Any] = {"chunk": index, "blocks": []}
+    activity = tables_activity(tables, {b.t for b in blocks})
+    return {"chunk": index, "blocks": _sample_keys(chunk, world, activity, blocks)}
+
+
+def chunk_tables_and_keys(
+    world: ForecastWorld,
+    index: int,
+    products: tuple[str, ...],
+    reader: ChunkReader,
+    countries: dict[int, tuple[np.ndarray, np.ndarray]],
+    blocks: tuple[Block, ...],
+) -> dict[str, Any]:
+    """:func:`chunk_sums` and :func:`chunk_sample_keys` from one read of the chunk.
+
+    The sample's keys do not need the global tables but for which countries trade in each
+    origin: ``countries`` gives the exporters and importers the caller expects to trade (from
+    the panel's rows); whether a product trades is the chunk's own (a chunk holds all of a
+    product's cells). The caller checks ``countries`` against the summed tables and draws the
+    keys again from them where they differ.
+    """
+    chunk = _read(world, reader)
+    out = _sums(chunk, world, index)
+    activity: Activity = {}
+    for t, (exporting, importing) in countries.items():
+        traded = np.zeros(len(world.products), dtype=bool)
+        if chunk is not None:
+            traded[chunk.products] = out["sums"][(t, "product")][0] > 0
+        activity[t] = (exporting, importing, traded)
+    out["blocks"] = _sample_keys(chunk, world, activity, blocks)
+    return out
+
+
+def _sample_keys(
+    chunk: _Chunk | None, world: ForecastWorld, activity: Activity, blocks: tuple[Block, ...]
+) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
+    out = []
     for block in blocks:
         if chunk is None:
-            out["blocks"].append((0, 0, np.zeros(0, np.int64), np.zeros(0)))
+            out.append((0, 0, np.zeros(0, np.int64), np.zeros(0)))
             continue
-        _, codes, n_all = _kept(chunk, world, tables, block)
+        _, codes, n_all = _kept(chunk, world, activity, block)
         draw = _block_draw(world, block, codes, _CAP_STREAM)
         if block.cap is not None and codes.size > block.cap:
             keep = np.argpartition(draw, block.cap - 1)[: block.cap]
             codes, draw = codes[keep], draw[keep]
-        out["blocks"].append((n_all, codes.size, codes, draw))
+        out.append((n_all, codes.size, codes, draw))
+    return out
+
+
+def _features_by_origin(
+    builder: FeatureBuilder, blocks: tuple[Block, ...], cells: list[np.ndarray], years: np.ndarray
+) -> dict[tuple[int, float], tuple[np.ndarray, pd.DataFrame]]:
+    """Features of every block's cells, one ``bilateral`` call per origin and horizon.
+
+    A cell's features are its own row (its history, its keys' rows in the tables), so the
+    blocks of one origin (tasks, training and calibration) are computed together and each takes
+    its rows: the per-call work (the market tables, the peers of each importer) is done once.
+    """
+    wanted: dict[tuple[int, float], list[np.ndarray]] = {}
+    for block, c in zip(blocks, cells, strict=True):
+        wanted.setdefault((block.t, float(years[block.b] - years[block.t])), []).append(c)
+    out = {}
+    for (t, horizon), parts in wanted.items():
+        union = np.unique(np.concatenate(parts))
+        out[(t, horizon)] = (union, builder.bilateral(t, union, horizon))
     return out
 
 
@@ -284,8 +382,9 @@ def chunk_examples(
 ) -> dict[str, Any]:
     """Per block: the chunk's examples (global codes, features, outcomes, anchor).
 
-    ``chosen`` holds, per block, the global codes of its sample (None: every candidate kept
-    after the negatives' share).
+    ``chosen`` holds, per block, the sorted global codes of its sample in this chunk (None:
+    every candidate kept after the negatives' share); they are the chunk's cells directly, so
+    the candidates are not found again.
     """
     chunk = _read(world, reader)
     out: dict[str, Any] = {"chunk": index, "blocks": []}
@@ -296,18 +395,27 @@ def chunk_examples(
     builder = FeatureBuilder(chunk.cube, chunk.data, opts.lags, opts.ease_terms, tables=tables)
     frames: dict[tuple[int, bytes], pd.DataFrame] = {}
     years = world.years
+    activity = tables_activity(
+        tables, {b.t for b, c in zip(blocks, chosen, strict=True) if c is None}
+    )
+    picked = []
     for block, codes_wanted in zip(blocks, chosen, strict=True):
-        cells, codes, _ = _kept(chunk, world, tables, block)
-        if codes_wanted is not None:
-            pick = np.isin(codes, codes_wanted)
-            cells, codes = cells[pick], codes[pick]
+        if codes_wanted is None:
+            cells, codes, _ = _kept(chunk, world, activity, block)
+        else:
+            cells, codes = chunk.local_cells(codes_wanted), codes_wanted
+        picked.append((cells, codes))
+    union = _features_by_origin(builder, blocks, [c for c, _ in picked], years)
+    for block, (cells, codes) in zip(blocks, picked, strict=True):
         horizon = float(years[block.b] - years[block.t])
         # the same cells at the same origin (the two horizons of one origin) share features
         key = (block.t, np.ascontiguousarray(cells).tobytes())
         if key in frames:
             feats = frames[key].assign(horizon=np.full(cells.size, horizon))
         else:
-            feats = builder.bilateral(block.t, cells, horizon)
+            cells_of, frame = union[(block.t, horizon)]
+            rows = np.searchsorted(cells_of, cells)
+            feats = frame.iloc[rows].reset_index(drop=True)
             frames[key] = feats
         cube = chunk.cube
         out["blocks"].append(

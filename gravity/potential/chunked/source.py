@@ -106,4 +106,8 @@ class ProductIndex:
         positions = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
         # keys stay as they are (categorical in a CLI run): the chunk passes read them as
         # integer codes (gravity.potential.chunked.coded.codes_of), never as text per row
-        return PanelRows(self.frame[list(COLUMNS)].iloc[positions].reset_index(drop=True))
+        frame = self.frame[list(COLUMNS)]
+        if positions.size and positions[-1] - positions[0] + 1 == positions.size:
+            # one run of rows (a product-sorted panel): a slice, not a copy of every column
+            return PanelRows(frame.iloc[positions[0] : positions[-1] + 1].reset_index(drop=True))
+        return PanelRows(frame.iloc[positions].reset_index(drop=True))

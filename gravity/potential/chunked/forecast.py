@@ -69,7 +69,7 @@ from gravity.potential.chunked.source import ChunkReader
 from gravity.potential.chunked.store import ChunkStore
 from gravity.potential.features import RelatednessFeatures, RelatednessFn
 from gravity.potential.forecast.blend import Blend
-from gravity.potential.forecast.conformal import BandedWidth, calibrate
+from gravity.potential.forecast.conformal import BandedWidth, calibrate, calibration_target
 from gravity.potential.forecast.cube import Cube, normalise_panel
 from gravity.potential.forecast.features import FeatureBuilder
 from gravity.potential.forecast.fitted import CALIBRATION_CELLS, POTENTIAL_TASKS, ForecastModel
@@ -174,16 +174,6 @@ def _harness(
     return harness
 
 
-def _calibration_origin(harness: TaskHarness, a: int, horizon: int) -> int | None:
-    """The origin whose model ``calibrate`` uses at ``a`` (None: none)."""
-    years = harness.cube.years
-    for c in range(a - 1, -1, -1):
-        hit = np.flatnonzero(years == years[c] + horizon)
-        if hit.size and hit[0] <= a and harness.training_pairs(c):
-            return c
-    return None
-
-
 def _blocks(harness: TaskHarness, a: int, horizon: int) -> tuple[list[Block], list[int]]:
     """The example blocks the model at ``a``, its calibration and its blend read; their origins.
 
@@ -198,15 +188,14 @@ def _blocks(harness: TaskHarness, a: int, horizon: int) -> tuple[list[Block], li
     origins = [a]
     for t, b in harness.training_pairs(a):
         blocks.append(Block(harness.task, t, b, per_pair, 1, rate))
-    c = _calibration_origin(harness, a, horizon)
-    if c is not None:
+    found = calibration_target(harness, a, horizon)
+    if found is not None:
+        c, hit = found
         origins.append(c)
         for t, b in harness.training_pairs(c):
             block = Block(harness.task, t, b, per_pair, 1, rate)
             if block not in blocks:
                 blocks.append(block)
-        years = harness.cube.years
-        hit = int(np.flatnonzero(years == years[c] + horizon)[0])
         blocks.append(Block(harness.task, c, hit, CALIBRATION_CELLS, 2, None))
     pairs = harness.training_pairs(a)
     for c in sorted({t for t, _ in pairs}, reverse=True):

@@ -113,6 +113,22 @@ def banded_width(
     return BandedWidth(pooled, edges, widths, counts, source, resid.size)
 
 
+def calibration_target(harness: TaskHarness, a: int, horizon: int) -> tuple[int, int] | None:
+    """The origin whose out-of-time forecasts calibrate origin ``a``'s intervals, and its target.
+
+    The latest earlier origin ``c`` with a model (training pairs) whose outcome ``horizon`` years
+    later is observed at or before ``a``: ``(c, index of years[c] + horizon)``, year indices of
+    the harness's cube; None when there is none. :func:`calibrate`, the fit pool's prefetch and
+    the chunked forecast's plan all ask this one function, so they agree on the origin.
+    """
+    years = harness.cube.years
+    for c in range(a - 1, -1, -1):
+        hit = np.flatnonzero(years == years[c] + horizon)
+        if hit.size and hit[0] <= a and harness.training_pairs(c):
+            return c, int(hit[0])
+    return None
+
+
 def calibrate(harness: TaskHarness, a: int, horizon: int, sample: int | None) -> BandedWidth:
     """Conformal half-widths for origin index ``a`` at ``horizon`` years.
 
@@ -134,14 +150,12 @@ def calibrate(harness: TaskHarness, a: int, horizon: int, sample: int | None) ->
     """
     years = harness.cube.years
     opts = harness.options
-    for c in range(a - 1, -1, -1):
-        hit = np.flatnonzero(years == years[c] + horizon)
-        if not hit.size or hit[0] > a:
-            continue
+    found = calibration_target(harness, a, horizon)
+    if found is not None:
+        c, target = found
         model = harness.model(c)
-        if model is None:
-            continue
-        ex = harness.examples(c, int(hit[0]), sample, salt=2)
+        assert model is not None  # c has training pairs
+        ex = harness.examples(c, target, sample, salt=2)
         # the forecast as it was issued at c: c's model with c's own level blend (chosen on
         # outcomes up to c). Errors of the blend chosen at t0 would be in-sample (that blend was
         # chosen on these cells) and too small: the intervals covered 74% on the simulated world
@@ -150,7 +164,7 @@ def calibrate(harness: TaskHarness, a: int, horizon: int, sample: int | None) ->
         ok = ex.actual > 0
         with np.errstate(divide="ignore"):
             resid = np.log(ex.actual[ok]) - np.log(value[ok])
-        source = f"{years[c]}->{years[hit[0]]}"
+        source = f"{years[c]}->{years[target]}"
         return banded_width(resid, ex.actual_origin[ok], opts.interval, opts.interval_bands, source)
     nan = float("nan")
     return BandedWidth(

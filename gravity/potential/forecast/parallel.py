@@ -24,8 +24,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-import numpy as np
-
+from gravity.potential.forecast.conformal import calibration_target
 from gravity.potential.forecast.options import Horizon, LearnerOptions
 
 if TYPE_CHECKING:
@@ -71,19 +70,11 @@ def fit_pool(learner: LearnerOptions) -> Iterator[Executor | None]:
 
 
 def calibration_origin(harness: TaskHarness, a: int, horizon: Horizon) -> int | None:
-    """The origin whose model :func:`~.conformal.calibrate` reads at ``a`` (None: none).
-
-    The latest earlier origin with a model whose outcome ``horizon`` years later is at or
-    before ``a``.
-    """
+    """The origin whose model :func:`~.conformal.calibrate` reads at ``a`` (None: none)."""
     if horizon == "next":
         return None
-    years = harness.cube.years
-    for c in range(a - 1, -1, -1):
-        hit = np.flatnonzero(years == years[c] + horizon)
-        if hit.size and hit[0] <= a and harness.training_pairs(c):
-            return c
-    return None
+    found = calibration_target(harness, a, horizon)
+    return None if found is None else found[0]
 
 
 def prefetch_models(

@@ -14,7 +14,7 @@ import pytest
 from sklearn.metrics import average_precision_score
 
 from gravity.exceptions import OptionsError
-from gravity.potential.forecast.backtest import run_forecast_backtest
+from gravity.potential.forecast.backtest import ForecastBacktest, run_forecast_backtest
 from gravity.potential.forecast.blend import (
     MIN_SELECTION_EVENTS,
     Blend,
@@ -270,6 +270,25 @@ def test_cross_fitted_predictions_never_see_their_own_label() -> None:
     assert not np.array_equal(first, second)
 
 
+def _assert_scrambling_leaves_the_forecast(
+    panel: pd.DataFrame,
+    opts: ForecastOptions,
+    res: ForecastBacktest,
+    later: pd.Series,
+    seed: int,
+) -> None:
+    """Permuting the values of the ``later`` rows leaves every forecast score unchanged."""
+    scrambled = panel.copy()
+    scrambled.loc[later, "value"] = np.random.default_rng(seed).permutation(
+        panel.loc[later, "value"].to_numpy()
+    )
+    again = run_forecast_backtest(scrambled, opts)
+    keys = ["exporter", "product"]
+    a = res.predictions.query("model == 'forecast'").sort_values(keys)["score"].to_numpy()
+    b = again.predictions.query("model == 'forecast'").sort_values(keys)["score"].to_numpy()
+    np.testing.assert_array_equal(a, b)
+
+
 def test_one_training_pair_combines_without_reading_the_outcome_year() -> None:
     """Irregular years (1962, 1980, 2017): validation is cross-fitted, so never a selection.
 
@@ -281,16 +300,7 @@ def test_one_training_pair_combines_without_reading_the_outcome_year() -> None:
     notes = [n for n in res.notes if ": blend " in n]
     assert len(notes) == 1 and "equal-weight combination" in notes[0]
     assert "cross-fitted" in notes[0]
-    later = panel["year"] == 2017
-    scrambled = panel.copy()
-    scrambled.loc[later, "value"] = np.random.default_rng(0).permutation(
-        panel.loc[later, "value"].to_numpy()
-    )
-    again = run_forecast_backtest(scrambled, opts)
-    keys = ["exporter", "product"]
-    a = res.predictions.query("model == 'forecast'").sort_values(keys)["score"].to_numpy()
-    b = again.predictions.query("model == 'forecast'").sort_values(keys)["score"].to_numpy()
-    np.testing.assert_array_equal(a, b)
+    _assert_scrambling_leaves_the_forecast(panel, opts, res, panel["year"] == 2017, seed=0)
 
 
 def test_few_validation_entries_combine_without_reading_later_years() -> None:
@@ -307,16 +317,7 @@ def test_few_validation_entries_combine_without_reading_later_years() -> None:
     notes = [n for n in res.notes if ": blend " in n]
     assert len(notes) == 1 and "2003->2004" in notes[0]
     assert "equal-weight combination" in notes[0] or "(bootstrap)" in notes[0]
-    later = panel["year"] > 2004
-    scrambled = panel.copy()
-    scrambled.loc[later, "value"] = np.random.default_rng(1).permutation(
-        panel.loc[later, "value"].to_numpy()
-    )
-    again = run_forecast_backtest(scrambled, opts)
-    keys = ["exporter", "product"]
-    a = res.predictions.query("model == 'forecast'").sort_values(keys)["score"].to_numpy()
-    b = again.predictions.query("model == 'forecast'").sort_values(keys)["score"].to_numpy()
-    np.testing.assert_array_equal(a, b)
+    _assert_scrambling_leaves_the_forecast(panel, opts, res, panel["year"] > 2004, seed=1)
 
 
 # exp(mean of logs) against the product of cube roots: the same number up to rounding in exp/log

@@ -51,7 +51,9 @@ def relatedness_features(options: RelatednessOptions | None = None) -> Relatedne
 
     def features(panel: pd.DataFrame, year: int) -> RelatednessFeatures:
         opts = base.model_copy(update={"years": [year], "keep_proximity": True})
-        rows = panel[panel["year"] == year]
+        same = (panel["year"] == year).to_numpy()
+        # a year's rows already (the forecast's per-year fits): no copy of them
+        rows = panel if same.all() else panel[same]
         with warnings.catch_warnings():
             # products or countries without exports this year are dropped and counted there
             warnings.simplefilter("ignore", GravityWarning)

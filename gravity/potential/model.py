@@ -105,6 +105,27 @@ def _pair_weight(frame: pd.DataFrame, weights: pd.Series) -> np.ndarray:
     return key.map(weights).fillna(0.0).to_numpy(dtype=float)
 
 
+def ease_columns(ease_terms: list[str]) -> list[str]:
+    """The panel columns the ease terms read (``[]`` without terms).
+
+    Parameters
+    ----------
+    ease_terms : list of str
+        Bilateral regressors, as ``potential.ease_terms``.
+
+    Returns
+    -------
+    list of str
+        The columns, in the terms' order (a column read by two terms is listed twice).
+    """
+    if not ease_terms:
+        return []
+    from gravity.estimation.formula import parse_formula
+
+    probe = parse_formula("value ~ " + " + ".join(ease_terms))
+    return [c for t in probe.regressors for c in t.columns()]
+
+
 def fit_ease(
     panel: pd.DataFrame,
     universe: Axes,
@@ -114,12 +135,7 @@ def fit_ease(
 ) -> tuple[pd.Series, FitResult | None, dict[str, pd.Series], dict[str, int]]:
     """Aggregate PPML over the window; returns ease by pair at the base year, and the fit."""
     counts: dict[str, int] = {}
-    from gravity.estimation.formula import parse_formula
-
-    needed: list[str] = []
-    if options.ease_terms:
-        probe = parse_formula("value ~ " + " + ".join(options.ease_terms))
-        needed = [c for t in probe.regressors for c in t.columns()]
+    needed = ease_columns(options.ease_terms)
     covs = pair_covariates(panel, needed) if needed else None
     frames = []
     for year in universe.years:

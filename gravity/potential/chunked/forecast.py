@@ -510,7 +510,7 @@ def _trading_countries(
     countries, min_flow = plan.world.countries, plan.world.options.min_flow
     out = {}
     for t in sorted(years):
-        rows = plan.builder.year_rows(int(plan.world.years[t]))
+        rows = plan.builder.year_rows(int(plan.world.years[t]), ["exporter", "importer", "value"])
         exporter, importer = rows["exporter"], rows["importer"]
         trading = (rows["value"].to_numpy(dtype=float) > min_flow) & (
             (exporter != importer).to_numpy(dtype=bool, na_value=False)
@@ -552,12 +552,17 @@ def _stream_tables(
     del sums
     builder.glob.sums.update(flat)
     builder.glob.scalars.update(scalars)
+    base_year = int(world.years[plan.a])
     for o in world.hash_years:  # every feature origin
         # each year's structural gravity (over the history window: the pair effect) and
         # relatedness, from the year's rows
         for b in builder.window(o):
             builder.gravity(b)
         builder.related(o)
+        # the tables now hold what the features read of an earlier year's relatedness (its
+        # arrays and market side); its country x product frame is only the base year's output
+        for year in [y for y in builder.shared if y != base_year]:
+            del builder.shared[year]
     covariates = [builder.covariate_hash(b) for b in range(max(world.hash_years) + 1)]
     history = {
         o: hashlib.sha256((chunk_hashes[o] + "".join(covariates[: o + 1])).encode()).hexdigest()[

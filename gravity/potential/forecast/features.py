@@ -24,13 +24,49 @@ from gravity.exceptions import GravityError, GravityWarning
 from gravity.panel.zeros import axes_of
 from gravity.potential.features import RelatednessFeatures, RelatednessFn
 from gravity.potential.forecast.cube import Cube
-from gravity.potential.model import fit_ease
+from gravity.potential.model import ease_columns, fit_ease
 from gravity.potential.options import PotentialOptions
 
 
 def _log(x: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), np.nan)
+
+
+#: The panel columns a year's relatedness reads (the canonical bilateral panel's).
+RELATEDNESS_COLUMNS = ("exporter", "importer", "product", "year", "value")
+
+
+def frame_hash(columns: list[pd.Series]) -> np.ndarray:
+    """``pandas.util.hash_pandas_object(frame, index=False)`` of the frame of ``columns``.
+
+    The same row hashes, combined one column at a time as pandas combines them (CPython's tuple
+    hash), so only one column of the rows is held at once, not a copy of them all.
+
+    Parameters
+    ----------
+    columns : list of pandas.Series
+        The frame's columns, in order, of equal length (at least one).
+
+    Returns
+    -------
+    numpy.ndarray
+        One uint64 hash per row.
+    """
+    n_items = len(columns)
+    mult = np.uint64(1000003)
+    out: np.ndarray | None = None
+    for k, column in enumerate(columns):
+        h = pd.util.hash_pandas_object(column, index=False).to_numpy()
+        if out is None:
+            out = np.zeros_like(h) + np.uint64(0x345678)
+        out ^= h
+        out *= mult
+        inverse = n_items - k
+        mult += np.uint64(82520 + inverse + inverse)
+    assert out is not None  # at least one column
+    out += np.uint64(97531)
+    return out
 
 
 def _growth(now: np.ndarray, before: np.ndarray, gap: float) -> np.ndarray:
@@ -104,7 +140,8 @@ class FeatureBuilder:
     ease_terms : list of str
         Bilateral regressors of the per-year gravity PPML.
     relatedness : callable, optional
-        Relatedness measures of a year (product panels).
+        Relatedness measures of a year (product panels); it is given that year's rows of the
+        :data:`RELATEDNESS_COLUMNS`.
     shared : dict, optional
         Relatedness features by year, shared by the builders of one run (computed once a year).
     tables : GlobalTables, optional
@@ -133,19 +170,12 @@ class FeatureBuilder:
             self._gp = p
         else:
             self._gp = glob.products.get_indexer(self.cube.products)[p]
-        # row positions of each year, so per-year fits slice the panel instead of scanning it
-        years = self.panel["year"].to_numpy()
-        order = np.argsort(years, kind="stable")
-        bounds = np.searchsorted(years[order], self.cube.years, side="left")
-        ends = np.searchsorted(years[order], self.cube.years, side="right")
-        self._rows = {
-            int(y): order[lo:hi] for y, lo, hi in zip(self.cube.years, bounds, ends, strict=True)
-        }
 
     def covariate_hash(self, a: int) -> str:
         """Hash of the covariates of year index ``a``, in row order.
 
-        The numeric columns other than value and year: those the gravity fit may use.
+        The numeric columns other than value and year: those the gravity fit may use. Hashed a
+        column at a time (:func:`frame_hash`): the year's rows of one column are held at once.
         """
         cols = [
             c
@@ -154,13 +184,40 @@ class FeatureBuilder:
         ]
         if not cols:
             return ""
-        rows = self._rows[int(self.cube.years[a])]
-        hashed = pd.util.hash_pandas_object(self.panel[cols].iloc[rows], index=False).to_numpy()
+        year = int(self.cube.years[a])
+        hashed = frame_hash([self.year_rows(year, [c])[c] for c in cols])
         return hashlib.sha256(hashed.tobytes()).hexdigest()
 
-    def year_rows(self, year: int) -> pd.DataFrame:
-        """The panel's rows of ``year``."""
-        return self.panel.iloc[self._rows[int(year)]]
+    def year_rows(self, year: int, columns: list[str] | None = None) -> pd.DataFrame:
+        """The panel's rows of ``year``, in panel order, of ``columns`` only (all when omitted).
+
+        Columns of ``columns`` the panel lacks are left out (a reader of them raises its own
+        error). Rows that are one run of the panel (a single year, a panel sorted by year) are a
+        slice of it, not a copy; only the columns asked for are copied otherwise. The row
+        positions are found again at each call rather than kept: they would hold eight bytes
+        per row of the panel for the whole run.
+
+        Parameters
+        ----------
+        year : int
+            The year.
+        columns : list of str, optional
+            The columns to keep.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The rows, with the panel's index.
+        """
+        frame = self.panel
+        if columns is not None:
+            frame = frame[[c for c in frame.columns if c in set(columns)]]
+        rows = np.flatnonzero(self.panel["year"].to_numpy() == int(year))
+        if rows.size == len(frame):
+            return frame
+        if rows.size and rows[-1] - rows[0] + 1 == rows.size:
+            return frame.iloc[int(rows[0]) : int(rows[-1]) + 1]
+        return frame.iloc[rows]
 
     # -- per-year components -----------------------------------------------------------------
     @property
@@ -189,7 +246,10 @@ class FeatureBuilder:
         year = int(self.cube.years[a])
         n_c = len(self.cube.countries)
         out = {k: np.full((n_c, n_c), np.nan) for k in ("supply", "demand", "ease")}
-        sub = self.year_rows(year)
+        # only what the fit reads: the year's flows and the ease terms' columns
+        sub = self.year_rows(
+            year, ["exporter", "importer", "year", "value", *ease_columns(self.ease_terms)]
+        )
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", GravityWarning)
@@ -234,7 +294,9 @@ class FeatureBuilder:
         # the year's own rows: relatedness of a year is measured on that year (and so reads
         # nothing after it)
         if year not in self.shared:
-            self.shared[year] = self.relatedness(self.year_rows(year), year)
+            self.shared[year] = self.relatedness(
+                self.year_rows(year, list(RELATEDNESS_COLUMNS)), year
+            )
         features = self.shared[year]
         frame = features.frame[features.frame["year"] == year]
         c = self.cube.countries.get_indexer(frame["country"].astype(str))

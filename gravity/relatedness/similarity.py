@@ -230,7 +230,9 @@ def market_relatedness(
         raise DataError("market-side relatedness needs the proximity matrix (keep_proximity=True)")
     # only the columns read below are taken (a year of a large panel, not all its columns)
     used_columns = ["exporter", "importer", "product", "value"]
-    rows = panel.loc[panel["year"].to_numpy() == result.year, used_columns]
+    same = panel["year"].to_numpy() == result.year
+    # a year's rows already (the forecast's per-year fits): its columns, not a copy of them
+    rows = panel[used_columns] if same.all() else panel.loc[same, used_columns]
     ji, importers = label_codes(rows["importer"])
     # the exporter column is factorised once, its labels then placed among importers and countries
     own, exporters = label_codes(rows["exporter"])

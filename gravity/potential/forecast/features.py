@@ -246,11 +246,12 @@ class FeatureBuilder:
         year = int(self.cube.years[a])
         n_c = len(self.cube.countries)
         out = {k: np.full((n_c, n_c), np.nan) for k in ("supply", "demand", "ease")}
-        # only what the fit reads: the year's flows and the ease terms' columns
-        sub = self.year_rows(
-            year, ["exporter", "importer", "year", "value", *ease_columns(self.ease_terms)]
-        )
         try:
+            # only what the fit reads: the year's flows and the ease terms' columns (inside the
+            # try: terms that do not parse fail this year's fit, as they fail in the fit)
+            sub = self.year_rows(
+                year, ["exporter", "importer", "year", "value", *ease_columns(self.ease_terms)]
+            )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", GravityWarning)
                 universe = axes_of(sub, [year])

@@ -212,10 +212,6 @@ def fit_entry_blend(
     if scale <= 0:
         return Blend(source=source)
     z = (filled - center) / scale
-    x = np.column_stack([_logit(prob), z])
-    lr = LogisticRegression(C=1.0, max_iter=1000, random_state=seed).fit(x, y)
-    coef = (float(lr.intercept_[0]), float(lr.coef_[0, 0]), float(lr.coef_[0, 1]))
-    stack = Blend(signal=name, coef=coef, fill=fill, center=center, scale=scale, source=source)
     # the rule alone, as a probability: a logistic curve of its score (same ranking)
     alone = LogisticRegression(C=1.0, max_iter=1000, random_state=seed).fit(z[:, None], y)
     rule = Blend(
@@ -228,10 +224,14 @@ def fit_entry_blend(
     )
 
     if not out_of_time or min(y.sum(), y.size - y.sum()) < MIN_SELECTION_EVENTS:
-        rule_on = Blend(signal=name, fill=fill, center=center, scale=scale, source=source)
-        chosen = _without_selection(y, prob, z, filled, rule_on, seed, out_of_time)
+        chosen = _without_selection(y, prob, z, filled, rule, seed, out_of_time)
         if chosen is not None:
             return chosen
+
+    x = np.column_stack([_logit(prob), z])
+    lr = LogisticRegression(C=1.0, max_iter=1000, random_state=seed).fit(x, y)
+    coef = (float(lr.intercept_[0]), float(lr.coef_[0, 0]), float(lr.coef_[0, 1]))
+    stack = Blend(signal=name, coef=coef, fill=fill, center=center, scale=scale, source=source)
 
     def auc(blend: Blend) -> float:
         return float(
@@ -314,18 +314,17 @@ def _without_selection(
 
     Out of time, a clear winner of the paired bootstrap (:func:`auc_pr_difference_interval`)
     is used alone; otherwise, and always for cross-fitted validation, the equal-weight
-    combination (:func:`combine_equally`) with ``rule`` (its scaling set, no weights yet).
-    None: the combination ranks against the outcome.
+    combination (:func:`combine_equally`) with ``rule`` (the rule alone, fitted on the
+    validation cells; the combination keeps its scaling and replaces its weights). None: the
+    combination ranks against the outcome.
     """
     if out_of_time:
         lo, hi = auc_pr_difference_interval(y, _logit(prob), raw, seed)
         if lo > 0:
             return Blend(source=f"{rule.source}: the model did best (bootstrap)")
-        if hi < 0:
-            alone = LogisticRegression(C=1.0, max_iter=1000, random_state=seed).fit(z[:, None], y)
-            if alone.coef_[0, 0] > 0:
-                coef = (float(alone.intercept_[0]), 0.0, float(alone.coef_[0, 0]))
-                return replace(rule, coef=coef, source=f"{rule.source} (bootstrap)")
+        # (a rule weighted against its own ranking is not the rule)
+        if hi < 0 and rule.coef[2] > 0:
+            return replace(rule, source=f"{rule.source} (bootstrap)")
     combined = combine_equally(prob, z, y, seed)
     if combined is None:
         return None

@@ -209,15 +209,17 @@ class FeatureBuilder:
         pandas.DataFrame
             The rows, with the panel's index.
         """
-        frame = self.panel
-        if columns is not None:
-            frame = frame[[c for c in frame.columns if c in set(columns)]]
-        rows = np.flatnonzero(self.panel["year"].to_numpy() == int(year))
-        if rows.size == len(frame):
-            return frame
+        panel = self.panel
+        rows = np.flatnonzero(panel["year"].to_numpy() == int(year))
+        if columns is None and rows.size == len(panel):
+            return panel
+        # rows and columns taken in one step: only the year's rows of the columns asked are
+        # copied (selecting the columns first would copy every year of them without copy-on-write)
+        wanted = set(panel.columns if columns is None else columns)
+        cols = [k for k, c in enumerate(panel.columns) if c in wanted]
         if rows.size and rows[-1] - rows[0] + 1 == rows.size:
-            return frame.iloc[int(rows[0]) : int(rows[-1]) + 1]
-        return frame.iloc[rows]
+            return panel.iloc[int(rows[0]) : int(rows[-1]) + 1, cols]
+        return panel.iloc[rows, cols]
 
     # -- per-year components -----------------------------------------------------------------
     @property
